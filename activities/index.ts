@@ -1,0 +1,49 @@
+/**
+ * The activities of the plugin: thin adapters from Temporal's activity context (heartbeats,
+ * cancellation) to the implementations in src/. Dependencies are injected so that tests and
+ * applications can swap the object store or the connection resolution.
+ */
+import { Context } from '@temporalio/activity';
+import { extractPartition, type ExtractPartitionInput, type ExtractPartitionResult } from '../src/export/extract-partition.js';
+import { finalizeExport, type FinalizeExportInput, type FinalizeExportResult } from '../src/export/finalize-export.js';
+import { planExport, type PlanExportInput, type PlanExportResult } from '../src/export/plan-export.js';
+import type { resolveConnection } from '../src/postgres/connection.js';
+import { openObjectStore } from '../src/storage/destination.js';
+import type { ObjectStore } from '../src/storage/object-store.js';
+import { withFailureMapping } from './failures.js';
+
+/** What the activities depend on; every field has a production default. */
+export interface ActivityDeps {
+  /** Connection name → pg settings (default: DATABASE_URL / PG* / PG_PARQUET_CONNECTION_<NAME>). */
+  readonly resolveConnection?: typeof resolveConnection;
+  /** Destination URL → object store (default: S3 or local files). */
+  readonly openStore?: (url: string) => ObjectStore;
+}
+
+/** Creates the plugin's activities. Names are prefixed so they never clash with an application's. */
+export function createActivities(deps: ActivityDeps = {}) {
+  const openStore = deps.openStore ?? openObjectStore;
+  const resolve = deps.resolveConnection;
+  const common = resolve ? { openStore, resolveConnection: resolve } : { openStore };
+  return {
+    /** Checks the source and stores (or reuses) the run's partition plan. */
+    async pgParquetPlan(input: PlanExportInput): Promise<PlanExportResult> {
+      return withFailureMapping(() => planExport(input, common));
+    },
+    /** Extracts one partition to Parquet, heartbeating after every stored batch. */
+    async pgParquetExtractPartition(input: ExtractPartitionInput): Promise<ExtractPartitionResult> {
+      const ctx = Context.current();
+      return withFailureMapping(() =>
+        extractPartition(input, { heartbeat: (p) => ctx.heartbeat(p), signal: ctx.cancellationSignal }, common),
+      );
+    },
+    /** Verifies the stored partitions and writes `_manifest.json` and `_SUCCESS`. */
+    async pgParquetFinalize(input: FinalizeExportInput): Promise<FinalizeExportResult> {
+      const ctx = Context.current();
+      return withFailureMapping(() => finalizeExport(input, { heartbeat: (p) => ctx.heartbeat(p) }, { openStore }));
+    },
+  };
+}
+
+/** The activity interface, for `proxyActivities<PgParquetActivities>()` in workflows. */
+export type PgParquetActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,69 @@
+/**
+ * The contract between introspection (src/postgres/introspect.ts), the type map
+ * (src/arrow/type-map.ts) and the binary COPY decoder (src/postgres/copy-decoder.ts).
+ * Plain JSON so it can travel through activity inputs/results and into the manifest.
+ */
+
+/** One column of the source relation as PostgreSQL describes it (domains already resolved). */
+export interface PgColumn {
+  /** Column name, unquoted, exactly as in pg_attribute. */
+  readonly name: string;
+  /** `format_type(atttypid, atttypmod)`, e.g. `numeric(12,2)`, `timestamp with time zone`, `text[]`. */
+  readonly pgType: string;
+  /** OID of the type after resolving domains to their base type. */
+  readonly typeOid: number;
+  /** typmod after resolving domains (-1 when none). */
+  readonly typmod: number;
+  /** pg_type.typtype of the resolved type: 'b' base, 'e' enum, 'r' range, 'c' composite, ... */
+  readonly typtype: string;
+  /** For arrays: OID of the element type (domains resolved); 0 otherwise. */
+  readonly elementOid: number;
+  /** attnotnull */
+  readonly notNull: boolean;
+}
+
+/** How the decoder turns one field's binary COPY bytes into an Arrow value. */
+export type DecoderKind =
+  | 'bool'
+  | 'int2'
+  | 'int4'
+  | 'int8'
+  | 'float4'
+  | 'float8'
+  | 'numeric-decimal'
+  | 'numeric-string'
+  | 'text'
+  | 'bytea'
+  | 'uuid'
+  | 'json'
+  | 'jsonb'
+  | 'date'
+  | 'time'
+  | 'timestamp'
+  | 'timestamptz'
+  | 'array';
+
+/** A column as it will be extracted: the SELECT expression and the decoding recipe. */
+export interface ColumnSpec {
+  /** Output column name (same as the source column name). */
+  readonly name: string;
+  /** PostgreSQL type as format_type prints it (for the manifest). */
+  readonly pgType: string;
+  /** Arrow type as a readable string for the manifest, e.g. `Decimal128(12,2)`, `Timestamp(us, UTC)`. */
+  readonly arrowType: string;
+  /** SQL expression for the SELECT list: the quoted identifier, with a `::text` cast where needed. */
+  readonly selectExpr: string;
+  readonly kind: DecoderKind;
+  /** numeric-decimal: precision and scale. */
+  readonly precision?: number;
+  readonly scale?: number;
+  /** array: the element's spec (name/selectExpr unused). */
+  readonly element?: ColumnSpec;
+  readonly nullable: boolean;
+}
+
+/** Extraction-wide type options (from the workflow input's `transform`). */
+export interface TypeOptions {
+  /** Unit of every timestamp column. */
+  readonly timestampUnit: 'us' | 'ms';
+}

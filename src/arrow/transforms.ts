@@ -1,0 +1,72 @@
+/**
+ * Per-run constant columns appended to every batch: `_extracted_at` (the run's start time) and
+ * `_extraction_id` (the runKey). Both are the same for every attempt of a run, so a retried
+ * batch encodes to the same bytes.
+ */
+import {
+  Field,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  TimestampMicrosecond,
+  TimestampMillisecond,
+  Utf8,
+  type Data,
+  type DataType,
+} from 'apache-arrow';
+import type { TimestampUnit } from '../export-input.js';
+
+/** The metadata columns to add (a null name leaves the column out). */
+export interface MetadataColumns {
+  readonly extractedAtColumn: string | null;
+  readonly extractionIdColumn: string | null;
+  readonly timestampUnit: TimestampUnit;
+  /** ISO instant of `_extracted_at`. */
+  readonly extractedAt: string;
+  /** Value of `_extraction_id`. */
+  readonly extractionId: string;
+}
+
+/** Fields appended to the source schema, in order. */
+export function metadataFields(m: MetadataColumns): Field[] {
+  const fields: Field[] = [];
+  if (m.extractedAtColumn !== null) {
+    const type = m.timestampUnit === 'ms' ? new TimestampMillisecond('UTC') : new TimestampMicrosecond('UTC');
+    fields.push(new Field(m.extractedAtColumn, type, false));
+  }
+  if (m.extractionIdColumn !== null) fields.push(new Field(m.extractionIdColumn, new Utf8(), false));
+  return fields;
+}
+
+/** Returns the batch with the metadata columns appended (the source columns are not copied). */
+export function appendMetadataColumns(batch: RecordBatch, m: MetadataColumns): RecordBatch {
+  const extra = metadataFields(m);
+  if (extra.length === 0) return batch;
+  const n = batch.numRows;
+  const children: Data[] = [...batch.data.children];
+  for (const f of extra) {
+    children.push(f.name === m.extractedAtColumn ? timestampColumn(f.type, m, n) : utf8Constant(m.extractionId, n));
+  }
+  const schema = new Schema([...batch.schema.fields, ...extra], batch.schema.metadata);
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children, nullCount: 0 }));
+}
+
+function timestampColumn(type: DataType, m: MetadataColumns, n: number): Data {
+  const ms = Date.parse(m.extractedAt);
+  if (Number.isNaN(ms)) throw new RangeError(`extractedAt is not an ISO instant: ${m.extractedAt}`);
+  const value = m.timestampUnit === 'ms' ? BigInt(ms) : BigInt(ms) * 1000n;
+  const data = new BigInt64Array(n).fill(value);
+  return makeData({ type: type as TimestampMicrosecond, length: n, nullCount: 0, data });
+}
+
+function utf8Constant(value: string, n: number): Data {
+  const bytes = new TextEncoder().encode(value);
+  const data = new Uint8Array(bytes.length * n);
+  const offsets = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    data.set(bytes, i * bytes.length);
+    offsets[i + 1] = (i + 1) * bytes.length;
+  }
+  return makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data });
+}

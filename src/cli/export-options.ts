@@ -1,0 +1,58 @@
+/** Builds workflow input from `pg-parquet export` flags and an optional `--input` JSON file. */
+import { readFileSync } from 'node:fs';
+import { InputError } from '../errors.js';
+import type { ExportTableInput } from '../export-input.js';
+
+/** The flags of `pg-parquet export`, as commander parses them. */
+export interface ExportFlags {
+  readonly to?: string;
+  readonly cursor?: string;
+  readonly runKey?: string;
+  readonly connection?: string;
+  readonly partitions?: string;
+  readonly targetBytes?: string;
+  readonly concurrency?: string;
+  readonly batchRows?: string;
+  readonly where?: string;
+  readonly columns?: string;
+  readonly input?: string;
+}
+
+/** Parses an integer flag, naming the flag when it is not one. */
+function intFlag(flag: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new InputError(flag, value, 'a positive integer');
+  return Number(value);
+}
+
+/**
+ * `--input` gives the full workflow input (what one pastes into the Temporal UI); the table
+ * argument and flags override its fields.
+ */
+export function exportInputFromFlags(table: string | undefined, flags: ExportFlags): ExportTableInput {
+  let base: Record<string, unknown> = {};
+  if (flags.input) {
+    try {
+      base = JSON.parse(readFileSync(flags.input, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new InputError('--input', flags.input, `a readable JSON file (${(err as Error).message})`);
+    }
+  }
+  const source = { ...(base.source as Record<string, unknown> | undefined) };
+  if (table) source.table = table;
+  if (flags.cursor) source.cursor = flags.cursor;
+  if (flags.connection) source.connection = flags.connection;
+  if (flags.where) source.where = flags.where;
+  if (flags.columns) source.columns = flags.columns.split(',').map((c) => c.trim());
+  const partitions = { ...(base.partitions as Record<string, unknown> | undefined) };
+  if (flags.partitions) partitions.count = intFlag('--partitions', flags.partitions);
+  if (flags.targetBytes) partitions.targetBytes = intFlag('--target-bytes', flags.targetBytes);
+  if (flags.concurrency) partitions.maxConcurrent = intFlag('--concurrency', flags.concurrency);
+  const batch = { ...(base.batch as Record<string, unknown> | undefined) };
+  if (flags.batchRows) batch.rows = intFlag('--batch-rows', flags.batchRows);
+  const input: Record<string, unknown> = { ...base, source };
+  if (Object.keys(partitions).length > 0) input.partitions = partitions;
+  if (Object.keys(batch).length > 0) input.batch = batch;
+  if (flags.to) input.destination = flags.to;
+  if (flags.runKey) input.runKey = flags.runKey;
+  return input as unknown as ExportTableInput;
+}

@@ -1,0 +1,207 @@
+/**
+ * The workflow input (`ExportTableInput`), its defaults and its validation. Pure and
+ * deterministic: the workflow, the client and the CLI all validate with this module, so bad input
+ * is refused before any work starts, with the field, the value and what would be accepted.
+ */
+import { z } from 'zod';
+import { ErrorType, InputError } from './errors.js';
+import { parseColumnName, parseQualifiedName, type QualifiedName } from './table-name.js';
+
+export const DEFAULT_CONNECTION = 'default';
+export const DEFAULT_TASK_QUEUE = 'pg-parquet';
+export const DEFAULT_TARGET_PARTITION_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_MAX_CONCURRENT = 4;
+export const DEFAULT_BATCH_ROWS = 250_000;
+export const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_ROW_GROUP_ROWS = 1_000_000;
+export const DEFAULT_TARGET_FILE_BYTES = 256 * 1024 * 1024;
+export const MAX_PARTITIONS = 100_000;
+
+export const COMPRESSIONS = ['zstd', 'snappy', 'gzip', 'brotli', 'lz4', 'uncompressed'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+export const PARTITION_STRATEGIES = ['auto', 'minmax'] as const;
+export type PartitionStrategy = (typeof PARTITION_STRATEGIES)[number];
+export type TimestampUnit = 'us' | 'ms';
+
+/** A runKey goes into object keys and the workflow id: keep it to safe characters. */
+export const RUN_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const CONNECTION_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const OUTPUT_COLUMN_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+const positiveInt = (max: number) => z.number().int().min(1).max(max);
+
+const sourceSchema = z.strictObject({
+  connection: z.string().regex(CONNECTION_PATTERN).default(DEFAULT_CONNECTION),
+  table: z.string().min(1),
+  cursor: z.string().min(1).nullable().default(null),
+  columns: z.array(z.string().min(1)).min(1).nullable().default(null),
+  where: z.string().min(1).max(10_000).nullable().default(null),
+});
+
+const schema = z.strictObject({
+  source: sourceSchema,
+  destination: z.string().min(1),
+  runKey: z.string().regex(RUN_KEY_PATTERN).nullable().default(null),
+  partitions: z
+    .strictObject({
+      count: positiveInt(MAX_PARTITIONS).nullable().default(null),
+      targetBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(DEFAULT_TARGET_PARTITION_BYTES),
+      maxConcurrent: positiveInt(2000).default(DEFAULT_MAX_CONCURRENT),
+      strategy: z.enum(PARTITION_STRATEGIES).default('auto'),
+    })
+    .prefault({}),
+  batch: z
+    .strictObject({
+      rows: positiveInt(10_000_000).default(DEFAULT_BATCH_ROWS),
+      bytes: positiveInt(2 ** 31 - 1).default(DEFAULT_BATCH_BYTES),
+    })
+    .prefault({}),
+  transform: z
+    .strictObject({
+      extractedAtColumn: z.string().regex(OUTPUT_COLUMN_PATTERN).nullable().default('_extracted_at'),
+      extractionIdColumn: z.string().regex(OUTPUT_COLUMN_PATTERN).nullable().default('_extraction_id'),
+      timestampUnit: z.enum(['us', 'ms']).default('us'),
+    })
+    .prefault({}),
+  parquet: z
+    .strictObject({
+      compression: z.enum(COMPRESSIONS).default('zstd'),
+      rowGroupRows: positiveInt(100_000_000).default(DEFAULT_ROW_GROUP_ROWS),
+    })
+    .prefault({}),
+  compaction: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      targetFileBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(DEFAULT_TARGET_FILE_BYTES),
+      keepRaw: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+/** What a user writes (every field but `source.table` and `destination` is optional). */
+export type ExportTableInput = z.input<typeof schema>;
+
+/** The input with every default filled in and names parsed. */
+export type ResolvedExportInput = z.output<typeof schema> & {
+  readonly table: QualifiedName;
+  /** Parsed cursor column, or null to let the worker pick the primary key. */
+  readonly cursorColumn: string | null;
+  readonly columnNames: readonly string[] | null;
+};
+
+/** What would be accepted, per field, for error messages. */
+const ACCEPTED: Record<string, string> = {
+  'source.connection': 'a connection name: a letter then letters, digits or _ (resolved by the worker)',
+  'source.cursor': 'a column name or null (the primary key)',
+  'source.columns': 'null (all columns) or a non-empty list of column names',
+  'source.where': 'null or one boolean SQL expression (at most 10,000 characters)',
+  runKey: 'null or 1-64 characters of letters, digits, ".", "_", "-", starting with a letter or digit',
+  'partitions.count': `null or an integer from 1 to ${MAX_PARTITIONS}`,
+  'partitions.maxConcurrent': 'an integer from 1 to 2000',
+  'partitions.strategy': PARTITION_STRATEGIES.join(' | '),
+  'transform.timestampUnit': '"us" | "ms"',
+  'transform.extractedAtColumn': 'null or a plain column name (letters, digits, _)',
+  'transform.extractionIdColumn': 'null or a plain column name (letters, digits, _)',
+  'parquet.compression': COMPRESSIONS.join(' | '),
+};
+
+/**
+ * Validates raw input (JSON from the UI, the CLI or code) and fills in defaults.
+ * @throws InputError naming the first bad field, its value and what would be accepted.
+ */
+export function resolveExportInput(raw: unknown): ResolvedExportInput {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InputError('input', raw, 'an object with at least source.table and destination');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      const base = issue.path.map(String).join('.');
+      const field = [base, issue.keys[0]].filter(Boolean).join('.');
+      throw new InputError(field, valueAt(raw, [...issue.path.map(String), issue.keys[0] ?? '']), 'no such field');
+    }
+    const field = issue.path.map(String).join('.');
+    throw new InputError(field, valueAt(raw, issue.path.map(String)), ACCEPTED[field] ?? issue.message);
+  }
+  const input = parsed.data;
+  const table = parseQualifiedName(input.source.table, 'source.table');
+  const cursorColumn = input.source.cursor === null ? null : parseColumnName(input.source.cursor, 'source.cursor');
+  const columnNames =
+    input.source.columns === null
+      ? null
+      : input.source.columns.map((c, i) => parseColumnName(c, `source.columns[${i}]`));
+  if (columnNames && new Set(columnNames).size !== columnNames.length) {
+    throw new InputError('source.columns', input.source.columns, 'distinct column names');
+  }
+  checkDestinationSyntax(input.destination);
+  const t = input.transform;
+  if (t.extractedAtColumn !== null && t.extractedAtColumn === t.extractionIdColumn) {
+    throw new InputError('transform.extractionIdColumn', t.extractionIdColumn, 'a name different from extractedAtColumn');
+  }
+  if (input.source.where !== null) checkWhereSyntax(input.source.where);
+  return { ...input, table, cursorColumn, columnNames };
+}
+
+/**
+ * Cheap syntactic checks on the destination URL, so the workflow can refuse it without I/O.
+ * The worker parses it again when it opens the store.
+ */
+export function checkDestinationSyntax(destination: string): void {
+  const accepted = 's3://bucket[/prefix] or file:///absolute/path';
+  const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[^\0]*)?$/.exec(destination);
+  if (s3) return;
+  if (/^file:\/\/\/[^\0]*$/.test(destination)) return;
+  throw new InputError('destination', destination, accepted, ErrorType.InvalidDestination);
+}
+
+/**
+ * A `where` filter must be a single boolean expression. This refuses, before any I/O, what
+ * could end the expression or the statement: semicolons, comments, unbalanced parentheses
+ * or quotes. The worker then checks at the source (READ ONLY) that it is a boolean expression.
+ */
+export function checkWhereSyntax(where: string): void {
+  const fail = (why: string): never => {
+    throw new InputError('source.where', where, `one boolean SQL expression (${why})`, ErrorType.InvalidWhere);
+  };
+  let depth = 0;
+  for (let i = 0; i < where.length; i++) {
+    const c = where[i]!;
+    if (c === "'" && /[eE]/.test(where[i - 1] ?? '') && !/[A-Za-z0-9_$]/.test(where[i - 2] ?? '')) {
+      fail("escape strings E'...' are not accepted");
+    } else if (c === "'" || c === '"') {
+      const close = findClosingQuote(where, i, c);
+      if (close < 0) fail('unterminated quote');
+      i = close;
+    } else if (c === '$' && /^\$[A-Za-z_0-9]*\$/.test(where.slice(i))) {
+      fail('dollar-quoted strings are not accepted');
+    } else if (c === ';') fail('no semicolons');
+    else if (c === '-' && where[i + 1] === '-') fail('no comments');
+    else if (c === '/' && where[i + 1] === '*') fail('no comments');
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth < 0) fail('unbalanced parentheses');
+  }
+  if (depth !== 0) fail('unbalanced parentheses');
+}
+
+function findClosingQuote(text: string, start: number, quote: string): number {
+  let i = start + 1;
+  for (;;) {
+    const k = text.indexOf(quote, i);
+    if (k < 0) return -1;
+    if (text[k + 1] === quote) {
+      i = k + 2;
+      continue;
+    }
+    return k;
+  }
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let v: unknown = root;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string, unknown>)[p];
+  }
+  return v;
+}

@@ -1,0 +1,224 @@
+/**
+ * Extraction activity body: one partition (cursor range) → COPY binary → Arrow batches →
+ * Parquet files under deterministic keys, then a `_partition.json` marker with the partition's
+ * stats. Idempotent: a finished partition is skipped, an unfinished one is rewritten under the
+ * same keys with the same bytes.
+ */
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { Schema } from 'apache-arrow';
+import type { ColumnSpec } from '../arrow/column-spec.js';
+import { arrowField } from '../arrow/type-map.js';
+import { appendMetadataColumns, metadataFields, type MetadataColumns } from '../arrow/transforms.js';
+import { ErrorType, PgParquetError } from '../errors.js';
+import type { Compression, TimestampUnit } from '../export-input.js';
+import type { PartitionRange } from '../plan/partitions.js';
+import { connect, resolveConnection } from '../postgres/connection.js';
+import { CopyBinaryDecoder, type DecodedBatch } from '../postgres/copy-decoder.js';
+import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
+import { readParquetMetadata, writeParquetFile } from '../parquet/writer.js';
+import { parseRawBatchKey, partitionDoneKey, rawBatchKey, rawPartitionPrefix } from '../storage/keys.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { displayName, type QualifiedName } from '../table-name.js';
+
+/** Input of one extraction activity. */
+export interface ExtractPartitionInput {
+  readonly connection: string;
+  readonly table: QualifiedName;
+  readonly destination: string;
+  readonly runKey: string;
+  readonly extractedAt: string;
+  readonly cursor: string;
+  readonly where: string | null;
+  readonly columns: readonly ColumnSpec[];
+  readonly partition: PartitionRange;
+  readonly batch: { readonly rows: number; readonly bytes: number };
+  readonly transform: {
+    readonly extractedAtColumn: string | null;
+    readonly extractionIdColumn: string | null;
+    readonly timestampUnit: TimestampUnit;
+  };
+  readonly parquet: { readonly compression: Compression; readonly rowGroupRows: number };
+}
+
+/** One stored raw batch file. */
+export interface BatchFile {
+  readonly key: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly cursorMin: string | null;
+  readonly cursorMax: string | null;
+}
+
+/** What a finished partition stored; also the content of its `_partition.json`. */
+export interface PartitionStats {
+  readonly partition: PartitionRange;
+  /** Rows PostgreSQL reported for the COPY. */
+  readonly sourceRows: number;
+  /** Rows in the stored files (checked against each file's footer). */
+  readonly rows: number;
+  readonly bytes: number;
+  readonly files: readonly BatchFile[];
+}
+
+/** Result of the extraction activity. */
+export interface ExtractPartitionResult {
+  readonly partition: number;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly files: number;
+  /** True when the partition was already complete and nothing was read. */
+  readonly skipped: boolean;
+}
+
+/** Progress reported after each durably stored batch (Temporal heartbeat details). */
+export interface ExtractProgress {
+  readonly partition: number;
+  /** Index of the next batch to write. */
+  readonly batch: number;
+  readonly lastCursor: string | null;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** How the activity adapter talks to Temporal. */
+export interface ExtractContext {
+  heartbeat(progress: ExtractProgress): void;
+  readonly signal: AbortSignal;
+}
+
+/** Dependencies injected by `createActivities`. */
+export interface ExtractDeps {
+  readonly resolveConnection?: typeof resolveConnection;
+  readonly openStore: (url: string) => ObjectStore;
+}
+
+/** Runs the extraction of one partition. */
+export async function extractPartition(
+  input: ExtractPartitionInput,
+  ctx: ExtractContext,
+  deps: ExtractDeps,
+): Promise<ExtractPartitionResult> {
+  const store = deps.openStore(input.destination);
+  const run = { table: displayName(input.table), runKey: input.runKey };
+  const p = input.partition.index;
+  const doneKey = partitionDoneKey(run, p);
+  const done = await store.get(doneKey);
+  if (done) {
+    const stats = JSON.parse(new TextDecoder().decode(done)) as PartitionStats;
+    return { partition: p, rows: stats.rows, bytes: stats.bytes, files: stats.files.length, skipped: true };
+  }
+
+  const meta: MetadataColumns = {
+    ...input.transform,
+    extractedAt: input.extractedAt,
+    extractionId: input.runKey,
+  };
+  const opts = { timestampUnit: input.transform.timestampUnit };
+  const schema = new Schema([...input.columns.map((c) => arrowField(c, opts)), ...metadataFields(meta)]);
+  const cursorIndex = input.columns.findIndex((c) => c.name === input.cursor);
+  const decoder = new CopyBinaryDecoder(input.columns, {
+    batchRows: input.batch.rows,
+    batchBytes: input.batch.bytes,
+    cursorColumn: cursorIndex,
+    typeOptions: opts,
+    table: displayName(input.table),
+  });
+
+  const files: BatchFile[] = [];
+  let rows = 0;
+  let bytes = 0;
+  const storeBatch = async (decoded: DecodedBatch): Promise<void> => {
+    const batch = appendMetadataColumns(decoded.batch, meta);
+    const body = writeParquetFile([batch], schema, input.parquet);
+    const stored = readParquetMetadata(body).rows;
+    if (stored !== decoded.rows) {
+      throw new PgParquetError(
+        ErrorType.VerificationFailed,
+        `Parquet file for partition ${p} batch ${files.length} holds ${stored} rows, ${decoded.rows} were decoded`,
+        true,
+        { partition: p, batch: files.length, stored, decoded: decoded.rows },
+      );
+    }
+    const key = rawBatchKey(run, p, files.length);
+    await store.put(key, body, 'application/vnd.apache.parquet');
+    files.push({ key, rows: decoded.rows, bytes: body.length, cursorMin: decoded.cursorFirst, cursorMax: decoded.cursorLast });
+    rows += decoded.rows;
+    bytes += body.length;
+    ctx.heartbeat({ partition: p, batch: files.length, lastCursor: decoded.cursorLast, rows, bytes });
+    // Encoding runs on this thread: give heartbeats and cancellation a turn between batches.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+
+  const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
+  const client = await connect(config);
+  let sourceRows = 0;
+  const pulse = setInterval(
+    () => ctx.heartbeat({ partition: p, batch: files.length, lastCursor: files.at(-1)?.cursorMax ?? null, rows, bytes }),
+    2_000,
+  );
+  const onAbort = () => void cancelBackend(client, config);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
+    await client.query(SESSION_SETTINGS_SQL);
+    const sql = copySql({
+      schema: input.table.schema,
+      table: input.table.name,
+      cursor: input.cursor,
+      columns: input.columns,
+      where: input.where,
+      range: input.partition,
+    });
+    const stream = client.query(copyTo(sql));
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (const decoded of decoder.push(chunk)) await storeBatch(decoded);
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+    }
+    const last = decoder.finish();
+    if (last) await storeBatch(last);
+    sourceRows = stream.rowCount;
+    await client.query('COMMIT');
+  } finally {
+    clearInterval(pulse);
+    ctx.signal.removeEventListener('abort', onAbort);
+    await client.end().catch(() => undefined);
+  }
+  if (sourceRows !== rows || decoder.rowsDecoded !== rows) {
+    throw new PgParquetError(
+      ErrorType.VerificationFailed,
+      `partition ${p} of ${run.table}: PostgreSQL sent ${sourceRows} rows, ${decoder.rowsDecoded} were decoded, ${rows} stored`,
+      true,
+      { partition: p, sourceRows, decoded: decoder.rowsDecoded, stored: rows },
+    );
+  }
+  await removeStaleBatches(store, run, p, files.length);
+  const stats: PartitionStats = { partition: input.partition, sourceRows, rows, bytes, files };
+  await store.put(doneKey, new TextEncoder().encode(JSON.stringify(stats)), 'application/json');
+  return { partition: p, rows, bytes, files: files.length, skipped: false };
+}
+
+/** Batches beyond the last one written come from an earlier attempt that saw more rows. */
+async function removeStaleBatches(
+  store: ObjectStore,
+  run: { table: string; runKey: string },
+  partition: number,
+  written: number,
+): Promise<void> {
+  const existing = await store.list(rawPartitionPrefix(run, partition));
+  const stale = existing.filter((o) => (parseRawBatchKey(o.key)?.batch ?? -1) >= written).map((o) => o.key);
+  if (stale.length > 0) await store.delete(stale);
+}
+
+/** Destroying a COPY stream does not stop the server: cancel the backend from a second session. */
+async function cancelBackend(client: pg.Client, config: pg.ClientConfig): Promise<void> {
+  const pid = (client as unknown as { processID?: number }).processID;
+  if (!pid) return;
+  const other = await connect(config).catch(() => undefined);
+  if (!other) return;
+  try {
+    await other.query('SELECT pg_cancel_backend($1)', [pid]);
+  } finally {
+    await other.end().catch(() => undefined);
+  }
+}

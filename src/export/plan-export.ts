@@ -1,0 +1,237 @@
+/**
+ * Planning activity body: checks the source (table, cursor, columns, where) in a READ ONLY
+ * transaction, then splits the cursor range into partitions and stores the plan under the run,
+ * or reuses the plan a previous attempt of the same runKey stored.
+ */
+import type pg from 'pg';
+import type { ColumnSpec, PgColumn } from '../arrow/column-spec.js';
+import { planColumns } from '../arrow/type-map.js';
+import { ErrorType, PgParquetError } from '../errors.js';
+import type { PartitionStrategy, TimestampUnit } from '../export-input.js';
+import { MAX_PARTITIONS } from '../export-input.js';
+import { planUniformRanges } from '../plan/partitions.js';
+import { connect, resolveConnection } from '../postgres/connection.js';
+import { describeTable } from '../postgres/introspect.js';
+import { quoteIdent, quoteQualified } from '../postgres/identifiers.js';
+import { planKey } from '../storage/keys.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { displayName, type QualifiedName } from '../table-name.js';
+import { RUN_PLAN_VERSION, type RunPlan } from './run-plan.js';
+
+/** Input of the planning activity. */
+export interface PlanExportInput {
+  readonly connection: string;
+  readonly table: QualifiedName;
+  readonly cursor: string | null;
+  readonly columns: readonly string[] | null;
+  readonly where: string | null;
+  readonly destination: string;
+  readonly runKey: string;
+  /** The run's start time (ISO): becomes `_extracted_at` unless a stored plan exists. */
+  readonly startedAt: string;
+  readonly partitions: {
+    readonly count: number | null;
+    readonly targetBytes: number;
+    readonly strategy: PartitionStrategy;
+  };
+  readonly timestampUnit: TimestampUnit;
+}
+
+/** Result of planning: the stored plan and whether it was reused from an earlier attempt. */
+export interface PlanExportResult {
+  readonly plan: RunPlan;
+  readonly reused: boolean;
+}
+
+/** Types a cursor may have (integers now; dates and timestamps come with skew-aware planning). */
+const INTEGER_CURSOR_TYPES = new Set([21, 23, 20]);
+
+/** Dependencies: how to reach the database and the object store. */
+export interface PlanDeps {
+  readonly resolveConnection?: typeof resolveConnection;
+  readonly openStore: (url: string) => ObjectStore;
+}
+
+/** Plans a run, or returns the plan already stored for this runKey. */
+export async function planExport(input: PlanExportInput, deps: PlanDeps): Promise<PlanExportResult> {
+  const store = deps.openStore(input.destination);
+  const run = { table: displayName(input.table), runKey: input.runKey };
+  const key = planKey(run);
+  const stored = await store.get(key);
+  if (stored) {
+    const plan = JSON.parse(new TextDecoder().decode(stored)) as RunPlan;
+    checkSamePlan(plan, input);
+    return { plan, reused: true };
+  }
+  const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
+  const client = await connect(config);
+  try {
+    await client.query('BEGIN READ ONLY');
+    const plan = await planFromSource(client, input);
+    await client.query('COMMIT');
+    await store.put(key, new TextEncoder().encode(JSON.stringify(plan, null, 2)), 'application/json');
+    return { plan, reused: false };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function planFromSource(client: pg.Client, input: PlanExportInput): Promise<RunPlan> {
+  const { schema, name } = input.table;
+  const all = await describeTable(client, schema, name);
+  const warnings: string[] = [];
+  const cursorName = input.cursor ?? (await primaryKeyCursor(client, input.table));
+  const cursor = all.find((c) => c.name === cursorName);
+  if (!cursor) throw columnNotFound('source.cursor', cursorName, input.table, all);
+  if (!INTEGER_CURSOR_TYPES.has(cursor.typeOid)) {
+    throw new PgParquetError(
+      ErrorType.UnsupportedCursor,
+      `cursor column "${cursorName}" of ${displayName(input.table)} has type ${cursor.pgType}; ` +
+        'accepted: smallint, integer or bigint',
+      false,
+      { field: 'source.cursor', value: cursorName, pgType: cursor.pgType },
+    );
+  }
+  const selected = selectColumns(all, input);
+  const columns: ColumnSpec[] = planColumns(selected, { timestampUnit: input.timestampUnit });
+  if (input.where !== null) await checkWhere(client, input.table, input.where);
+  if (!(await isIndexed(client, input.table, cursorName))) {
+    warnings.push(
+      `cursor "${cursorName}" is not the leading column of any index: every partition scans the table`,
+    );
+  }
+  const filter = input.where === null ? '' : ` WHERE (${input.where})`;
+  const bounds = await client.query<{ min: string | null; max: string | null }>({
+    text: `SELECT min(${quoteIdent(cursorName)})::text AS min, max(${quoteIdent(cursorName)})::text AS max FROM ${quoteQualified(schema, name)}${filter}`,
+    queryMode: 'extended',
+  } as pg.QueryConfig);
+  const size = await client.query<{ bytes: string }>(
+    'SELECT pg_total_relation_size(to_regclass($1))::text AS bytes',
+    [quoteQualified(schema, name)],
+  );
+  const sourceBytes = Number(size.rows[0]?.bytes ?? 0);
+  const partitions = planUniformRanges({
+    min: bounds.rows[0]?.min ?? null,
+    max: bounds.rows[0]?.max ?? null,
+    totalBytes: sourceBytes,
+    targetBytes: input.partitions.targetBytes,
+    count: input.partitions.count,
+    maxPartitions: MAX_PARTITIONS,
+  });
+  return {
+    version: RUN_PLAN_VERSION,
+    table: input.table,
+    runKey: input.runKey,
+    extractedAt: input.startedAt,
+    cursor: cursorName,
+    cursorPgType: cursor.pgType,
+    where: input.where,
+    columns,
+    partitions,
+    sourceBytes,
+    warnings,
+  };
+}
+
+function selectColumns(all: readonly PgColumn[], input: PlanExportInput): PgColumn[] {
+  if (input.columns === null) return [...all];
+  return input.columns.map((n, i) => {
+    const c = all.find((x) => x.name === n);
+    if (!c) throw columnNotFound(`source.columns[${i}]`, n, input.table, all);
+    return c;
+  });
+}
+
+function columnNotFound(field: string, value: string, table: QualifiedName, all: readonly PgColumn[]) {
+  const names = all.map((c) => c.name);
+  const list = names.length > 12 ? `${names.slice(0, 12).join(', ')}, …` : names.join(', ');
+  return new PgParquetError(
+    ErrorType.ColumnNotFound,
+    `invalid ${field}: ${displayName(table)} has no column "${value}"; accepted: one of ${list}`,
+    false,
+    { field, value, table: displayName(table) },
+  );
+}
+
+async function primaryKeyCursor(client: pg.Client, table: QualifiedName): Promise<string> {
+  const r = await client.query<{ attname: string }>(
+    `SELECT a.attname FROM pg_index i
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      WHERE i.indrelid = to_regclass($1) AND i.indisprimary`,
+    [quoteQualified(table.schema, table.name)],
+  );
+  const only = r.rows.length === 1 ? r.rows[0] : undefined;
+  if (!only) {
+    throw new PgParquetError(
+      ErrorType.UnsupportedCursor,
+      `source.cursor is null and ${displayName(table)} has no single-column primary key; ` +
+        'accepted: name an integer column in source.cursor',
+      false,
+      { field: 'source.cursor', value: null },
+    );
+  }
+  return only.attname;
+}
+
+async function isIndexed(client: pg.Client, table: QualifiedName, column: string): Promise<boolean> {
+  const r = await client.query(
+    `SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+      WHERE i.indrelid = to_regclass($1) AND a.attname = $2 LIMIT 1`,
+    [quoteQualified(table.schema, table.name), column],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/**
+ * Checks, through the extended protocol (which refuses more than one statement) and inside the
+ * caller's READ ONLY transaction, that `where` is one boolean expression over the table.
+ */
+async function checkWhere(client: pg.Client, table: QualifiedName, where: string): Promise<void> {
+  await client.query('SAVEPOINT pg_parquet_where');
+  try {
+    const r = await client.query({
+      text: `SELECT (${where}) AS pg_parquet_where FROM ${quoteQualified(table.schema, table.name)} LIMIT 0`,
+      queryMode: 'extended',
+    } as pg.QueryConfig);
+    const type = r.fields[0]?.dataTypeID;
+    if (r.fields.length !== 1 || type !== 16) {
+      throw new PgParquetError(
+        ErrorType.InvalidWhere,
+        `invalid source.where: ${JSON.stringify(where)} is not a boolean expression; accepted: one boolean SQL expression`,
+        false,
+        { field: 'source.where', value: where, dataTypeID: type },
+      );
+    }
+  } catch (err) {
+    if (err instanceof PgParquetError) throw err;
+    const e = err as { code?: string; message?: string };
+    await client.query('ROLLBACK TO SAVEPOINT pg_parquet_where').catch(() => undefined);
+    if (typeof e.code === 'string' && /^(42|22|0A)/.test(e.code)) {
+      throw new PgParquetError(
+        ErrorType.InvalidWhere,
+        `invalid source.where: ${JSON.stringify(where)}: ${e.message ?? 'rejected by PostgreSQL'}; accepted: one boolean SQL expression over the table's columns`,
+        false,
+        { field: 'source.where', value: where, sqlState: e.code },
+      );
+    }
+    throw err;
+  }
+}
+
+function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {
+  const same =
+    plan.table.schema === input.table.schema &&
+    plan.table.name === input.table.name &&
+    (input.cursor === null || input.cursor === plan.cursor) &&
+    plan.where === input.where &&
+    (input.columns === null || JSON.stringify(input.columns) === JSON.stringify(plan.columns.map((c) => c.name)));
+  if (!same) {
+    throw new PgParquetError(
+      ErrorType.PlanMismatch,
+      `run ${input.runKey} of ${displayName(input.table)} was planned with other settings ` +
+        `(cursor ${plan.cursor}, where ${JSON.stringify(plan.where)}); accepted: the same source settings, or a new runKey`,
+      false,
+      { field: 'runKey', value: input.runKey },
+    );
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The object key layout: a pure function of (table, runKey, partition, batch). Numbers are
+ * zero-padded so that keys sort in partition and batch order.
+ *
+ *     <schema>.<table>/run=<runKey>/raw/part=<p>/batch=<b>.parquet
+ *     <schema>.<table>/run=<runKey>/data/part-<n>.parquet
+ *     <schema>.<table>/run=<runKey>/_manifest.json
+ *     <schema>.<table>/run=<runKey>/_SUCCESS
+ */
+
+/** Digits of partition numbers in keys (partitions are limited to 100,000). */
+export const PARTITION_DIGITS = 5;
+/** Digits of batch numbers in keys. */
+export const BATCH_DIGITS = 6;
+
+/** The parts of a run's location. */
+export interface RunLocation {
+  /** `schema.table` as displayed. */
+  readonly table: string;
+  readonly runKey: string;
+}
+
+const pad = (n: number, digits: number): string => {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`not a key index: ${n}`);
+  return String(n).padStart(digits, '0');
+};
+
+/** Encodes a table name for a key: `/` cannot appear; `%` is escaped so the mapping is reversible. */
+function tableSegment(table: string): string {
+  return table.replace(/[%/\\\0-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+}
+
+/** `<schema>.<table>/run=<runKey>/` */
+export function runPrefix(run: RunLocation): string {
+  return `${tableSegment(run.table)}/run=${run.runKey}/`;
+}
+
+/** `…/raw/part=<p>/` */
+export function rawPartitionPrefix(run: RunLocation, partition: number): string {
+  return `${runPrefix(run)}raw/part=${pad(partition, PARTITION_DIGITS)}/`;
+}
+
+/** `…/raw/part=<p>/batch=<b>.parquet` */
+export function rawBatchKey(run: RunLocation, partition: number, batch: number): string {
+  return `${rawPartitionPrefix(run, partition)}batch=${pad(batch, BATCH_DIGITS)}.parquet`;
+}
+
+/** `…/raw/part=<p>/_partition.json`: written when a partition is complete (its stats). */
+export function partitionDoneKey(run: RunLocation, partition: number): string {
+  return `${rawPartitionPrefix(run, partition)}_partition.json`;
+}
+
+/** `…/data/part-<n>.parquet` */
+export function dataFileKey(run: RunLocation, n: number): string {
+  return `${runPrefix(run)}data/part-${pad(n, PARTITION_DIGITS)}.parquet`;
+}
+
+/** `…/_plan.json`: the partition plan, written once per run so that re-runs resume the same plan. */
+export function planKey(run: RunLocation): string {
+  return `${runPrefix(run)}_plan.json`;
+}
+
+/** `…/_manifest.json` */
+export function manifestKey(run: RunLocation): string {
+  return `${runPrefix(run)}_manifest.json`;
+}
+
+/** `…/_SUCCESS` */
+export function successKey(run: RunLocation): string {
+  return `${runPrefix(run)}_SUCCESS`;
+}
+
+/** Parses the batch number out of a raw batch key, or undefined if it is not one. */
+export function parseRawBatchKey(key: string): { partition: number; batch: number } | undefined {
+  const m = /\/raw\/part=(\d+)\/batch=(\d+)\.parquet$/.exec(key);
+  return m ? { partition: Number(m[1]), batch: Number(m[2]) } : undefined;
+}

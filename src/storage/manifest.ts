@@ -1,0 +1,53 @@
+/** `_manifest.json`: the one document a reader needs to trust a run. Written last, then `_SUCCESS`. */
+
+export const MANIFEST_VERSION = 1;
+
+/** One output column: PostgreSQL's type and the Arrow type it was written as. */
+export interface ManifestColumn {
+  readonly name: string;
+  /** PostgreSQL type, or `null` for the metadata columns the exporter adds. */
+  readonly pgType: string | null;
+  readonly arrowType: string;
+  readonly nullable: boolean;
+}
+
+/** One partition: its cursor range and row counts. */
+export interface ManifestPartition {
+  readonly index: number;
+  readonly lo: string | null;
+  readonly hi: string | null;
+  readonly includesNulls: boolean;
+  /** Rows PostgreSQL sent (COPY's row count). */
+  readonly sourceRows: number;
+  /** Rows stored in the files of this partition. */
+  readonly rows: number;
+}
+
+/** One data file of the run. */
+export interface ManifestFile {
+  readonly key: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly rowGroups: number;
+  readonly cursorMin: string | null;
+  readonly cursorMax: string | null;
+}
+
+/** The manifest document. */
+export interface Manifest {
+  readonly version: number;
+  readonly table: string;
+  readonly runKey: string;
+  readonly extractedAt: string;
+  readonly destination: string;
+  readonly cursor: string;
+  readonly where: string | null;
+  readonly compression: string;
+  /** `raw` when files are the extraction batches, `compacted` when they were merged. */
+  readonly layout: 'raw' | 'compacted';
+  readonly columns: readonly ManifestColumn[];
+  readonly partitions: readonly ManifestPartition[];
+  readonly files: readonly ManifestFile[];
+  readonly totals: { readonly rows: number; readonly bytes: number; readonly files: number; readonly partitions: number };
+  readonly createdAt: string;
+}

@@ -1,0 +1,116 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorType, InputError } from '../../src/errors.js';
+import {
+  DEFAULT_BATCH_ROWS,
+  DEFAULT_MAX_CONCURRENT,
+  DEFAULT_TARGET_PARTITION_BYTES,
+  resolveExportInput,
+} from '../../src/export-input.js';
+import { parseQualifiedName } from '../../src/table-name.js';
+
+const ok = { source: { table: 'public.events' }, destination: 's3://bucket/prefix' };
+
+/** Asserts the input is refused with an InputError on `field` and the given failure type. */
+function refuses(raw: unknown, field: string, type: string = ErrorType.InvalidInput): void {
+  assert.throws(
+    () => resolveExportInput(raw),
+    (err: unknown) => {
+      assert.ok(err instanceof InputError, `expected InputError, got ${String(err)}`);
+      assert.equal(err.field, field);
+      assert.equal(err.type, type);
+      assert.equal(err.retryable, false);
+      return true;
+    },
+  );
+}
+
+describe('resolveExportInput', () => {
+  test('fills every default', () => {
+    const r = resolveExportInput(ok);
+    assert.equal(r.source.connection, 'default');
+    assert.deepEqual(r.table, { schema: 'public', name: 'events' });
+    assert.equal(r.cursorColumn, null);
+    assert.equal(r.partitions.targetBytes, DEFAULT_TARGET_PARTITION_BYTES);
+    assert.equal(r.partitions.maxConcurrent, DEFAULT_MAX_CONCURRENT);
+    assert.equal(r.batch.rows, DEFAULT_BATCH_ROWS);
+    assert.equal(r.transform.extractedAtColumn, '_extracted_at');
+    assert.equal(r.transform.timestampUnit, 'us');
+    assert.equal(r.parquet.compression, 'zstd');
+    assert.equal(r.compaction.enabled, true);
+  });
+
+  test('accepts the DESIGN example with explicit nulls', () => {
+    const r = resolveExportInput({
+      source: { connection: 'default', table: 'public.events', cursor: 'id', columns: null, where: null },
+      destination: 'file:///tmp/out',
+      runKey: null,
+      partitions: { count: null, targetBytes: 536870912, maxConcurrent: 4, strategy: 'auto' },
+      batch: { rows: 250000 },
+      transform: { extractedAtColumn: '_extracted_at', extractionIdColumn: '_extraction_id', timestampUnit: 'us' },
+      parquet: { compression: 'zstd', rowGroupRows: 1000000 },
+      compaction: { enabled: true, targetFileBytes: 268435456, keepRaw: false },
+    });
+    assert.equal(r.cursorColumn, 'id');
+  });
+
+  test('names the bad field', () => {
+    refuses({ destination: 's3://b/p' }, 'source');
+    refuses({ ...ok, partitions: { maxConcurrent: 0 } }, 'partitions.maxConcurrent');
+    refuses({ ...ok, partitions: { count: 1.5 } }, 'partitions.count');
+    refuses({ ...ok, batch: { rows: -1 } }, 'batch.rows');
+    refuses({ ...ok, parquet: { compression: 'lzo' } }, 'parquet.compression');
+    refuses({ ...ok, transform: { timestampUnit: 'ns' } }, 'transform.timestampUnit');
+    refuses({ ...ok, runKey: '../etc' }, 'runKey');
+    refuses({ ...ok, source: { table: 'a.b.c' } }, 'source.table');
+    refuses({ ...ok, source: { table: 'x', cursor: 'a b' } }, 'source.cursor');
+    refuses({ ...ok, source: { table: 'x', connection: 'has-dash' } }, 'source.connection');
+    refuses({ ...ok, typo: 1 }, 'typo');
+    refuses({ ...ok, batch: { rowz: 1 } }, 'batch.rowz');
+    refuses(null, 'input');
+  });
+
+  test('destination must be s3:// or an absolute file:// URL', () => {
+    refuses({ ...ok, destination: 'gs://b/p' }, 'destination', ErrorType.InvalidDestination);
+    refuses({ ...ok, destination: 'file://relative/path' }, 'destination', ErrorType.InvalidDestination);
+    refuses({ ...ok, destination: 's3://' }, 'destination', ErrorType.InvalidDestination);
+    assert.equal(resolveExportInput({ ...ok, destination: 's3://my-bucket' }).destination, 's3://my-bucket');
+  });
+
+  test('where must be one expression', () => {
+    const where = (w: string) => ({ ...ok, source: { table: 'x', where: w } });
+    assert.equal(resolveExportInput(where("status = 'a;b' AND (n > 1)")).source.where, "status = 'a;b' AND (n > 1)");
+    for (const bad of [
+      'true; DROP TABLE x',
+      'true -- comment',
+      'true /* c */',
+      'n > (1',
+      'n > 1)',
+      "status = 'open",
+      "E'\\'' ; select 1 --'",
+      '$$a$$ = x',
+    ]) {
+      refuses(where(bad), 'source.where', ErrorType.InvalidWhere);
+    }
+  });
+
+  test('metadata columns must differ', () => {
+    refuses(
+      { ...ok, transform: { extractedAtColumn: 'x', extractionIdColumn: 'x' } },
+      'transform.extractionIdColumn',
+    );
+  });
+});
+
+describe('parseQualifiedName', () => {
+  test('folds plain names and keeps quoted ones', () => {
+    assert.deepEqual(parseQualifiedName('Events'), { schema: 'public', name: 'events' });
+    assert.deepEqual(parseQualifiedName('"My Schema"."Odd.""Name"'), { schema: 'My Schema', name: 'Odd."Name' });
+    assert.deepEqual(parseQualifiedName('s.t'), { schema: 's', name: 't' });
+  });
+  test('refuses what is not a name', () => {
+    for (const bad of ['', 'a.', '.a', 'a b', 'a;b', '"unterminated', 'a."b"c', '""']) {
+      assert.throws(() => parseQualifiedName(bad), InputError, bad);
+    }
+  });
+});

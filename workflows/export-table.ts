@@ -1,0 +1,197 @@
+/**
+ * The `exportTable` workflow: validate → plan → extract partitions with a bounded window of
+ * concurrent activities → verify and write the manifest. Deterministic: it imports only types
+ * and pure helpers; everything with side effects runs in activities.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { PgParquetActivities } from '../activities/index.js';
+import { InputError, PgParquetError } from '../src/errors.js';
+import { resolveExportInput, type ExportTableInput, type ResolvedExportInput } from '../src/export-input.js';
+import { displayName } from '../src/table-name.js';
+import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
+
+export type { ExportTableInput } from '../src/export-input.js';
+
+/** Phases of a run, in order. */
+export type ExportPhase = 'validating' | 'planning' | 'extracting' | 'finalizing' | 'done' | 'failed';
+
+/** Answer of the `progress` query. */
+export interface ExportProgress {
+  readonly phase: ExportPhase;
+  readonly table: string | null;
+  readonly runKey: string | null;
+  readonly partitions: { readonly total: number; readonly done: number; readonly running: number; readonly skipped: number };
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** What a finished run returns. */
+export interface ExportTableResult {
+  readonly table: string;
+  readonly runKey: string;
+  readonly destination: string;
+  readonly manifestUrl: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly files: number;
+  readonly partitions: number;
+  /** Partitions found complete from an earlier run of the same runKey. */
+  readonly skippedPartitions: number;
+  readonly warnings: readonly string[];
+}
+
+/** Query handler name for live progress. */
+export const progressQuery = defineQuery<ExportProgress>('progress');
+
+/** Timeouts and retries of the activities. Terminal errors are non-retryable ApplicationFailures. */
+const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
+
+const planning = proxyActivities<PgParquetActivities>({
+  startToCloseTimeout: '10m',
+  retry: RETRY,
+});
+const extraction = proxyActivities<PgParquetActivities>({
+  startToCloseTimeout: '24h',
+  heartbeatTimeout: '1m',
+  retry: RETRY,
+});
+
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+/** Exports one table. See the README for the input; every field but source.table and destination is optional. */
+export async function exportTable(rawInput: ExportTableInput): Promise<ExportTableResult> {
+  const progress = {
+    phase: 'validating' as ExportPhase,
+    table: null as string | null,
+    runKey: null as string | null,
+    partitions: { total: 0, done: 0, running: 0, skipped: 0 },
+    rows: 0,
+    bytes: 0,
+  };
+  setHandler(progressQuery, () => structuredClone(progress));
+
+  const input = validate(rawInput);
+  const info = workflowInfo();
+  const runKey =
+    input.runKey ??
+    runKeyFromWorkflowId(info.workflowId) ??
+    runKeyFromTime(info.typedSearchAttributes.get(SCHEDULED_START) ?? info.startTime);
+  const table = displayName(input.table);
+  progress.table = table;
+  progress.runKey = runKey;
+
+  try {
+    progress.phase = 'planning';
+    const { plan, reused } = await planning.pgParquetPlan({
+      connection: input.source.connection,
+      table: input.table,
+      cursor: input.cursorColumn,
+      columns: input.columnNames,
+      where: input.source.where,
+      destination: input.destination,
+      runKey,
+      startedAt: info.startTime.toISOString(),
+      partitions: input.partitions,
+      timestampUnit: input.transform.timestampUnit,
+    });
+    for (const w of plan.warnings) log.warn(w, { table, runKey });
+    if (reused) log.info('reusing the stored plan of this runKey', { table, runKey });
+
+    progress.phase = 'extracting';
+    progress.partitions.total = plan.partitions.length;
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < plan.partitions.length) {
+        const partition = plan.partitions[next++]!;
+        progress.partitions.running++;
+        try {
+          const r = await extraction.pgParquetExtractPartition({
+            connection: input.source.connection,
+            table: input.table,
+            destination: input.destination,
+            runKey,
+            extractedAt: plan.extractedAt,
+            cursor: plan.cursor,
+            where: plan.where,
+            columns: plan.columns,
+            partition,
+            batch: input.batch,
+            transform: input.transform,
+            parquet: input.parquet,
+          });
+          progress.partitions.done++;
+          if (r.skipped) progress.partitions.skipped++;
+          progress.rows += r.rows;
+          progress.bytes += r.bytes;
+        } finally {
+          progress.partitions.running--;
+        }
+      }
+    };
+    const lanes = Math.min(input.partitions.maxConcurrent, plan.partitions.length);
+    await Promise.all(Array.from({ length: lanes }, lane));
+
+    progress.phase = 'finalizing';
+    const final = await planning.pgParquetFinalize({
+      table: input.table,
+      destination: input.destination,
+      runKey,
+      transform: input.transform,
+      compression: input.parquet.compression,
+    });
+    progress.phase = 'done';
+    return {
+      table,
+      runKey,
+      destination: input.destination,
+      manifestUrl: final.manifestUrl,
+      rows: final.rows,
+      bytes: final.bytes,
+      files: final.files,
+      partitions: final.partitions,
+      skippedPartitions: progress.partitions.skipped,
+      warnings: plan.warnings,
+    };
+  } catch (err) {
+    progress.phase = 'failed';
+    throw surfaceCause(err);
+  }
+}
+
+function validate(raw: ExportTableInput): ResolvedExportInput {
+  try {
+    return resolveExportInput(raw);
+  } catch (err) {
+    if (err instanceof InputError || err instanceof PgParquetError) {
+      throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true, details: [err.details] });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Fails the workflow with the activity's own failure type and message, so that the UI, the CLI
+ * and callers see `PgParquetTableNotFound: …` rather than a generic "activity failed".
+ */
+function surfaceCause(err: unknown): unknown {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    const cause = err.cause;
+    return ApplicationFailure.create({
+      type: cause.type ?? 'PgParquetActivityFailed',
+      message: cause.message,
+      nonRetryable: true,
+      details: cause.details ? [...cause.details] : [],
+      cause: err,
+    });
+  }
+  return err;
+}

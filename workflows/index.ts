@@ -1,0 +1,7 @@
+/**
+ * Workflow entry point of the plugin. Re-export it from your own workflows file to run our
+ * workflows beside yours: `export * from 'temporal-pg-parquet/workflows';`
+ */
+export { exportTable, progressQuery } from './export-table.js';
+export type { ExportPhase, ExportProgress, ExportTableInput, ExportTableResult } from './export-table.js';
+export { exportWorkflowId, runKeyFromTime, runKeyFromWorkflowId, WORKFLOW_ID_PREFIX } from './run-key.js';
