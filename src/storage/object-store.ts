@@ -5,7 +5,10 @@ export interface ObjectInfo {
   /** Key relative to the destination root (never starts with '/'). */
   readonly key: string;
   readonly size: number;
-  /** S3 ETag (quotes stripped) or, for files, a content hash / mtime-derived tag. */
+  /**
+   * S3 ETag (quotes stripped; for multipart uploads it is not an MD5) or, for files, the MD5 hex
+   * of the content. Treat it as an opaque tag that changes when the content changes.
+   */
   readonly etag: string;
   readonly lastModified: Date;
 }
@@ -31,4 +34,64 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Delete keys (missing keys are fine). */
   delete(keys: readonly string[]): Promise<void>;
+}
+
+/**
+ * A storage operation failed. The message names the operation and the object URL, never a
+ * credential; `retryable` says whether the same call could succeed later (network, throttling,
+ * 5xx) or never will (access denied, missing bucket).
+ */
+export class ObjectStoreError extends Error {
+  constructor(
+    message: string,
+    /** The store operation, e.g. `put`, `putStream`, `list`. */
+    readonly operation: string,
+    /** The object (or prefix) URL the operation was about. */
+    readonly url: string,
+    readonly retryable: boolean,
+    /** HTTP status or errno code, when known. */
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'ObjectStoreError';
+  }
+}
+
+/**
+ * Throws unless `key` is a clean relative key: non-empty, no leading '/', no empty, '.' or '..'
+ * segment, no NUL or other control character. The file store maps keys to paths, so this is
+ * what keeps a key from escaping the destination folder; S3 applies it too so that both stores
+ * accept exactly the same keys.
+ */
+export function assertValidKey(key: string): void {
+  if (!isCleanRelativePath(key, false)) {
+    throw new RangeError(
+      `invalid object key ${JSON.stringify(key)}: expected a relative path like "a/b/c.parquet"`,
+    );
+  }
+}
+
+/** Like {@link assertValidKey} for a listing prefix, which may be empty or end with '/'. */
+export function assertValidPrefix(prefix: string): void {
+  if (prefix !== '' && !isCleanRelativePath(prefix, true)) {
+    throw new RangeError(
+      `invalid key prefix ${JSON.stringify(prefix)}: expected "" or a relative path prefix`,
+    );
+  }
+}
+
+function isCleanRelativePath(value: string, allowTrailingSlash: boolean): boolean {
+  // Control characters break file names and log lines alike.
+  if (value === '' || value.startsWith('/') || /[\0-\x1f\x7f]/.test(value)) return false;
+  const segments = value.split('/');
+  if (allowTrailingSlash && segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
+  return segments.every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
+/**
+ * Orders keys the way S3 lists them: by the bytes of their UTF-8 encoding (which differs from
+ * JavaScript's UTF-16 order for characters outside the Basic Multilingual Plane).
+ */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
