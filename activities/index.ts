@@ -5,6 +5,14 @@
  */
 import { Context } from '@temporalio/activity';
 import { extractPartition, type ExtractPartitionInput, type ExtractPartitionResult } from '../src/export/extract-partition.js';
+import {
+  compactGroup,
+  planCompaction,
+  type CompactGroupInput,
+  type CompactGroupResult,
+  type PlanCompactionInput,
+  type PlanCompactionResult,
+} from '../src/export/compact.js';
 import { finalizeExport, type FinalizeExportInput, type FinalizeExportResult } from '../src/export/finalize-export.js';
 import { planExport, type PlanExportInput, type PlanExportResult } from '../src/export/plan-export.js';
 import type { resolveConnection } from '../src/postgres/connection.js';
@@ -36,6 +44,15 @@ export function createActivities(deps: ActivityDeps = {}) {
       return withFailureMapping(() =>
         extractPartition(input, { heartbeat: (p) => ctx.heartbeat(p), signal: ctx.cancellationSignal }, common),
       );
+    },
+    /** Plans (or reuses) the run's data files: which raw files each one merges. */
+    async pgParquetPlanCompaction(input: PlanCompactionInput): Promise<PlanCompactionResult> {
+      return withFailureMapping(() => planCompaction(input, { openStore }));
+    },
+    /** Merges one group of raw files into one data file with large row groups. */
+    async pgParquetCompact(input: CompactGroupInput): Promise<CompactGroupResult> {
+      const ctx = Context.current();
+      return withFailureMapping(() => compactGroup(input, { heartbeat: (p) => ctx.heartbeat(p) }, { openStore }));
     },
     /** Verifies the stored partitions and writes `_manifest.json` and `_SUCCESS`. */
     async pgParquetFinalize(input: FinalizeExportInput): Promise<FinalizeExportResult> {

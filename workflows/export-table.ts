@@ -22,7 +22,7 @@ import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
 export type { ExportTableInput } from '../src/export-input.js';
 
 /** Phases of a run, in order. */
-export type ExportPhase = 'validating' | 'planning' | 'extracting' | 'finalizing' | 'done' | 'failed';
+export type ExportPhase = 'validating' | 'planning' | 'extracting' | 'compacting' | 'finalizing' | 'done' | 'failed';
 
 /** Answer of the `progress` query. */
 export interface ExportProgress {
@@ -108,45 +108,52 @@ export async function exportTable(rawInput: ExportTableInput): Promise<ExportTab
 
     progress.phase = 'extracting';
     progress.partitions.total = plan.partitions.length;
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < plan.partitions.length) {
-        const partition = plan.partitions[next++]!;
-        progress.partitions.running++;
-        try {
-          const r = await extraction.pgParquetExtractPartition({
-            connection: input.source.connection,
-            table: input.table,
-            destination: input.destination,
-            runKey,
-            extractedAt: plan.extractedAt,
-            cursor: plan.cursor,
-            where: plan.where,
-            columns: plan.columns,
-            partition,
-            batch: input.batch,
-            transform: input.transform,
-            parquet: input.parquet,
-          });
-          progress.partitions.done++;
-          if (r.skipped) progress.partitions.skipped++;
-          progress.rows += r.rows;
-          progress.bytes += r.bytes;
-        } finally {
-          progress.partitions.running--;
-        }
+    await inWindow(plan.partitions, input.partitions.maxConcurrent, async (partition) => {
+      progress.partitions.running++;
+      try {
+        const r = await extraction.pgParquetExtractPartition({
+          connection: input.source.connection,
+          table: input.table,
+          destination: input.destination,
+          runKey,
+          extractedAt: plan.extractedAt,
+          cursor: plan.cursor,
+          where: plan.where,
+          columns: plan.columns,
+          partition,
+          batch: input.batch,
+          transform: input.transform,
+          parquet: input.parquet,
+        });
+        progress.partitions.done++;
+        if (r.skipped) progress.partitions.skipped++;
+        progress.rows += r.rows;
+        progress.bytes += r.bytes;
+      } finally {
+        progress.partitions.running--;
       }
-    };
-    const lanes = Math.min(input.partitions.maxConcurrent, plan.partitions.length);
-    await Promise.all(Array.from({ length: lanes }, lane));
+    });
+
+    const where = { table: input.table, destination: input.destination, runKey };
+    if (input.compaction.enabled) {
+      progress.phase = 'compacting';
+      const { groups } = await planning.pgParquetPlanCompaction({
+        ...where,
+        targetFileBytes: input.compaction.targetFileBytes,
+      });
+      const indexes = Array.from({ length: groups }, (_, i) => i);
+      await inWindow(indexes, input.partitions.maxConcurrent, (group) =>
+        extraction.pgParquetCompact({ ...where, group, parquet: input.parquet }),
+      );
+    }
 
     progress.phase = 'finalizing';
     const final = await planning.pgParquetFinalize({
-      table: input.table,
-      destination: input.destination,
-      runKey,
+      ...where,
       transform: input.transform,
       compression: input.parquet.compression,
+      compacted: input.compaction.enabled,
+      keepRaw: input.compaction.keepRaw,
     });
     progress.phase = 'done';
     return {
@@ -165,6 +172,15 @@ export async function exportTable(rawInput: ExportTableInput): Promise<ExportTab
     progress.phase = 'failed';
     throw surfaceCause(err);
   }
+}
+
+/** Runs `fn` over `items` with at most `width` in flight (deterministic: lanes take items in order). */
+async function inWindow<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
 
 function validate(raw: ExportTableInput): ResolvedExportInput {

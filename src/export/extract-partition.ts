@@ -20,6 +20,7 @@ import { readParquetMetadata, writeParquetFile } from '../parquet/writer.js';
 import { parseRawBatchKey, partitionDoneKey, rawBatchKey, rawPartitionPrefix } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../table-name.js';
+import { readJson, writeJson } from './json-object.js';
 
 /** Input of one extraction activity. */
 export interface ExtractPartitionInput {
@@ -103,9 +104,9 @@ export async function extractPartition(
   const run = { table: displayName(input.table), runKey: input.runKey };
   const p = input.partition.index;
   const doneKey = partitionDoneKey(run, p);
-  const done = await store.get(doneKey);
+  const done = await readJson<PartitionStats>(store, doneKey);
   if (done) {
-    const stats = JSON.parse(new TextDecoder().decode(done)) as PartitionStats;
+    const stats = done;
     return { partition: p, rows: stats.rows, bytes: stats.bytes, files: stats.files.length, skipped: true };
   }
 
@@ -194,7 +195,7 @@ export async function extractPartition(
   }
   await removeStaleBatches(store, run, p, files.length);
   const stats: PartitionStats = { partition: input.partition, sourceRows, rows, bytes, files };
-  await store.put(doneKey, new TextEncoder().encode(JSON.stringify(stats)), 'application/json');
+  await writeJson(store, doneKey, stats);
   return { partition: p, rows, bytes, files: files.length, skipped: false };
 }
 

@@ -1,12 +1,14 @@
 /**
- * Finalizing activity body: checks that every planned partition is complete and that the stored
- * files hold exactly the rows PostgreSQL sent, then writes `_manifest.json` and `_SUCCESS`.
+ * Finalizing activity body: re-counts every output file's footer and checks it, partition by
+ * partition, against the rows PostgreSQL sent; only then writes `_manifest.json` and `_SUCCESS`,
+ * and deletes the raw batch files that compaction merged (unless `keepRaw`).
  */
 import { metadataFields } from '../arrow/transforms.js';
 import { ErrorType, PgParquetError } from '../errors.js';
 import type { Compression, TimestampUnit } from '../export-input.js';
-import { readParquetMetadata } from '../parquet/writer.js';
-import { manifestKey, partitionDoneKey, planKey, successKey } from '../storage/keys.js';
+import { readStoredParquetInfo } from '../parquet/stored-footer.js';
+import { cursorSpan } from '../plan/compaction.js';
+import { compactionKey, dataFileKey, manifestKey, successKey } from '../storage/keys.js';
 import {
   MANIFEST_VERSION,
   type Manifest,
@@ -16,8 +18,9 @@ import {
 } from '../storage/manifest.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../table-name.js';
+import { rawFilesOfRun, type CompactionPlan } from './compact.js';
 import type { PartitionStats } from './extract-partition.js';
-import type { RunPlan } from './run-plan.js';
+import { readJson, writeJson } from './json-object.js';
 
 /** Input of the finalizing activity. */
 export interface FinalizeExportInput {
@@ -30,6 +33,10 @@ export interface FinalizeExportInput {
     readonly timestampUnit: TimestampUnit;
   };
   readonly compression: Compression;
+  /** Whether the data files are compacted (`data/`) or the raw batch files themselves. */
+  readonly compacted: boolean;
+  /** Keep the raw batch files after compaction. */
+  readonly keepRaw: boolean;
 }
 
 /** Result: where the manifest is and the totals it records. */
@@ -39,6 +46,8 @@ export interface FinalizeExportResult {
   readonly bytes: number;
   readonly files: number;
   readonly partitions: number;
+  /** Raw batch files deleted after compaction. */
+  readonly rawDeleted: number;
 }
 
 /** Dependencies injected by `createActivities`. */
@@ -59,33 +68,20 @@ export async function finalizeExport(
 ): Promise<FinalizeExportResult> {
   const store = deps.openStore(input.destination);
   const run = { table: displayName(input.table), runKey: input.runKey };
-  const planBytes = await store.get(planKey(run));
-  if (!planBytes) throw verification(`no plan stored for run ${input.runKey}`, { runKey: input.runKey });
-  const plan = JSON.parse(new TextDecoder().decode(planBytes)) as RunPlan;
-
-  const partitions: ManifestPartition[] = [];
-  const files: ManifestFile[] = [];
-  for (const range of plan.partitions) {
-    const raw = await store.get(partitionDoneKey(run, range.index));
-    if (!raw) throw verification(`partition ${range.index} is not complete`, { partition: range.index });
-    const stats = JSON.parse(new TextDecoder().decode(raw)) as PartitionStats;
-    let stored = 0;
-    for (const f of stats.files) {
-      const body = await store.get(f.key);
-      if (!body) throw verification(`file ${f.key} of partition ${range.index} is missing`, { key: f.key });
-      const meta = readParquetMetadata(body);
-      stored += meta.rows;
-      files.push({ ...f, bytes: body.length, rowGroups: meta.rowGroups });
+  const { plan, partitions } = await rawFilesOfRun(store, run);
+  for (const p of partitions) {
+    const recorded = p.files.reduce((s, f) => s + f.rows, 0);
+    if (recorded !== p.sourceRows) {
+      throw verification(`partition ${p.partition.index}: PostgreSQL sent ${p.sourceRows} rows, ${recorded} stored`, {
+        partition: p.partition.index,
+        sourceRows: p.sourceRows,
+        stored: recorded,
+      });
     }
-    if (stored !== stats.sourceRows) {
-      throw verification(
-        `partition ${range.index}: PostgreSQL sent ${stats.sourceRows} rows, the stored files hold ${stored}`,
-        { partition: range.index, sourceRows: stats.sourceRows, stored },
-      );
-    }
-    partitions.push({ ...range, sourceRows: stats.sourceRows, rows: stored });
-    ctx.heartbeat({ step: 'verify', done: partitions.length, total: plan.partitions.length });
   }
+  const files = input.compacted
+    ? await verifyDataFiles(store, run, partitions, ctx)
+    : await verifyRawFiles(store, partitions, ctx);
 
   const columns: ManifestColumn[] = [
     ...plan.columns.map((c) => ({ name: c.name, pgType: c.pgType, arrowType: c.arrowType, nullable: c.nullable })),
@@ -96,6 +92,11 @@ export async function finalizeExport(
       nullable: false,
     })),
   ];
+  const manifestPartitions: ManifestPartition[] = partitions.map((p) => ({
+    ...p.partition,
+    sourceRows: p.sourceRows,
+    rows: p.rows,
+  }));
   const rows = files.reduce((s, f) => s + f.rows, 0);
   const bytes = files.reduce((s, f) => s + f.bytes, 0);
   const manifest: Manifest = {
@@ -107,17 +108,91 @@ export async function finalizeExport(
     cursor: plan.cursor,
     where: plan.where,
     compression: input.compression,
-    layout: 'raw',
+    layout: input.compacted ? 'compacted' : 'raw',
     columns,
-    partitions,
+    partitions: manifestPartitions,
     files,
     totals: { rows, bytes, files: files.length, partitions: partitions.length },
+    // The run's time, not the wall clock: a re-run writes the same manifest bytes.
     createdAt: plan.extractedAt,
   };
   const key = manifestKey(run);
-  await store.put(key, new TextEncoder().encode(JSON.stringify(manifest, null, 2)), 'application/json');
+  await writeJson(store, key, manifest);
   await store.put(successKey(run), new Uint8Array(0), 'text/plain');
-  return { manifestUrl: store.urlOf(key), rows, bytes, files: files.length, partitions: partitions.length };
+  let rawDeleted = 0;
+  if (input.compacted && !input.keepRaw) {
+    const raw = partitions.flatMap((p) => p.files.map((f) => f.key));
+    await store.delete(raw);
+    rawDeleted = raw.length;
+  }
+  return { manifestUrl: store.urlOf(key), rows, bytes, files: files.length, partitions: partitions.length, rawDeleted };
+}
+
+/** Raw layout: every batch file's footer must hold the rows recorded for it. */
+async function verifyRawFiles(
+  store: ObjectStore,
+  partitions: readonly PartitionStats[],
+  ctx: FinalizeContext,
+): Promise<ManifestFile[]> {
+  const files: ManifestFile[] = [];
+  for (const p of partitions) {
+    for (const f of p.files) {
+      const info = await footer(store, f.key);
+      if (info.rows !== f.rows) {
+        throw verification(`${f.key} holds ${info.rows} rows, ${f.rows} were extracted`, { key: f.key });
+      }
+      files.push({ ...f, bytes: info.size, rowGroups: info.rowGroups });
+    }
+    ctx.heartbeat({ step: 'verify', done: p.partition.index + 1, total: partitions.length });
+  }
+  return files;
+}
+
+/**
+ * Compacted layout: the groups must merge every raw file exactly once, and every data file's
+ * footer must hold the rows of its raw files, so each partition's rows are all there, once.
+ */
+async function verifyDataFiles(
+  store: ObjectStore,
+  run: { table: string; runKey: string },
+  partitions: readonly PartitionStats[],
+  ctx: FinalizeContext,
+): Promise<ManifestFile[]> {
+  const plan = await readJson<CompactionPlan>(store, compactionKey(run));
+  if (!plan) throw verification(`no compaction plan stored for run ${run.runKey}`, { runKey: run.runKey });
+  const merged = new Map<string, number>();
+  for (const g of plan.groups) for (const f of g.inputs) merged.set(f.key, (merged.get(f.key) ?? 0) + 1);
+  for (const p of partitions) {
+    for (const f of p.files) {
+      if (merged.get(f.key) !== 1) {
+        throw verification(`raw file ${f.key} is merged ${merged.get(f.key) ?? 0} times, not once`, { key: f.key });
+      }
+      merged.delete(f.key);
+    }
+  }
+  if (merged.size > 0) {
+    const key = [...merged.keys()][0];
+    throw verification(`compaction merges ${key}, which no partition recorded`, { key });
+  }
+  const files: ManifestFile[] = [];
+  for (const g of plan.groups) {
+    const key = dataFileKey(run, g.index);
+    const info = await footer(store, key);
+    if (info.rows !== g.rows) {
+      throw verification(`${key} holds ${info.rows} rows, its raw files ${g.rows}`, { key, stored: info.rows, expected: g.rows });
+    }
+    const span = cursorSpan(g.inputs);
+    files.push({ key, rows: info.rows, bytes: info.size, rowGroups: info.rowGroups, cursorMin: span.min, cursorMax: span.max });
+    ctx.heartbeat({ step: 'verify', done: g.index + 1, total: plan.groups.length });
+  }
+  return files;
+}
+
+async function footer(store: ObjectStore, key: string): Promise<{ rows: number; rowGroups: number; size: number }> {
+  const head = await store.head(key);
+  const info = head ? await readStoredParquetInfo(store, key, head.size) : undefined;
+  if (!head || !info) throw verification(`${key} is missing`, { key });
+  return { rows: info.rows, rowGroups: info.rowGroups, size: head.size };
 }
 
 function verification(message: string, details: Record<string, unknown>): PgParquetError {

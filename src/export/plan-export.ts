@@ -16,6 +16,7 @@ import { quoteIdent, quoteQualified } from '../postgres/identifiers.js';
 import { planKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../table-name.js';
+import { readJson, writeJson } from './json-object.js';
 import { RUN_PLAN_VERSION, type RunPlan } from './run-plan.js';
 
 /** Input of the planning activity. */
@@ -57,11 +58,10 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
   const store = deps.openStore(input.destination);
   const run = { table: displayName(input.table), runKey: input.runKey };
   const key = planKey(run);
-  const stored = await store.get(key);
+  const stored = await readJson<RunPlan>(store, key);
   if (stored) {
-    const plan = JSON.parse(new TextDecoder().decode(stored)) as RunPlan;
-    checkSamePlan(plan, input);
-    return { plan, reused: true };
+    checkSamePlan(stored, input);
+    return { plan: stored, reused: true };
   }
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
   const client = await connect(config);
@@ -69,7 +69,7 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
     await client.query('BEGIN READ ONLY');
     const plan = await planFromSource(client, input);
     await client.query('COMMIT');
-    await store.put(key, new TextEncoder().encode(JSON.stringify(plan, null, 2)), 'application/json');
+    await writeJson(store, key, plan);
     return { plan, reused: false };
   } finally {
     await client.end().catch(() => undefined);

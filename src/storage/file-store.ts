@@ -116,6 +116,30 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    const file = this.pathOf(key);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(file, 'r');
+      const size = (await handle.stat()).size;
+      const from = Math.min(Math.max(0, start), size);
+      const length = Math.max(0, Math.min(end, size) - from);
+      const out = new Uint8Array(length);
+      let read = 0;
+      while (read < length) {
+        const r = await handle.read(out, read, length - read, from + read);
+        if (r.bytesRead === 0) break;
+        read += r.bytesRead;
+      }
+      return out.subarray(0, read);
+    } catch (err) {
+      if (MISSING.has(errnoCode(err))) return undefined;
+      throw this.failure('getRange', key, err);
+    } finally {
+      await handle?.close();
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | undefined> {
     const file = this.pathOf(key);
     let st: Stats;

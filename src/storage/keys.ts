@@ -60,6 +60,11 @@ export function planKey(run: RunLocation): string {
   return `${runPrefix(run)}_plan.json`;
 }
 
+/** `…/_compaction.json`: which raw files each data file merges, written once per run. */
+export function compactionKey(run: RunLocation): string {
+  return `${runPrefix(run)}_compaction.json`;
+}
+
 /** `…/_manifest.json` */
 export function manifestKey(run: RunLocation): string {
   return `${runPrefix(run)}_manifest.json`;

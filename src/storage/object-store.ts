@@ -28,6 +28,8 @@ export interface ObjectStore {
   putStream(key: string, body: AsyncIterable<Uint8Array>, contentType?: string): Promise<ObjectInfo>;
   /** Read a whole object; `undefined` when it does not exist. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /** Bytes [start, end) of an object (clamped to its size); `undefined` when it does not exist. */
+  getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined>;
   /** Metadata of an object; `undefined` when it does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Every object whose key starts with `prefix`, sorted by key. */

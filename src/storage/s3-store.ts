@@ -214,6 +214,24 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array | undefined> {
+    if (end <= start) return (await this.head(key)) ? new Uint8Array(0) : undefined;
+    const Key = this.fullKey(key);
+    return this.call('getRange', key, async () => {
+      try {
+        const res = await this.client.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key, Range: `bytes=${start}-${end - 1}` }),
+        );
+        if (!res.Body) return new Uint8Array(0);
+        return await res.Body.transformToByteArray();
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        if ((err as { name?: string }).name === 'InvalidRange') return new Uint8Array(0);
+        throw err;
+      }
+    });
+  }
+
   async head(key: string): Promise<ObjectInfo | undefined> {
     const Key = this.fullKey(key);
     return this.call('head', key, async () => {

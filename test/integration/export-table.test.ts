@@ -95,6 +95,9 @@ describe('exportTable end to end', () => {
     runKey: RUN_KEY,
     partitions: { count: 3, maxConcurrent: 2 },
     batch: { rows: 700 },
+    // Small data files so that compaction writes several; raw files kept to check byte identity.
+    compaction: { targetFileBytes: 120_000, keepRaw: true },
+    parquet: { rowGroupRows: 1000 },
   });
 
   const run = async (): Promise<ExportTableResult> =>
@@ -131,10 +134,15 @@ describe('exportTable end to end', () => {
     );
     for (const p of manifest.partitions) assert.equal(p.rows, p.sourceRows);
     assert.equal(manifest.files.reduce((s, f) => s + f.rows, 0), count);
-    assert.ok(manifest.files.length > 3, 'batches of 700 rows give several files per partition');
+    assert.equal(manifest.layout, 'compacted');
+    assert.ok(manifest.files.length > 1, 'small target file size gives several data files');
+    assert.ok(manifest.files.every((f) => f.key.includes('/data/part-')));
+    assert.ok(manifest.files.some((f) => f.rowGroups > 1), 'data files have row groups of parquet.rowGroupRows');
     const objects = await listObjects(client, prefix);
     assert.ok(objects.has(`${TABLE}/run=${RUN_KEY}/_SUCCESS`));
     for (const f of manifest.files) assert.ok(objects.has(f.key), `${f.key} is stored`);
+    const raw = [...objects.keys()].filter((k) => k.includes('/raw/') && k.endsWith('.parquet'));
+    assert.ok(raw.length > 6, 'batches of 700 rows give several raw files per partition (kept: keepRaw)');
     const types = Object.fromEntries(manifest.columns.map((c) => [c.name, c.pgType]));
     assert.equal(types.n, 'numeric(20,4)');
     assert.equal(types._extracted_at, null);
@@ -178,13 +186,32 @@ describe('exportTable end to end', () => {
 
   test('re-extracting the same runKey writes byte-identical objects under the same keys', async () => {
     const before = await listObjects(client, prefix);
-    const markers = [...before.keys()].filter((k) => /_partition\.json$|_manifest\.json$|_SUCCESS$/.test(k));
-    await deleteObjects(client, markers.map((k) => `${prefix}/${k}`));
+    // Keep only the plan: every batch, marker, data file and the manifest are written again.
+    const all = [...before.keys()].filter((k) => !k.endsWith('/_plan.json'));
+    await deleteObjects(client, all.map((k) => `${prefix}/${k}`));
+    assert.equal((await listObjects(client, prefix)).size, 1);
     const again = await run();
     assert.equal(again.skippedPartitions, 0);
     const after = await listObjects(client, prefix);
     assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort(), 'same keys, nothing extra');
     for (const [key, etag] of before) assert.equal(after.get(key), etag, `${key} is byte-identical`);
+  });
+
+  test('without keepRaw, compaction leaves only data files, markers and the manifest', async () => {
+    const runKey = 'it-run-2';
+    const result = await harness.client.workflow.execute<(i: unknown) => Promise<ExportTableResult>>('exportTable', {
+      taskQueue: harness.taskQueue,
+      workflowId: `${workflowId}-${runKey}`,
+      args: [{ ...input(), runKey, compaction: { targetFileBytes: 10_000_000 } }],
+    });
+    assert.equal(result.rows, first.rows);
+    assert.equal(result.files, 1);
+    const keys = [...(await listObjects(client, prefix)).keys()].filter((k) => k.includes(`run=${runKey}/`));
+    assert.deepEqual(
+      keys.filter((k) => k.endsWith('.parquet')),
+      [`${TABLE}/run=${runKey}/data/part-00000.parquet`],
+    );
+    assert.equal(keys.filter((k) => k.endsWith('/_partition.json')).length, 3);
   });
 
   test('the workflow history holds no password and no DSN', async () => {
