@@ -12,6 +12,8 @@ export interface PgColumn {
   readonly pgType: string;
   /** OID of the type after resolving domains to their base type. */
   readonly typeOid: number;
+  /** pg_type.typname of the resolved type (e.g. `citext`, whose OID is not fixed). */
+  readonly typeName?: string;
   /** typmod after resolving domains (-1 when none). */
   readonly typmod: number;
   /** pg_type.typtype of the resolved type: 'b' base, 'e' enum, 'r' range, 'c' composite, ... */

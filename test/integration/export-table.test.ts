@@ -142,7 +142,8 @@ describe('exportTable end to end', () => {
     assert.ok(objects.has(`${TABLE}/run=${RUN_KEY}/_SUCCESS`));
     for (const f of manifest.files) assert.ok(objects.has(f.key), `${f.key} is stored`);
     const raw = [...objects.keys()].filter((k) => k.includes('/raw/') && k.endsWith('.parquet'));
-    assert.ok(raw.length > 6, 'batches of 700 rows give several raw files per partition (kept: keepRaw)');
+    const batches = manifest.partitions.reduce((s, p) => s + Math.ceil(p.rows / 700), 0);
+    assert.equal(raw.length, batches, 'one raw file per batch of 700 rows (kept: keepRaw)');
     const types = Object.fromEntries(manifest.columns.map((c) => [c.name, c.pgType]));
     assert.equal(types.n, 'numeric(20,4)');
     assert.equal(types._extracted_at, null);

@@ -1,0 +1,155 @@
+/**
+ * The PostgreSQL → Arrow type map. Exact by default: integers keep their width, numeric(p,s)
+ * becomes Decimal128(p,s), timestamps keep microseconds, and a type we do not decode in binary is
+ * cast to text by the query rather than approximated.
+ */
+import {
+  Binary,
+  Bool,
+  DateDay,
+  Decimal,
+  Field,
+  Float32,
+  Float64,
+  Int16,
+  Int32,
+  Int64,
+  List,
+  TimeMicrosecond,
+  TimestampMicrosecond,
+  TimestampMillisecond,
+  Utf8,
+  type DataType,
+} from 'apache-arrow';
+import { quoteIdent } from '../postgres/identifiers.js';
+import type { ColumnSpec, DecoderKind, PgColumn, TypeOptions } from './column-spec.js';
+
+/** Largest precision Decimal128 holds. */
+export const MAX_DECIMAL_PRECISION = 38;
+
+/** Binary-decoded base types by OID. */
+const KIND_BY_OID: ReadonlyMap<number, DecoderKind> = new Map<number, DecoderKind>([
+  [16, 'bool'],
+  [17, 'bytea'],
+  [19, 'text'], // name
+  [20, 'int8'],
+  [21, 'int2'],
+  [23, 'int4'],
+  [25, 'text'],
+  [114, 'json'],
+  [700, 'float4'],
+  [701, 'float8'],
+  [1042, 'text'], // char(n): binary form is the padded text
+  [1043, 'text'], // varchar
+  [1082, 'date'],
+  [1083, 'time'],
+  [1114, 'timestamp'],
+  [1184, 'timestamptz'],
+  [1700, 'numeric-string'],
+  [2950, 'uuid'],
+  [3802, 'jsonb'],
+]);
+
+/** numeric typmod → precision and scale (PostgreSQL 15 allows negative scales). */
+export function numericTypmod(typmod: number): { precision: number; scale: number } | undefined {
+  if (typmod < 4) return undefined;
+  const precision = ((typmod - 4) >> 16) & 0xffff;
+  const raw = (typmod - 4) & 0x7ff;
+  const scale = raw > 1023 ? raw - 2048 : raw;
+  return { precision, scale };
+}
+
+function baseKind(typeOid: number, typeName: string | undefined, typtype: string): DecoderKind | undefined {
+  if (typtype === 'e' || typeName === 'citext') return 'text'; // binary form is the label / the text
+  return KIND_BY_OID.get(typeOid);
+}
+
+function scalarSpec(col: PgColumn, name: string, selectExpr: string, nullable: boolean, opts: TypeOptions): ColumnSpec {
+  let kind = baseKind(col.typeOid, col.typeName, col.typtype);
+  let expr = selectExpr;
+  let precision: number | undefined;
+  let scale: number | undefined;
+  if (kind === 'numeric-string') {
+    const ps = numericTypmod(col.typmod);
+    if (ps && ps.precision <= MAX_DECIMAL_PRECISION && ps.scale >= 0 && ps.scale <= ps.precision) {
+      kind = 'numeric-decimal';
+      precision = ps.precision;
+      scale = ps.scale;
+    }
+  }
+  if (!kind) {
+    kind = 'text';
+    expr = `${selectExpr}::text`;
+  }
+  const spec = { name, pgType: col.pgType, selectExpr: expr, kind, nullable, precision, scale } as const;
+  return { ...spec, arrowType: String(arrowTypeOf(spec, opts)) };
+}
+
+/** Plans how each column is selected and decoded. */
+export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): ColumnSpec[] {
+  return cols.map((col) => {
+    const ident = quoteIdent(col.name);
+    const nullable = !col.notNull;
+    if (col.elementOid !== 0) {
+      const elementCol: PgColumn = { ...col, typeOid: col.elementOid, elementOid: 0, typtype: 'b' };
+      const elementKind = baseKind(col.elementOid, undefined, 'b');
+      if (elementKind) {
+        const element = scalarSpec(elementCol, 'item', '', true, opts);
+        const spec = { name: col.name, pgType: col.pgType, selectExpr: ident, kind: 'array', nullable, element } as const;
+        return { ...spec, arrowType: String(arrowTypeOf(spec, opts)) };
+      }
+      // Arrays of types without a binary decoder (enums, domains' arrays, …): PostgreSQL's text form.
+      const spec = { name: col.name, pgType: col.pgType, selectExpr: `${ident}::text`, kind: 'text', nullable } as const;
+      return { ...spec, arrowType: 'Utf8' };
+    }
+    return scalarSpec(col, col.name, ident, nullable, opts);
+  });
+}
+
+/** The Arrow type a spec decodes to. */
+export function arrowTypeOf(
+  spec: Pick<ColumnSpec, 'kind' | 'precision' | 'scale' | 'element'>,
+  opts: TypeOptions,
+): DataType {
+  switch (spec.kind) {
+    case 'bool':
+      return new Bool();
+    case 'int2':
+      return new Int16();
+    case 'int4':
+      return new Int32();
+    case 'int8':
+      return new Int64();
+    case 'float4':
+      return new Float32();
+    case 'float8':
+      return new Float64();
+    case 'numeric-decimal':
+      return new Decimal(spec.scale ?? 0, spec.precision ?? MAX_DECIMAL_PRECISION, 128);
+    case 'numeric-string':
+    case 'text':
+    case 'uuid':
+    case 'json':
+    case 'jsonb':
+      return new Utf8();
+    case 'bytea':
+      return new Binary();
+    case 'date':
+      return new DateDay();
+    case 'time':
+      return new TimeMicrosecond();
+    case 'timestamp':
+      return opts.timestampUnit === 'ms' ? new TimestampMillisecond() : new TimestampMicrosecond();
+    case 'timestamptz':
+      return opts.timestampUnit === 'ms' ? new TimestampMillisecond('UTC') : new TimestampMicrosecond('UTC');
+    case 'array': {
+      if (!spec.element) throw new TypeError('array spec without element');
+      return new List(new Field('item', arrowTypeOf(spec.element, opts), true));
+    }
+  }
+}
+
+/** The Arrow field of a column. */
+export function arrowField(spec: ColumnSpec, opts: TypeOptions): Field {
+  return new Field(spec.name, arrowTypeOf(spec, opts), spec.nullable);
+}
