@@ -4,7 +4,11 @@
  * applications can swap the object store or the connection resolution.
  */
 import { Context } from '@temporalio/activity';
-import { extractPartition, type ExtractPartitionInput, type ExtractPartitionResult } from '../src/export/extract-partition.js';
+import {
+  extractPartition,
+  type ExtractPartitionInput,
+  type ExtractPartitionResult,
+} from '../src/export/extract-partition.js';
 import {
   compactGroup,
   planCompaction,
@@ -13,7 +17,11 @@ import {
   type PlanCompactionInput,
   type PlanCompactionResult,
 } from '../src/export/compact.js';
-import { finalizeExport, type FinalizeExportInput, type FinalizeExportResult } from '../src/export/finalize-export.js';
+import {
+  finalizeExport,
+  type FinalizeExportInput,
+  type FinalizeExportResult,
+} from '../src/export/finalize-export.js';
 import { planExport, type PlanExportInput, type PlanExportResult } from '../src/export/plan-export.js';
 import type { resolveConnection } from '../src/postgres/connection.js';
 import { openObjectStore } from '../src/storage/destination.js';
@@ -42,7 +50,11 @@ export function createActivities(deps: ActivityDeps = {}) {
     async pgParquetExtractPartition(input: ExtractPartitionInput): Promise<ExtractPartitionResult> {
       const ctx = Context.current();
       return withFailureMapping(() =>
-        extractPartition(input, { heartbeat: (p) => ctx.heartbeat(p), signal: ctx.cancellationSignal }, common),
+        extractPartition(
+          input,
+          { heartbeat: (p) => ctx.heartbeat(p), signal: ctx.cancellationSignal },
+          common,
+        ),
       );
     },
     /** Plans (or reuses) the run's data files: which raw files each one merges. */
@@ -52,12 +64,16 @@ export function createActivities(deps: ActivityDeps = {}) {
     /** Merges one group of raw files into one data file with large row groups. */
     async pgParquetCompact(input: CompactGroupInput): Promise<CompactGroupResult> {
       const ctx = Context.current();
-      return withFailureMapping(() => compactGroup(input, { heartbeat: (p) => ctx.heartbeat(p) }, { openStore }));
+      return withFailureMapping(() =>
+        compactGroup(input, { heartbeat: (p) => ctx.heartbeat(p) }, { openStore }),
+      );
     },
     /** Verifies the stored partitions and writes `_manifest.json` and `_SUCCESS`. */
     async pgParquetFinalize(input: FinalizeExportInput): Promise<FinalizeExportResult> {
       const ctx = Context.current();
-      return withFailureMapping(() => finalizeExport(input, { heartbeat: (p) => ctx.heartbeat(p) }, { openStore }));
+      return withFailureMapping(() =>
+        finalizeExport(input, { heartbeat: (p) => ctx.heartbeat(p) }, { openStore }),
+      );
     },
   };
 }

@@ -2,7 +2,12 @@
  * Application helpers: start an export, follow its progress, schedule it. They validate input
  * with the same code as the workflow, so bad input fails here before a run is started.
  */
-import { type Client, type ScheduleHandle, type WorkflowHandle, WorkflowIdReusePolicy } from '@temporalio/client';
+import {
+  type Client,
+  type ScheduleHandle,
+  type WorkflowHandle,
+  WorkflowIdReusePolicy,
+} from '@temporalio/client';
 import { resolveExportInput, type ExportTableInput } from './export-input.js';
 import { displayName } from './table-name.js';
 import { taskQueueFromEnv } from './temporal-connection.js';

@@ -56,7 +56,12 @@ export class InputError extends PgParquetError {
 /** Short, single-line rendering of a user value for messages. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? typeof value;
+  } catch {
+    text = typeof value;
+  }
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 

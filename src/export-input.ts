@@ -119,14 +119,19 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     if (issue.code === 'unrecognized_keys') {
       const base = issue.path.map(String).join('.');
       const field = [base, issue.keys[0]].filter(Boolean).join('.');
-      throw new InputError(field, valueAt(raw, [...issue.path.map(String), issue.keys[0] ?? '']), 'no such field');
+      throw new InputError(
+        field,
+        valueAt(raw, [...issue.path.map(String), issue.keys[0] ?? '']),
+        'no such field',
+      );
     }
     const field = issue.path.map(String).join('.');
     throw new InputError(field, valueAt(raw, issue.path.map(String)), ACCEPTED[field] ?? issue.message);
   }
   const input = parsed.data;
   const table = parseQualifiedName(input.source.table, 'source.table');
-  const cursorColumn = input.source.cursor === null ? null : parseColumnName(input.source.cursor, 'source.cursor');
+  const cursorColumn =
+    input.source.cursor === null ? null : parseColumnName(input.source.cursor, 'source.cursor');
   const columnNames =
     input.source.columns === null
       ? null
@@ -137,7 +142,11 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
   checkDestinationSyntax(input.destination);
   const t = input.transform;
   if (t.extractedAtColumn !== null && t.extractedAtColumn === t.extractionIdColumn) {
-    throw new InputError('transform.extractionIdColumn', t.extractionIdColumn, 'a name different from extractedAtColumn');
+    throw new InputError(
+      'transform.extractionIdColumn',
+      t.extractionIdColumn,
+      'a name different from extractedAtColumn',
+    );
   }
   if (input.source.where !== null) checkWhereSyntax(input.source.where);
   return { ...input, table, cursorColumn, columnNames };
@@ -162,7 +171,12 @@ export function checkDestinationSyntax(destination: string): void {
  */
 export function checkWhereSyntax(where: string): void {
   const fail = (why: string): never => {
-    throw new InputError('source.where', where, `one boolean SQL expression (${why})`, ErrorType.InvalidWhere);
+    throw new InputError(
+      'source.where',
+      where,
+      `one boolean SQL expression (${why})`,
+      ErrorType.InvalidWhere,
+    );
   };
   let depth = 0;
   for (let i = 0; i < where.length; i++) {

@@ -22,14 +22,26 @@ import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
 export type { ExportTableInput } from '../src/export-input.js';
 
 /** Phases of a run, in order. */
-export type ExportPhase = 'validating' | 'planning' | 'extracting' | 'compacting' | 'finalizing' | 'done' | 'failed';
+export type ExportPhase =
+  | 'validating'
+  | 'planning'
+  | 'extracting'
+  | 'compacting'
+  | 'finalizing'
+  | 'done'
+  | 'failed';
 
 /** Answer of the `progress` query. */
 export interface ExportProgress {
   readonly phase: ExportPhase;
   readonly table: string | null;
   readonly runKey: string | null;
-  readonly partitions: { readonly total: number; readonly done: number; readonly running: number; readonly skipped: number };
+  readonly partitions: {
+    readonly total: number;
+    readonly done: number;
+    readonly running: number;
+    readonly skipped: number;
+  };
   readonly rows: number;
   readonly bytes: number;
 }
@@ -53,7 +65,12 @@ export interface ExportTableResult {
 export const progressQuery = defineQuery<ExportProgress>('progress');
 
 /** Timeouts and retries of the activities. Terminal errors are non-retryable ApplicationFailures. */
-const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
+const RETRY = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  maximumAttempts: 10,
+} as const;
 
 const planning = proxyActivities<PgParquetActivities>({
   startToCloseTimeout: '10m',
@@ -175,7 +192,11 @@ export async function exportTable(rawInput: ExportTableInput): Promise<ExportTab
 }
 
 /** Runs `fn` over `items` with at most `width` in flight (deterministic: lanes take items in order). */
-async function inWindow<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+async function inWindow<T>(
+  items: readonly T[],
+  width: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < items.length) await fn(items[next++]!);
@@ -188,7 +209,12 @@ function validate(raw: ExportTableInput): ResolvedExportInput {
     return resolveExportInput(raw);
   } catch (err) {
     if (err instanceof InputError || err instanceof PgParquetError) {
-      throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true, details: [err.details] });
+      throw ApplicationFailure.create({
+        type: err.type,
+        message: err.message,
+        nonRetryable: true,
+        details: [err.details],
+      });
     }
     throw err;
   }

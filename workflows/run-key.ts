@@ -18,5 +18,8 @@ export function runKeyFromWorkflowId(workflowId: string): string | undefined {
 
 /** A time as a runKey: `20261122T101500Z` (UTC, to the second; sorts by time). */
 export function runKeyFromTime(time: Date): string {
-  return time.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return time
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }

@@ -42,7 +42,7 @@ export function grow<T extends FixedArray>(a: T, need: number): T {
   if (need <= a.length) return a;
   const ctor = a.constructor as new (n: number) => T;
   const next = new ctor(Math.max(need, a.length * 2, 16));
-  next.set(a as never);
+  (next as Uint8Array).set(a);
   return next;
 }
 

@@ -29,8 +29,8 @@ export interface MetadataColumns {
 }
 
 /** Fields appended to the source schema, in order. */
-export function metadataFields(m: MetadataColumns): Field[] {
-  const fields: Field[] = [];
+export function metadataFields(m: MetadataColumns): Field<DataType>[] {
+  const fields: Field<DataType>[] = [];
   if (m.extractedAtColumn !== null) {
     const type = m.timestampUnit === 'ms' ? new TimestampMillisecond('UTC') : new TimestampMicrosecond('UTC');
     fields.push(new Field(m.extractedAtColumn, type, false));
@@ -46,10 +46,15 @@ export function appendMetadataColumns(batch: RecordBatch, m: MetadataColumns): R
   const n = batch.numRows;
   const children: Data[] = [...batch.data.children];
   for (const f of extra) {
-    children.push(f.name === m.extractedAtColumn ? timestampColumn(f.type, m, n) : utf8Constant(m.extractionId, n));
+    children.push(
+      f.name === m.extractedAtColumn ? timestampColumn(f.type, m, n) : utf8Constant(m.extractionId, n),
+    );
   }
   const schema = new Schema([...batch.schema.fields, ...extra], batch.schema.metadata);
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children, nullCount: 0 }));
+  return new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length: n, children, nullCount: 0 }),
+  );
 }
 
 function timestampColumn(type: DataType, m: MetadataColumns, n: number): Data {

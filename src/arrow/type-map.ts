@@ -6,7 +6,9 @@
 import {
   Binary,
   Bool,
+  DataType,
   DateDay,
+  DateUnit,
   Decimal,
   Field,
   Float32,
@@ -18,8 +20,9 @@ import {
   TimeMicrosecond,
   TimestampMicrosecond,
   TimestampMillisecond,
+  TimeUnit,
+  Type,
   Utf8,
-  type DataType,
 } from 'apache-arrow';
 import { quoteIdent } from '../postgres/identifiers.js';
 import type { ColumnSpec, DecoderKind, PgColumn, TypeOptions } from './column-spec.js';
@@ -64,7 +67,13 @@ function baseKind(typeOid: number, typeName: string | undefined, typtype: string
   return KIND_BY_OID.get(typeOid);
 }
 
-function scalarSpec(col: PgColumn, name: string, selectExpr: string, nullable: boolean, opts: TypeOptions): ColumnSpec {
+function scalarSpec(
+  col: PgColumn,
+  name: string,
+  selectExpr: string,
+  nullable: boolean,
+  opts: TypeOptions,
+): ColumnSpec {
   let kind = baseKind(col.typeOid, col.typeName, col.typtype);
   let expr = selectExpr;
   let precision: number | undefined;
@@ -82,7 +91,7 @@ function scalarSpec(col: PgColumn, name: string, selectExpr: string, nullable: b
     expr = `${selectExpr}::text`;
   }
   const spec = { name, pgType: col.pgType, selectExpr: expr, kind, nullable, precision, scale } as const;
-  return { ...spec, arrowType: String(arrowTypeOf(spec, opts)) };
+  return { ...spec, arrowType: describeArrowType(arrowTypeOf(spec, opts)) };
 }
 
 /** Plans how each column is selected and decoded. */
@@ -95,11 +104,24 @@ export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): Colum
       const elementKind = baseKind(col.elementOid, undefined, 'b');
       if (elementKind) {
         const element = scalarSpec(elementCol, 'item', '', true, opts);
-        const spec = { name: col.name, pgType: col.pgType, selectExpr: ident, kind: 'array', nullable, element } as const;
-        return { ...spec, arrowType: String(arrowTypeOf(spec, opts)) };
+        const spec = {
+          name: col.name,
+          pgType: col.pgType,
+          selectExpr: ident,
+          kind: 'array',
+          nullable,
+          element,
+        } as const;
+        return { ...spec, arrowType: describeArrowType(arrowTypeOf(spec, opts)) };
       }
       // Arrays of types without a binary decoder (enums, domains' arrays, …): PostgreSQL's text form.
-      const spec = { name: col.name, pgType: col.pgType, selectExpr: `${ident}::text`, kind: 'text', nullable } as const;
+      const spec = {
+        name: col.name,
+        pgType: col.pgType,
+        selectExpr: `${ident}::text`,
+        kind: 'text',
+        nullable,
+      } as const;
       return { ...spec, arrowType: 'Utf8' };
     }
     return scalarSpec(col, col.name, ident, nullable, opts);
@@ -148,6 +170,31 @@ export function arrowTypeOf(
     }
   }
 }
+
+/** A readable name of an Arrow type for the manifest: `Decimal128(12,2)`, `Timestamp(us, UTC)`, `List<Int32>`. */
+export function describeArrowType(type: DataType): string {
+  if (DataType.isDecimal(type)) return `Decimal${type.bitWidth}(${type.precision},${type.scale})`;
+  if (DataType.isTimestamp(type)) {
+    const unit = UNIT_NAMES[type.unit];
+    return type.timezone ? `Timestamp(${unit}, ${type.timezone})` : `Timestamp(${unit})`;
+  }
+  if (DataType.isTime(type)) return `Time${type.bitWidth}(${UNIT_NAMES[type.unit]})`;
+  if (DataType.isDate(type)) return type.unit === DateUnit.DAY ? 'Date32' : 'Date64';
+  if (DataType.isInt(type)) return `${type.isSigned ? 'Int' : 'UInt'}${type.bitWidth}`;
+  if (DataType.isFloat(type)) return ['Float16', 'Float32', 'Float64'][type.precision] ?? 'Float';
+  if (DataType.isList(type)) return `List<${describeArrowType(type.children[0]!.type as DataType)}>`;
+  if (DataType.isUtf8(type)) return 'Utf8';
+  if (DataType.isBinary(type)) return 'Binary';
+  if (DataType.isBool(type)) return 'Bool';
+  return Type[type.typeId] ?? 'Unknown';
+}
+
+const UNIT_NAMES: Record<number, string> = {
+  [TimeUnit.SECOND]: 's',
+  [TimeUnit.MILLISECOND]: 'ms',
+  [TimeUnit.MICROSECOND]: 'us',
+  [TimeUnit.NANOSECOND]: 'ns',
+};
 
 /** The Arrow field of a column. */
 export function arrowField(spec: ColumnSpec, opts: TypeOptions): Field {

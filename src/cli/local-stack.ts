@@ -28,7 +28,9 @@ export function parseExports(text: string): Record<string, string> {
  */
 export function ensureLocalStack(options: { quiet?: boolean } = {}): Record<string, string> {
   const script = stackScript();
-  execFileSync('bash', [script, 'up'], { stdio: ['ignore', options.quiet ? 'ignore' : 'inherit', 'inherit'] });
+  execFileSync('bash', [script, 'up'], {
+    stdio: ['ignore', options.quiet ? 'ignore' : 'inherit', 'inherit'],
+  });
   const settings = parseExports(execFileSync('bash', [script, 'env'], { encoding: 'utf8' }));
   for (const [k, v] of Object.entries(settings)) process.env[k] ??= v;
   return settings;

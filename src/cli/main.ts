@@ -93,7 +93,12 @@ program
           );
         }
       });
-      if (status === 'FAILED' || status === 'TERMINATED' || status === 'CANCELLED' || status === 'TIMED_OUT') {
+      if (
+        status === 'FAILED' ||
+        status === 'TERMINATED' ||
+        status === 'CANCELLED' ||
+        status === 'TIMED_OUT'
+      ) {
         process.exitCode = 1;
       }
     } finally {

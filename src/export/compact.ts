@@ -70,7 +70,10 @@ export interface CompactDeps {
 }
 
 /** Lists the raw files of every finished partition, in key order. */
-export async function rawFilesOfRun(store: ObjectStore, run: { table: string; runKey: string }): Promise<{
+export async function rawFilesOfRun(
+  store: ObjectStore,
+  run: { table: string; runKey: string },
+): Promise<{
   plan: RunPlan;
   partitions: PartitionStats[];
 }> {
@@ -86,7 +89,10 @@ export async function rawFilesOfRun(store: ObjectStore, run: { table: string; ru
 }
 
 /** Plans the data files of a run, or returns the plan an earlier attempt stored. */
-export async function planCompaction(input: PlanCompactionInput, deps: CompactDeps): Promise<PlanCompactionResult> {
+export async function planCompaction(
+  input: PlanCompactionInput,
+  deps: CompactDeps,
+): Promise<PlanCompactionResult> {
   const store = deps.openStore(input.destination);
   const run = { table: displayName(input.table), runKey: input.runKey };
   const key = compactionKey(run);
@@ -96,7 +102,10 @@ export async function planCompaction(input: PlanCompactionInput, deps: CompactDe
     const inputs: CompactionInput[] = partitions.flatMap((p) =>
       p.files.map((f) => ({ ...f, partition: p.partition.index })),
     );
-    plan = { targetFileBytes: input.targetFileBytes, groups: planCompactionGroups(inputs, input.targetFileBytes) };
+    plan = {
+      targetFileBytes: input.targetFileBytes,
+      groups: planCompactionGroups(inputs, input.targetFileBytes),
+    };
     await writeJson(store, key, plan);
   }
   return { groups: plan.groups.length, rows: plan.groups.reduce((s, g) => s + g.rows, 0) };
@@ -119,7 +128,13 @@ export async function compactGroup(
   if (existing) {
     const info = await readStoredParquetInfo(store, key, existing.size).catch(() => undefined);
     if (info?.rows === group.rows) {
-      return { group: group.index, rows: info.rows, bytes: existing.size, rowGroups: info.rowGroups, skipped: true };
+      return {
+        group: group.index,
+        rows: info.rows,
+        bytes: existing.size,
+        rowGroups: info.rowGroups,
+        skipped: true,
+      };
     }
   }
 
@@ -152,7 +167,13 @@ export async function compactGroup(
       { key, stored: info?.rows ?? null, expected: group.rows },
     );
   }
-  return { group: group.index, rows: info.rows, bytes: stored.size, rowGroups: info.rowGroups, skipped: false };
+  return {
+    group: group.index,
+    rows: info.rows,
+    bytes: stored.size,
+    rowGroups: info.rowGroups,
+    skipped: false,
+  };
 }
 
 async function fetchRaw(store: ObjectStore, raw: CompactionInput): Promise<Uint8Array> {
@@ -160,7 +181,10 @@ async function fetchRaw(store: ObjectStore, raw: CompactionInput): Promise<Uint8
   if (!bytes) throw missing(`raw file ${raw.key} is missing`, { key: raw.key, partition: raw.partition });
   const rows = readParquetMetadata(bytes).rows;
   if (rows !== raw.rows) {
-    throw missing(`raw file ${raw.key} holds ${rows} rows, ${raw.rows} were recorded`, { key: raw.key, rows });
+    throw missing(`raw file ${raw.key} holds ${rows} rows, ${raw.rows} were recorded`, {
+      key: raw.key,
+      rows,
+    });
   }
   return bytes;
 }

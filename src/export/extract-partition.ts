@@ -143,7 +143,13 @@ export async function extractPartition(
     }
     const key = rawBatchKey(run, p, files.length);
     await store.put(key, body, 'application/vnd.apache.parquet');
-    files.push({ key, rows: decoded.rows, bytes: body.length, cursorMin: decoded.cursorFirst, cursorMax: decoded.cursorLast });
+    files.push({
+      key,
+      rows: decoded.rows,
+      bytes: body.length,
+      cursorMin: decoded.cursorFirst,
+      cursorMax: decoded.cursorLast,
+    });
     rows += decoded.rows;
     bytes += body.length;
     ctx.heartbeat({ partition: p, batch: files.length, lastCursor: decoded.cursorLast, rows, bytes });
@@ -155,7 +161,14 @@ export async function extractPartition(
   const client = await connect(config);
   let sourceRows = 0;
   const pulse = setInterval(
-    () => ctx.heartbeat({ partition: p, batch: files.length, lastCursor: files.at(-1)?.cursorMax ?? null, rows, bytes }),
+    () =>
+      ctx.heartbeat({
+        partition: p,
+        batch: files.length,
+        lastCursor: files.at(-1)?.cursorMax ?? null,
+        rows,
+        bytes,
+      }),
     2_000,
   );
   const onAbort = () => void cancelBackend(client, config);

@@ -4,6 +4,7 @@
  * and deletes the raw batch files that compaction merged (unless `keepRaw`).
  */
 import { metadataFields } from '../arrow/transforms.js';
+import { describeArrowType } from '../arrow/type-map.js';
 import { ErrorType, PgParquetError } from '../errors.js';
 import type { Compression, TimestampUnit } from '../export-input.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
@@ -72,11 +73,14 @@ export async function finalizeExport(
   for (const p of partitions) {
     const recorded = p.files.reduce((s, f) => s + f.rows, 0);
     if (recorded !== p.sourceRows) {
-      throw verification(`partition ${p.partition.index}: PostgreSQL sent ${p.sourceRows} rows, ${recorded} stored`, {
-        partition: p.partition.index,
-        sourceRows: p.sourceRows,
-        stored: recorded,
-      });
+      throw verification(
+        `partition ${p.partition.index}: PostgreSQL sent ${p.sourceRows} rows, ${recorded} stored`,
+        {
+          partition: p.partition.index,
+          sourceRows: p.sourceRows,
+          stored: recorded,
+        },
+      );
     }
   }
   const files = input.compacted
@@ -84,13 +88,20 @@ export async function finalizeExport(
     : await verifyRawFiles(store, partitions, ctx);
 
   const columns: ManifestColumn[] = [
-    ...plan.columns.map((c) => ({ name: c.name, pgType: c.pgType, arrowType: c.arrowType, nullable: c.nullable })),
-    ...metadataFields({ ...input.transform, extractedAt: plan.extractedAt, extractionId: input.runKey }).map((f) => ({
-      name: f.name,
-      pgType: null,
-      arrowType: String(f.type),
-      nullable: false,
+    ...plan.columns.map((c) => ({
+      name: c.name,
+      pgType: c.pgType,
+      arrowType: c.arrowType,
+      nullable: c.nullable,
     })),
+    ...metadataFields({ ...input.transform, extractedAt: plan.extractedAt, extractionId: input.runKey }).map(
+      (f) => ({
+        name: f.name,
+        pgType: null,
+        arrowType: describeArrowType(f.type),
+        nullable: false,
+      }),
+    ),
   ];
   const manifestPartitions: ManifestPartition[] = partitions.map((p) => ({
     ...p.partition,
@@ -125,7 +136,14 @@ export async function finalizeExport(
     await store.delete(raw);
     rawDeleted = raw.length;
   }
-  return { manifestUrl: store.urlOf(key), rows, bytes, files: files.length, partitions: partitions.length, rawDeleted };
+  return {
+    manifestUrl: store.urlOf(key),
+    rows,
+    bytes,
+    files: files.length,
+    partitions: partitions.length,
+    rawDeleted,
+  };
 }
 
 /** Raw layout: every batch file's footer must hold the rows recorded for it. */
@@ -165,7 +183,9 @@ async function verifyDataFiles(
   for (const p of partitions) {
     for (const f of p.files) {
       if (merged.get(f.key) !== 1) {
-        throw verification(`raw file ${f.key} is merged ${merged.get(f.key) ?? 0} times, not once`, { key: f.key });
+        throw verification(`raw file ${f.key} is merged ${merged.get(f.key) ?? 0} times, not once`, {
+          key: f.key,
+        });
       }
       merged.delete(f.key);
     }
@@ -179,16 +199,30 @@ async function verifyDataFiles(
     const key = dataFileKey(run, g.index);
     const info = await footer(store, key);
     if (info.rows !== g.rows) {
-      throw verification(`${key} holds ${info.rows} rows, its raw files ${g.rows}`, { key, stored: info.rows, expected: g.rows });
+      throw verification(`${key} holds ${info.rows} rows, its raw files ${g.rows}`, {
+        key,
+        stored: info.rows,
+        expected: g.rows,
+      });
     }
     const span = cursorSpan(g.inputs);
-    files.push({ key, rows: info.rows, bytes: info.size, rowGroups: info.rowGroups, cursorMin: span.min, cursorMax: span.max });
+    files.push({
+      key,
+      rows: info.rows,
+      bytes: info.size,
+      rowGroups: info.rowGroups,
+      cursorMin: span.min,
+      cursorMax: span.max,
+    });
     ctx.heartbeat({ step: 'verify', done: g.index + 1, total: plan.groups.length });
   }
   return files;
 }
 
-async function footer(store: ObjectStore, key: string): Promise<{ rows: number; rowGroups: number; size: number }> {
+async function footer(
+  store: ObjectStore,
+  key: string,
+): Promise<{ rows: number; rowGroups: number; size: number }> {
   const head = await store.head(key);
   const info = head ? await readStoredParquetInfo(store, key, head.size) : undefined;
   if (!head || !info) throw verification(`${key} is missing`, { key });

@@ -224,7 +224,8 @@ function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {
     plan.table.name === input.table.name &&
     (input.cursor === null || input.cursor === plan.cursor) &&
     plan.where === input.where &&
-    (input.columns === null || JSON.stringify(input.columns) === JSON.stringify(plan.columns.map((c) => c.name)));
+    (input.columns === null ||
+      JSON.stringify(input.columns) === JSON.stringify(plan.columns.map((c) => c.name)));
   if (!same) {
     throw new PgParquetError(
       ErrorType.PlanMismatch,

@@ -21,7 +21,8 @@ export async function readStoredParquetInfo(
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
   const footerLength = view.getUint32(tail.byteLength - 8, true);
   const needed = footerLength + 8;
-  if (needed + 4 > size) throw new ParquetFormatError(`${key}: footer length ${footerLength} exceeds the file`);
+  if (needed + 4 > size)
+    throw new ParquetFormatError(`${key}: footer length ${footerLength} exceeds the file`);
   if (needed > tail.byteLength) {
     tail = await store.getRange(key, size - needed, size);
     if (!tail) return undefined;

@@ -27,13 +27,21 @@ export interface CompactionGroup {
  * `targetFileBytes`, except a single input larger than the target, which gets a group alone.
  * Empty input gives no group.
  */
-export function planCompactionGroups(inputs: readonly CompactionInput[], targetFileBytes: number): CompactionGroup[] {
+export function planCompactionGroups(
+  inputs: readonly CompactionInput[],
+  targetFileBytes: number,
+): CompactionGroup[] {
   const groups: CompactionGroup[] = [];
   let current: CompactionInput[] = [];
   let bytes = 0;
   const close = () => {
     if (current.length === 0) return;
-    groups.push({ index: groups.length, inputs: current, rows: current.reduce((s, f) => s + f.rows, 0), bytes });
+    groups.push({
+      index: groups.length,
+      inputs: current,
+      rows: current.reduce((s, f) => s + f.rows, 0),
+      bytes,
+    });
     current = [];
     bytes = 0;
   };

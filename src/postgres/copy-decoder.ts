@@ -265,7 +265,14 @@ export class CopyBinaryDecoder {
       cursor = len < 0 ? null : readIntText(view, q + 4, len);
     }
     void buf;
-    return new UnsupportedValueError(this.opts.table, spec.name, spec.pgType, problem.value, cursor, problem.accepted);
+    return new UnsupportedValueError(
+      this.opts.table,
+      spec.name,
+      spec.pgType,
+      problem.value,
+      cursor,
+      problem.accepted,
+    );
   }
 }
 
@@ -443,7 +450,10 @@ function decimalColumn(spec: ColumnSpec, type: ReturnType<typeof arrowTypeOf>, c
       const sign = view.getUint16(pos + 4);
       if (sign === NUMERIC_NAN || sign === NUMERIC_PINF || sign === NUMERIC_NINF) {
         const value = sign === NUMERIC_NAN ? 'NaN' : sign === NUMERIC_PINF ? 'Infinity' : '-Infinity';
-        throw new ValueProblem(value, `a ${spec.pgType} column holding ${value} cannot be a decimal: ${INFINITY_HINT}`);
+        throw new ValueProblem(
+          value,
+          `a ${spec.pgType} column holding ${value} cannot be a decimal: ${INFINITY_HINT}`,
+        );
       }
       // The digits are base-10000 groups; the last one stands for 10^(4 * (weight - ndigits + 1)).
       const exp10 = 4 * (weight - ndigits + 1) + scale;

@@ -29,7 +29,11 @@ interface TypeRow {
  * Columns of `schema.table` in attnum order. Domains are followed to their base type (keeping
  * the innermost explicit typmod), and so are arrays' element types.
  */
-export async function describeTable(client: pg.ClientBase, schema: string, table: string): Promise<PgColumn[]> {
+export async function describeTable(
+  client: pg.ClientBase,
+  schema: string,
+  table: string,
+): Promise<PgColumn[]> {
   const qualified = quoteQualified(schema, table);
   const rel = await client.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [qualified]);
   const oid = rel.rows[0]?.oid;

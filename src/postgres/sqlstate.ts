@@ -22,7 +22,10 @@ export function isPgDatabaseError(err: unknown): err is PgDatabaseErrorLike & Er
 /** SQLSTATE classes and codes after which a retry can succeed. */
 const RETRYABLE_CLASSES = new Set(['08', '40', '53', '55', '57', '58', 'XX']);
 /** Codes within retryable classes that will not heal by themselves. */
-const TERMINAL_CODES = new Set(['57P04' /* database_dropped */, '55000' /* object_not_in_prerequisite_state */]);
+const TERMINAL_CODES = new Set([
+  '57P04' /* database_dropped */,
+  '55000' /* object_not_in_prerequisite_state */,
+]);
 
 /** Whether an error with this SQLSTATE is worth retrying. */
 export function isRetryableSqlState(code: string): boolean {

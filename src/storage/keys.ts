@@ -27,7 +27,10 @@ const pad = (n: number, digits: number): string => {
 
 /** Encodes a table name for a key: `/` cannot appear; `%` is escaped so the mapping is reversible. */
 function tableSegment(table: string): string {
-  return table.replace(/[%/\\\0-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+  return table.replace(
+    /[%/\\\0-\x1f\x7f]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`,
+  );
 }
 
 /** `<schema>.<table>/run=<runKey>/` */

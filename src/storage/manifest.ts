@@ -48,6 +48,11 @@ export interface Manifest {
   readonly columns: readonly ManifestColumn[];
   readonly partitions: readonly ManifestPartition[];
   readonly files: readonly ManifestFile[];
-  readonly totals: { readonly rows: number; readonly bytes: number; readonly files: number; readonly partitions: number };
+  readonly totals: {
+    readonly rows: number;
+    readonly bytes: number;
+    readonly files: number;
+    readonly partitions: number;
+  };
   readonly createdAt: string;
 }

@@ -45,8 +45,16 @@ describe('exportTable refuses bad input before any work', () => {
 
   test('invalid fields fail in the workflow itself, naming the field', async () => {
     const cases: [unknown, string, string][] = [
-      [{ source: { table: 'it_errors' }, destination: 'ftp://x' }, ErrorType.InvalidDestination, 'destination'],
-      [{ source: { table: 'it_errors' }, destination: destination(), batch: { rows: 0 } }, ErrorType.InvalidInput, 'batch.rows'],
+      [
+        { source: { table: 'it_errors' }, destination: 'ftp://x' },
+        ErrorType.InvalidDestination,
+        'destination',
+      ],
+      [
+        { source: { table: 'it_errors' }, destination: destination(), batch: { rows: 0 } },
+        ErrorType.InvalidInput,
+        'batch.rows',
+      ],
       [{ source: { table: 'a.b.c' }, destination: destination() }, ErrorType.InvalidInput, 'source.table'],
       [
         { source: { table: 'it_errors', where: 'true; DROP TABLE it_errors' }, destination: destination() },

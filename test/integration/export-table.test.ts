@@ -115,7 +115,9 @@ describe('exportTable end to end', () => {
     prefix = uniquePrefix('all-types');
     harness = await startHarness();
     first = await run();
-    manifest = JSON.parse(new TextDecoder().decode(await getObject(client, `${runPrefix()}/_manifest.json`))) as Manifest;
+    manifest = JSON.parse(
+      new TextDecoder().decode(await getObject(client, `${runPrefix()}/_manifest.json`)),
+    ) as Manifest;
   });
 
   after(async () => {
@@ -124,7 +126,9 @@ describe('exportTable end to end', () => {
   });
 
   test('the manifest totals equal count(*) and every partition is verified', async () => {
-    const count = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM it_all_types')).rows[0]!.n);
+    const count = Number(
+      (await db.query<{ n: string }>('SELECT count(*)::text AS n FROM it_all_types')).rows[0]!.n,
+    );
     assert.equal(first.rows, count);
     assert.equal(manifest.totals.rows, count);
     assert.equal(manifest.partitions.length, 3);
@@ -133,11 +137,17 @@ describe('exportTable end to end', () => {
       count,
     );
     for (const p of manifest.partitions) assert.equal(p.rows, p.sourceRows);
-    assert.equal(manifest.files.reduce((s, f) => s + f.rows, 0), count);
+    assert.equal(
+      manifest.files.reduce((s, f) => s + f.rows, 0),
+      count,
+    );
     assert.equal(manifest.layout, 'compacted');
     assert.ok(manifest.files.length > 1, 'small target file size gives several data files');
     assert.ok(manifest.files.every((f) => f.key.includes('/data/part-')));
-    assert.ok(manifest.files.some((f) => f.rowGroups > 1), 'data files have row groups of parquet.rowGroupRows');
+    assert.ok(
+      manifest.files.some((f) => f.rowGroups > 1),
+      'data files have row groups of parquet.rowGroupRows',
+    );
     const objects = await listObjects(client, prefix);
     assert.ok(objects.has(`${TABLE}/run=${RUN_KEY}/_SUCCESS`));
     for (const f of manifest.files) assert.ok(objects.has(f.key), `${f.key} is stored`);
@@ -150,7 +160,10 @@ describe('exportTable end to end', () => {
   });
 
   test('every value read back by an independent reader equals the source', async () => {
-    const paths = await download(client, manifest.files.map((f) => `${prefix}/${f.key}`));
+    const paths = await download(
+      client,
+      manifest.files.map((f) => `${prefix}/${f.key}`),
+    );
     const cols = Object.keys(COMPARE);
     const duckRows = await queryParquet(
       paths,
@@ -169,7 +182,10 @@ describe('exportTable end to end', () => {
       ids.add(got.id);
       for (const c of cols) assert.equal(got[c], want[c], `row id=${String(want.id)} column ${c}`);
       const f4 = want.f4 === null ? null : Math.fround(Number(want.f4));
-      assert.ok(Object.is(got.f4 === null ? null : Math.fround(got.f4 as number), f4), `f4 of id=${String(want.id)}`);
+      assert.ok(
+        Object.is(got.f4 === null ? null : Math.fround(got.f4 as number), f4),
+        `f4 of id=${String(want.id)}`,
+      );
       assert.ok(Object.is(got.f8, want.f8 === null ? null : Number(want.f8)), `f8 of id=${String(want.id)}`);
       assert.equal(got._extraction_id, RUN_KEY);
       assert.equal(got.xat, String(Date.parse(manifest.extractedAt) * 1000));
@@ -189,7 +205,10 @@ describe('exportTable end to end', () => {
     const before = await listObjects(client, prefix);
     // Keep only the plan: every batch, marker, data file and the manifest are written again.
     const all = [...before.keys()].filter((k) => !k.endsWith('/_plan.json'));
-    await deleteObjects(client, all.map((k) => `${prefix}/${k}`));
+    await deleteObjects(
+      client,
+      all.map((k) => `${prefix}/${k}`),
+    );
     assert.equal((await listObjects(client, prefix)).size, 1);
     const again = await run();
     assert.equal(again.skippedPartitions, 0);
@@ -200,11 +219,14 @@ describe('exportTable end to end', () => {
 
   test('without keepRaw, compaction leaves only data files, markers and the manifest', async () => {
     const runKey = 'it-run-2';
-    const result = await harness.client.workflow.execute<(i: unknown) => Promise<ExportTableResult>>('exportTable', {
-      taskQueue: harness.taskQueue,
-      workflowId: `${workflowId}-${runKey}`,
-      args: [{ ...input(), runKey, compaction: { targetFileBytes: 10_000_000 } }],
-    });
+    const result = await harness.client.workflow.execute<(i: unknown) => Promise<ExportTableResult>>(
+      'exportTable',
+      {
+        taskQueue: harness.taskQueue,
+        workflowId: `${workflowId}-${runKey}`,
+        args: [{ ...input(), runKey, compaction: { targetFileBytes: 10_000_000 } }],
+      },
+    );
     assert.equal(result.rows, first.rows);
     assert.equal(result.files, 1);
     const keys = [...(await listObjects(client, prefix)).keys()].filter((k) => k.includes(`run=${runKey}/`));
@@ -219,7 +241,12 @@ describe('exportTable end to end', () => {
     const history = await harness.client.workflow.getHandle(workflowId).fetchHistory();
     const text = JSON.stringify(history);
     assert.ok(text.includes('it_all_types'), 'the history was fetched');
-    const secrets = [process.env.AWS_SECRET_ACCESS_KEY!, new URL(process.env.DATABASE_URL!).password, 'postgres://'];
-    for (const s of secrets) assert.ok(s.length > 3 && !text.includes(s), `history must not contain ${s.slice(0, 3)}…`);
+    const secrets = [
+      process.env.AWS_SECRET_ACCESS_KEY!,
+      new URL(process.env.DATABASE_URL!).password,
+      'postgres://',
+    ];
+    for (const s of secrets)
+      assert.ok(s.length > 3 && !text.includes(s), `history must not contain ${s.slice(0, 3)}…`);
   });
 });

@@ -5,7 +5,10 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 
 /** Runs a query over Parquet files with DuckDB; `$files` in the SQL becomes the file list. */
-export async function queryParquet(files: readonly string[], sql: string): Promise<Record<string, unknown>[]> {
+export async function queryParquet(
+  files: readonly string[],
+  sql: string,
+): Promise<Record<string, unknown>[]> {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   try {

@@ -22,8 +22,14 @@ test('groups consecutive files up to the target size, each file exactly once, in
     groups.map((g) => g.index),
     [0, 1, 2, 3, 4],
   );
-  assert.deepEqual(groups.flatMap((g) => g.inputs), inputs);
-  assert.equal(groups.reduce((s, g) => s + g.rows, 0), 60);
+  assert.deepEqual(
+    groups.flatMap((g) => g.inputs),
+    inputs,
+  );
+  assert.equal(
+    groups.reduce((s, g) => s + g.rows, 0),
+    60,
+  );
   assert.ok(groups.every((g) => g.bytes <= 100 || g.inputs.length === 1));
 });
 

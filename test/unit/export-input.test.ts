@@ -47,7 +47,11 @@ describe('resolveExportInput', () => {
       runKey: null,
       partitions: { count: null, targetBytes: 536870912, maxConcurrent: 4, strategy: 'auto' },
       batch: { rows: 250000 },
-      transform: { extractedAtColumn: '_extracted_at', extractionIdColumn: '_extraction_id', timestampUnit: 'us' },
+      transform: {
+        extractedAtColumn: '_extracted_at',
+        extractionIdColumn: '_extraction_id',
+        timestampUnit: 'us',
+      },
       parquet: { compression: 'zstd', rowGroupRows: 1000000 },
       compaction: { enabled: true, targetFileBytes: 268435456, keepRaw: false },
     });
@@ -79,7 +83,10 @@ describe('resolveExportInput', () => {
 
   test('where must be one expression', () => {
     const where = (w: string) => ({ ...ok, source: { table: 'x', where: w } });
-    assert.equal(resolveExportInput(where("status = 'a;b' AND (n > 1)")).source.where, "status = 'a;b' AND (n > 1)");
+    assert.equal(
+      resolveExportInput(where("status = 'a;b' AND (n > 1)")).source.where,
+      "status = 'a;b' AND (n > 1)",
+    );
     for (const bad of [
       'true; DROP TABLE x',
       'true -- comment',
@@ -105,7 +112,10 @@ describe('resolveExportInput', () => {
 describe('parseQualifiedName', () => {
   test('folds plain names and keeps quoted ones', () => {
     assert.deepEqual(parseQualifiedName('Events'), { schema: 'public', name: 'events' });
-    assert.deepEqual(parseQualifiedName('"My Schema"."Odd.""Name"'), { schema: 'My Schema', name: 'Odd."Name' });
+    assert.deepEqual(parseQualifiedName('"My Schema"."Odd.""Name"'), {
+      schema: 'My Schema',
+      name: 'Odd."Name',
+    });
     assert.deepEqual(parseQualifiedName('s.t'), { schema: 's', name: 't' });
   });
   test('refuses what is not a name', () => {

@@ -13,7 +13,10 @@ import {
 const run = { table: 'public.events', runKey: '20261122T101500Z' };
 
 test('keys follow the documented layout', () => {
-  assert.equal(rawBatchKey(run, 3, 12), 'public.events/run=20261122T101500Z/raw/part=00003/batch=000012.parquet');
+  assert.equal(
+    rawBatchKey(run, 3, 12),
+    'public.events/run=20261122T101500Z/raw/part=00003/batch=000012.parquet',
+  );
   assert.equal(dataFileKey(run, 7), 'public.events/run=20261122T101500Z/data/part-00007.parquet');
   assert.equal(manifestKey(run), 'public.events/run=20261122T101500Z/_manifest.json');
   assert.equal(successKey(run), 'public.events/run=20261122T101500Z/_SUCCESS');
@@ -22,7 +25,8 @@ test('keys follow the documented layout', () => {
 
 test('keys sort in partition then batch order', () => {
   const keys = [];
-  for (const p of [0, 1, 2, 10, 99, 100, 99_999]) for (const b of [0, 1, 9, 10, 11, 100, 12_345]) keys.push(rawBatchKey(run, p, b));
+  for (const p of [0, 1, 2, 10, 99, 100, 99_999])
+    for (const b of [0, 1, 9, 10, 11, 100, 12_345]) keys.push(rawBatchKey(run, p, b));
   assert.deepEqual([...keys].sort(), keys);
 });
 

@@ -2,12 +2,21 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planUniformRanges, type PartitionRange, type PlanInput } from '../../src/plan/partitions.js';
 
-const base: PlanInput = { min: '1', max: '100', totalBytes: 0, targetBytes: 1, count: null, maxPartitions: 100_000 };
+const base: PlanInput = {
+  min: '1',
+  max: '100',
+  totalBytes: 0,
+  targetBytes: 1,
+  count: null,
+  maxPartitions: 100_000,
+};
 
 /** Every integer in [lo, hi] must fall in exactly one range, and NULL only in the first. */
 function assertCovers(ranges: PartitionRange[], values: bigint[]): void {
   for (const v of values) {
-    const hits = ranges.filter((r) => (r.lo === null || v >= BigInt(r.lo)) && (r.hi === null || v < BigInt(r.hi)));
+    const hits = ranges.filter(
+      (r) => (r.lo === null || v >= BigInt(r.lo)) && (r.hi === null || v < BigInt(r.hi)),
+    );
     assert.equal(hits.length, 1, `value ${v} is in ${hits.length} ranges`);
   }
   assert.equal(ranges.filter((r) => r.includesNulls).length, 1);
@@ -38,7 +47,10 @@ describe('planUniformRanges', () => {
     assert.equal(r.length, 7);
     const inner = r.slice(1, -1).map((x) => Number(BigInt(x.hi!) - BigInt(x.lo!)));
     assert.ok(Math.max(...inner) - Math.min(...inner) <= 1, `widths ${inner.join(',')}`);
-    assertCovers(r, Array.from({ length: 120 }, (_, i) => BigInt(i - 10)));
+    assertCovers(
+      r,
+      Array.from({ length: 120 }, (_, i) => BigInt(i - 10)),
+    );
   });
 
   test('gaps and negative ids', () => {
@@ -63,16 +75,29 @@ describe('planUniformRanges', () => {
     assert.equal(r.length, 3);
     assertCovers(r, [BigInt(min), -1n, 0n, 1n, BigInt(max)]);
     for (const x of r) {
-      for (const b of [x.lo, x.hi]) if (b !== null) assert.ok(BigInt(b) >= BigInt(min) && BigInt(b) <= BigInt(max));
+      for (const b of [x.lo, x.hi])
+        if (b !== null) assert.ok(BigInt(b) >= BigInt(min) && BigInt(b) <= BigInt(max));
     }
   });
 
   test('partition count from size / targetBytes, capped by maxPartitions', () => {
-    assert.equal(planUniformRanges({ ...base, min: '1', max: '1000000', totalBytes: 1000, targetBytes: 300 }).length, 4);
-    assert.equal(planUniformRanges({ ...base, min: '1', max: '1000000', totalBytes: 0, targetBytes: 300 }).length, 1);
     assert.equal(
-      planUniformRanges({ ...base, min: '1', max: '1000000', totalBytes: 10 ** 9, targetBytes: 1, maxPartitions: 50 })
-        .length,
+      planUniformRanges({ ...base, min: '1', max: '1000000', totalBytes: 1000, targetBytes: 300 }).length,
+      4,
+    );
+    assert.equal(
+      planUniformRanges({ ...base, min: '1', max: '1000000', totalBytes: 0, targetBytes: 300 }).length,
+      1,
+    );
+    assert.equal(
+      planUniformRanges({
+        ...base,
+        min: '1',
+        max: '1000000',
+        totalBytes: 10 ** 9,
+        targetBytes: 1,
+        maxPartitions: 50,
+      }).length,
       50,
     );
   });
