@@ -3,6 +3,7 @@
  * one export to the local MinIO with live progress, and a summary.
  */
 import pg from 'pg';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startExport, waitForExport } from '../client.js';
 import { connectClient } from '../temporal-connection.js';
 import { createWorker } from '../worker.js';
@@ -36,15 +37,15 @@ CREATE TABLE public.pg_parquet_demo (
 INSERT INTO public.pg_parquet_demo
 SELECT g,
        timestamptz '2026-01-01 00:00:00+00' + g * interval '37 seconds' + (g % 1000) * interval '1 microsecond',
-       CASE WHEN g % 17 = 0 THEN NULL ELSE (g * 7919) % 100000 END,
+       CASE WHEN g % 17 = 0 THEN NULL ELSE ((g * 7919) % 100000)::int END,
        CASE WHEN g % 23 = 0 THEN NULL ELSE round(((g * 104729) % 10000000) / 100.0, 2) END,
        (ARRAY['new', 'paid', 'shipped', 'refunded', 'cancelled'])[1 + g % 5],
        CASE WHEN g % 29 = 0 THEN NULL ELSE ((g * 31) % 1000) / 7.0 END,
        g % 50 = 0,
-       date '2026-01-01' + (g % 365),
+       date '2026-01-01' + (g % 365)::int,
        md5(g::text)::uuid,
        CASE WHEN g % 11 = 0 THEN NULL ELSE jsonb_build_object('n', g, 'tag', 't' || (g % 97)) END
-FROM generate_series(1, $ROWS) AS g;
+FROM generate_series(1::bigint, $ROWS) AS g;
 ANALYZE public.pg_parquet_demo;`;
 
 /** Creates the sample table unless it already holds exactly `rows` rows. */
@@ -69,6 +70,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const settings = ensureLocalStack();
   await ensureDemoTable(options.rows);
   const bucket = process.env.PG_PARQUET_DEMO_BUCKET ?? settings.PG_PARQUET_DEMO_BUCKET ?? 'pg-parquet-demo';
+  // The demo prints its own progress: keep the worker's lifecycle lines out of it.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const worker = await createWorker();
   const running = worker.run();
   const client = await connectClient();

@@ -1,0 +1,12 @@
+# The pg-parquet worker image (used by docker-compose.yml).
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+COPY scripts ./scripts
+RUN npm run build && npm prune --omit=dev
+CMD ["node", "dist/src/cli/main.js", "worker"]
