@@ -82,6 +82,11 @@ pg_dir() {
 
 pg_up() {
   local bin dir
+  # A server already answering with our credentials (another checkout's cluster) will do.
+  if port_open "$PG_PORT" && command -v psql >/dev/null &&
+    PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -tAc 'SELECT 1' >/dev/null 2>&1; then
+    return
+  fi
   bin=$(pg_bin)
   if [ -z "$bin" ]; then
     apt_install postgresql
@@ -135,7 +140,7 @@ pg_down() {
   as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-pg_running() { local dir; dir=$(pg_dir); [ -f "$dir/data/postmaster.pid" ] && port_open "$PG_PORT"; }
+pg_running() { port_open "$PG_PORT"; }
 
 # ---------------------------------------------------------------- Temporal
 temporal_bin() {
