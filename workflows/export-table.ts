@@ -78,7 +78,8 @@ const planning = proxyActivities<PgParquetActivities>({
 });
 const extraction = proxyActivities<PgParquetActivities>({
   startToCloseTimeout: '24h',
-  heartbeatTimeout: '1m',
+  // A dead worker's partition is retried on another after this long without a heartbeat.
+  heartbeatTimeout: '20s',
   retry: RETRY,
 });
 
@@ -135,6 +136,7 @@ export async function exportTable(rawInput: ExportTableInput): Promise<ExportTab
           runKey,
           extractedAt: plan.extractedAt,
           cursor: plan.cursor,
+          cursorUnique: plan.cursorUnique,
           where: plan.where,
           columns: plan.columns,
           partition,

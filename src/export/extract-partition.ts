@@ -16,6 +16,7 @@ import type { PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { CopyBinaryDecoder, type DecodedBatch } from '../postgres/copy-decoder.js';
 import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
+import { readStoredParquetInfo } from '../parquet/stored-footer.js';
 import { readParquetMetadata, writeParquetFile } from '../parquet/writer.js';
 import { parseRawBatchKey, partitionDoneKey, rawBatchKey, rawPartitionPrefix } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -30,6 +31,8 @@ export interface ExtractPartitionInput {
   readonly runKey: string;
   readonly extractedAt: string;
   readonly cursor: string;
+  /** The cursor has a unique index: a retry may resume after the last stored batch's cursor. */
+  readonly cursorUnique: boolean;
   readonly where: string | null;
   readonly columns: readonly ColumnSpec[];
   readonly partition: PartitionRange;
@@ -70,6 +73,8 @@ export interface ExtractPartitionResult {
   readonly files: number;
   /** True when the partition was already complete and nothing was read. */
   readonly skipped: boolean;
+  /** Batches found in storage from an earlier attempt and kept (not rewritten). */
+  readonly resumedBatches: number;
 }
 
 /** Progress reported after each durably stored batch (Temporal heartbeat details). */
@@ -107,7 +112,14 @@ export async function extractPartition(
   const done = await readJson<PartitionStats>(store, doneKey);
   if (done) {
     const stats = done;
-    return { partition: p, rows: stats.rows, bytes: stats.bytes, files: stats.files.length, skipped: true };
+    return {
+      partition: p,
+      rows: stats.rows,
+      bytes: stats.bytes,
+      files: stats.files.length,
+      skipped: true,
+      resumedBatches: 0,
+    };
   }
 
   const meta: MetadataColumns = {
@@ -126,12 +138,25 @@ export async function extractPartition(
     table: displayName(input.table),
   });
 
-  const files: BatchFile[] = [];
-  let rows = 0;
-  let bytes = 0;
+  // Resume: batches an earlier attempt stored are kept; extraction continues after the last one.
+  const files: BatchFile[] =
+    input.cursorUnique && cursorIndex >= 0 ? await storedBatches(store, run, p) : [];
+  const resumedBatches = files.length;
+  const resumedRows = files.reduce((s, f) => s + f.rows, 0);
+  let rows = resumedRows;
+  let bytes = files.reduce((s, f) => s + f.bytes, 0);
+  const lastStored = files.at(-1)?.cursorMax;
+  const range =
+    lastStored === undefined || lastStored === null
+      ? input.partition
+      : { lo: (BigInt(lastStored) + 1n).toString(), hi: input.partition.hi, includesNulls: false };
+  const exhausted = range.lo !== null && range.hi !== null && BigInt(range.lo) >= BigInt(range.hi);
   const storeBatch = async (decoded: DecodedBatch): Promise<void> => {
     const batch = appendMetadataColumns(decoded.batch, meta);
-    const body = writeParquetFile([batch], schema, input.parquet);
+    const body = writeParquetFile([batch], schema, {
+      ...input.parquet,
+      metadata: batchMetadata(decoded.cursorFirst, decoded.cursorLast),
+    });
     const stored = readParquetMetadata(body).rows;
     if (stored !== decoded.rows) {
       throw new PgParquetError(
@@ -182,23 +207,27 @@ export async function extractPartition(
       cursor: input.cursor,
       columns: input.columns,
       where: input.where,
-      range: input.partition,
+      range,
     });
-    const stream = client.query(copyTo(sql));
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      for (const decoded of decoder.push(chunk)) await storeBatch(decoded);
-      if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (!exhausted) {
+      const stream = client.query(copyTo(sql));
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for (const decoded of decoder.push(chunk)) await storeBatch(decoded);
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+      }
+      const last = decoder.finish();
+      if (last) await storeBatch(last);
+      sourceRows = stream.rowCount;
     }
-    const last = decoder.finish();
-    if (last) await storeBatch(last);
-    sourceRows = stream.rowCount;
     await client.query('COMMIT');
   } finally {
     clearInterval(pulse);
     ctx.signal.removeEventListener('abort', onAbort);
     await client.end().catch(() => undefined);
   }
-  if (sourceRows !== rows || decoder.rowsDecoded !== rows) {
+  // Rows of earlier attempts count as sent: each of their batches was checked when it was stored.
+  sourceRows += resumedRows;
+  if (sourceRows !== rows || decoder.rowsDecoded + resumedRows !== rows) {
     throw new PgParquetError(
       ErrorType.VerificationFailed,
       `partition ${p} of ${run.table}: PostgreSQL sent ${sourceRows} rows, ${decoder.rowsDecoded} were decoded, ${rows} stored`,
@@ -209,7 +238,50 @@ export async function extractPartition(
   await removeStaleBatches(store, run, p, files.length);
   const stats: PartitionStats = { partition: input.partition, sourceRows, rows, bytes, files };
   await writeJson(store, doneKey, stats);
-  return { partition: p, rows, bytes, files: files.length, skipped: false };
+  return { partition: p, rows, bytes, files: files.length, skipped: false, resumedBatches };
+}
+
+/** Parquet key/value metadata of a raw batch: its cursor span, so a resumed attempt can read it back. */
+const CURSOR_MIN_KEY = 'pg_parquet.cursor_min';
+const CURSOR_MAX_KEY = 'pg_parquet.cursor_max';
+
+function batchMetadata(min: string | null, max: string | null): Record<string, string> {
+  return { [CURSOR_MIN_KEY]: JSON.stringify(min), [CURSOR_MAX_KEY]: JSON.stringify(max) };
+}
+
+/**
+ * The batches 0..k-1 an earlier attempt stored, as verified from storage (heartbeat details can be
+ * stale): consecutive from batch 0, each with a readable footer and its cursor span. Objects are
+ * written whole, so every stored batch is complete.
+ */
+async function storedBatches(
+  store: ObjectStore,
+  run: { table: string; runKey: string },
+  partition: number,
+): Promise<BatchFile[]> {
+  const bySize = new Map<number, { key: string; size: number }>();
+  for (const o of await store.list(rawPartitionPrefix(run, partition))) {
+    const parsed = parseRawBatchKey(o.key);
+    if (parsed) bySize.set(parsed.batch, { key: o.key, size: o.size });
+  }
+  const files: BatchFile[] = [];
+  for (let b = 0; ; b++) {
+    const o = bySize.get(b);
+    if (!o) break;
+    const info = await readStoredParquetInfo(store, o.key, o.size).catch(() => undefined);
+    const min = info?.keyValueMetadata[CURSOR_MIN_KEY];
+    const max = info?.keyValueMetadata[CURSOR_MAX_KEY];
+    if (!info || min === undefined || max === undefined) break;
+    files.push({
+      key: o.key,
+      rows: info.rows,
+      bytes: o.size,
+      cursorMin: JSON.parse(min) as string | null,
+      cursorMax: JSON.parse(max) as string | null,
+    });
+  }
+  // NULL cursors come first and cannot be resumed after: start such a partition over.
+  return files.at(-1)?.cursorMax === null ? [] : files;
 }
 
 /** Batches beyond the last one written come from an earlier attempt that saw more rows. */

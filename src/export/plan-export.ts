@@ -95,7 +95,8 @@ async function planFromSource(client: pg.Client, input: PlanExportInput): Promis
   const selected = selectColumns(all, input);
   const columns: ColumnSpec[] = planColumns(selected, { timestampUnit: input.timestampUnit });
   if (input.where !== null) await checkWhere(client, input.table, input.where);
-  if (!(await isIndexed(client, input.table, cursorName))) {
+  const index = await cursorIndex(client, input.table, cursorName);
+  if (!index.indexed) {
     warnings.push(
       `cursor "${cursorName}" is not the leading column of any index: every partition scans the table`,
     );
@@ -125,6 +126,7 @@ async function planFromSource(client: pg.Client, input: PlanExportInput): Promis
     extractedAt: input.startedAt,
     cursor: cursorName,
     cursorPgType: cursor.pgType,
+    cursorUnique: index.unique,
     where: input.where,
     columns,
     partitions,
@@ -173,13 +175,20 @@ async function primaryKeyCursor(client: pg.Client, table: QualifiedName): Promis
   return only.attname;
 }
 
-async function isIndexed(client: pg.Client, table: QualifiedName, column: string): Promise<boolean> {
-  const r = await client.query(
-    `SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-      WHERE i.indrelid = to_regclass($1) AND a.attname = $2 LIMIT 1`,
+/** Whether an index leads with the cursor, and whether a unique one covers exactly it. */
+async function cursorIndex(
+  client: pg.Client,
+  table: QualifiedName,
+  column: string,
+): Promise<{ indexed: boolean; unique: boolean }> {
+  const r = await client.query<{ indexed: boolean; unique: boolean }>(
+    `SELECT count(*) > 0 AS indexed,
+            coalesce(bool_or(i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL), false) AS unique
+       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+      WHERE i.indrelid = to_regclass($1) AND a.attname = $2 AND i.indisvalid`,
     [quoteQualified(table.schema, table.name), column],
   );
-  return (r.rowCount ?? 0) > 0;
+  return { indexed: r.rows[0]?.indexed ?? false, unique: r.rows[0]?.unique ?? false };
 }
 
 /**

@@ -14,6 +14,8 @@ export interface RunPlan {
   readonly extractedAt: string;
   readonly cursor: string;
   readonly cursorPgType: string;
+  /** Whether a unique index covers exactly the cursor (then a partition can resume mid-range). */
+  readonly cursorUnique: boolean;
   readonly where: string | null;
   readonly columns: readonly ColumnSpec[];
   readonly partitions: readonly PartitionRange[];

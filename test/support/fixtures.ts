@@ -68,3 +68,14 @@ export async function deleteObjects(client: S3Client, keys: readonly string[]): 
     new DeleteObjectsCommand({ Bucket: bucket(), Delete: { Objects: keys.map((Key) => ({ Key })) } }),
   );
 }
+
+/** Every object under a prefix: key (relative to the prefix) → `ETag@LastModified`, to detect rewrites. */
+export async function objectVersions(client: S3Client, prefix: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket(), Prefix: `${prefix}/` })) {
+    for (const o of page.Contents ?? []) {
+      out.set(o.Key!.slice(prefix.length + 1), `${o.ETag ?? ''}@${o.LastModified?.toISOString() ?? ''}`);
+    }
+  }
+  return out;
+}
