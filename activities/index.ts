@@ -22,7 +22,14 @@ import {
   type FinalizeExportInput,
   type FinalizeExportResult,
 } from '../src/export/finalize-export.js';
-import { planExport, type PlanExportInput, type PlanExportResult } from '../src/export/plan-export.js';
+import {
+  planExport,
+  planRanges,
+  type PlanExportInput,
+  type PlanExportResult,
+  type PlanRangesInput,
+} from '../src/export/plan-export.js';
+import type { PartitionRange } from '../src/plan/partitions.js';
 import type { resolveConnection } from '../src/postgres/connection.js';
 import { openObjectStore } from '../src/storage/destination.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
@@ -45,6 +52,10 @@ export function createActivities(deps: ActivityDeps = {}) {
     /** Checks the source and stores (or reuses) the run's partition plan. */
     async pgParquetPlan(input: PlanExportInput): Promise<PlanExportResult> {
       return withFailureMapping(() => planExport(input, common));
+    },
+    /** One chunk of the stored plan's partition ranges (the workflow works a chunk at a time). */
+    async pgParquetPlanRanges(input: PlanRangesInput): Promise<{ ranges: PartitionRange[] }> {
+      return withFailureMapping(() => planRanges(input, { openStore }));
     },
     /** Extracts one partition to Parquet, heartbeating after every stored batch. */
     async pgParquetExtractPartition(input: ExtractPartitionInput): Promise<ExtractPartitionResult> {

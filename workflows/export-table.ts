@@ -6,6 +6,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  continueAsNew,
   defineQuery,
   log,
   proxyActivities,
@@ -14,8 +15,9 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PgParquetActivities } from '../activities/index.js';
-import { InputError, PgParquetError } from '../src/errors.js';
+import { ErrorType, InputError, PgParquetError } from '../src/errors.js';
 import { resolveExportInput, type ExportTableInput, type ResolvedExportInput } from '../src/export-input.js';
+import { PARTITIONS_PER_CHUNK } from '../src/plan/chunks.js';
 import { displayName } from '../src/table-name.js';
 import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
 
@@ -61,6 +63,23 @@ export interface ExportTableResult {
   readonly warnings: readonly string[];
 }
 
+/**
+ * Where a run that continued as new picks up (second workflow argument, set only by the workflow
+ * itself): the phase, the next partition or compaction group, and the totals so far.
+ */
+export interface ExportContinuation {
+  readonly runKey: string;
+  readonly phase: 'extracting' | 'compacting';
+  readonly next: number;
+  readonly partitionCount: number;
+  readonly groups: number;
+  readonly warnings: readonly string[];
+  readonly done: number;
+  readonly skipped: number;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
 /** Query handler name for live progress. */
 export const progressQuery = defineQuery<ExportProgress>('progress');
 
@@ -86,7 +105,10 @@ const extraction = proxyActivities<PgParquetActivities>({
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 /** Exports one table. See the README for the input; every field but source.table and destination is optional. */
-export async function exportTable(rawInput: ExportTableInput): Promise<ExportTableResult> {
+export async function exportTable(
+  rawInput: ExportTableInput,
+  continuation?: ExportContinuation,
+): Promise<ExportTableResult> {
   const progress = {
     phase: 'validating' as ExportPhase,
     table: null as string | null,
@@ -100,6 +122,7 @@ export async function exportTable(rawInput: ExportTableInput): Promise<ExportTab
   const input = validate(rawInput);
   const info = workflowInfo();
   const runKey =
+    continuation?.runKey ??
     input.runKey ??
     runKeyFromWorkflowId(info.workflowId) ??
     runKeyFromTime(info.typedSearchAttributes.get(SCHEDULED_START) ?? info.startTime);
@@ -107,63 +130,117 @@ export async function exportTable(rawInput: ExportTableInput): Promise<ExportTab
   progress.table = table;
   progress.runKey = runKey;
 
+  const where = { table: input.table, destination: input.destination, runKey };
   try {
-    progress.phase = 'planning';
-    const { plan, reused } = await planning.pgParquetPlan({
-      connection: input.source.connection,
-      table: input.table,
-      cursor: input.cursorColumn,
-      columns: input.columnNames,
-      where: input.source.where,
-      destination: input.destination,
-      runKey,
-      startedAt: info.startTime.toISOString(),
-      partitions: input.partitions,
-      timestampUnit: input.transform.timestampUnit,
-    });
-    for (const w of plan.warnings) log.warn(w, { table, runKey });
-    if (reused) log.info('reusing the stored plan of this runKey', { table, runKey });
-
-    progress.phase = 'extracting';
-    progress.partitions.total = plan.partitions.length;
-    await inWindow(plan.partitions, input.partitions.maxConcurrent, async (partition) => {
-      progress.partitions.running++;
-      try {
-        const r = await extraction.pgParquetExtractPartition({
-          connection: input.source.connection,
-          table: input.table,
-          destination: input.destination,
-          runKey,
-          extractedAt: plan.extractedAt,
-          cursor: plan.cursor,
-          cursorUnique: plan.cursorUnique,
-          where: plan.where,
-          columns: plan.columns,
-          partition,
-          batch: input.batch,
-          transform: input.transform,
-          parquet: input.parquet,
-        });
-        progress.partitions.done++;
-        if (r.skipped) progress.partitions.skipped++;
-        progress.rows += r.rows;
-        progress.bytes += r.bytes;
-      } finally {
-        progress.partitions.running--;
-      }
-    });
-
-    const where = { table: input.table, destination: input.destination, runKey };
-    if (input.compaction.enabled) {
-      progress.phase = 'compacting';
-      const { groups } = await planning.pgParquetPlanCompaction({
-        ...where,
-        targetFileBytes: input.compaction.targetFileBytes,
+    let state: ExportContinuation;
+    if (continuation) {
+      state = continuation;
+    } else {
+      progress.phase = 'planning';
+      const { plan, reused } = await planning.pgParquetPlan({
+        connection: input.source.connection,
+        table: input.table,
+        cursor: input.cursorColumn,
+        columns: input.columnNames,
+        where: input.source.where,
+        destination: input.destination,
+        runKey,
+        startedAt: info.startTime.toISOString(),
+        partitions: input.partitions,
+        timestampUnit: input.transform.timestampUnit,
       });
-      const indexes = Array.from({ length: groups }, (_, i) => i);
-      await inWindow(indexes, input.partitions.maxConcurrent, (group) =>
-        extraction.pgParquetCompact({ ...where, group, parquet: input.parquet }),
-      );
+      for (const w of plan.warnings) log.warn(w, { table, runKey });
+      if (reused) log.info('reusing the stored plan of this runKey', { table, runKey });
+      state = {
+        runKey,
+        phase: 'extracting',
+        next: 0,
+        partitionCount: plan.partitionCount,
+        groups: 0,
+        warnings: plan.warnings,
+        done: 0,
+        skipped: 0,
+        rows: 0,
+        bytes: 0,
+      };
+    }
+    progress.partitions.total = state.partitionCount;
+    progress.partitions.done = state.done;
+    progress.partitions.skipped = state.skipped;
+    progress.rows = state.rows;
+    progress.bytes = state.bytes;
+    // Activities this run may still start before it continues as new (bounded history).
+    let budget = PARTITIONS_PER_CHUNK;
+    const carryOn = async (next: ExportContinuation): Promise<never> =>
+      continueAsNew<typeof exportTable>(rawInput, {
+        ...next,
+        done: progress.partitions.done,
+        skipped: progress.partitions.skipped,
+        rows: progress.rows,
+        bytes: progress.bytes,
+      });
+
+    if (state.phase === 'extracting') {
+      progress.phase = 'extracting';
+      while (state.next < state.partitionCount) {
+        if (budget <= 0) await carryOn(state);
+        const { ranges } = await planning.pgParquetPlanRanges({
+          ...where,
+          start: state.next,
+          count: Math.min(PARTITIONS_PER_CHUNK, budget),
+        });
+        if (ranges.length === 0) {
+          throw ApplicationFailure.nonRetryable(
+            `partition ${state.next} is missing from the stored plan`,
+            ErrorType.PlanMismatch,
+          );
+        }
+        await inWindow(ranges, input.partitions.maxConcurrent, async (partition) => {
+          progress.partitions.running++;
+          try {
+            const r = await extraction.pgParquetExtractPartition({
+              connection: input.source.connection,
+              table: input.table,
+              destination: input.destination,
+              runKey,
+              partition,
+              batch: input.batch,
+              transform: input.transform,
+              parquet: input.parquet,
+            });
+            progress.partitions.done++;
+            if (r.skipped) progress.partitions.skipped++;
+            progress.rows += r.rows;
+            progress.bytes += r.bytes;
+          } finally {
+            progress.partitions.running--;
+          }
+        });
+        state = { ...state, next: state.next + ranges.length };
+        budget -= ranges.length;
+      }
+      if (input.compaction.enabled) {
+        progress.phase = 'compacting';
+        const { groups } = await planning.pgParquetPlanCompaction({
+          ...where,
+          targetFileBytes: input.compaction.targetFileBytes,
+        });
+        state = { ...state, phase: 'compacting', next: 0, groups };
+      }
+    }
+
+    if (state.phase === 'compacting') {
+      progress.phase = 'compacting';
+      while (state.next < state.groups) {
+        if (budget <= 0) await carryOn(state);
+        const count = Math.min(PARTITIONS_PER_CHUNK, budget, state.groups - state.next);
+        const indexes = Array.from({ length: count }, (_, i) => state.next + i);
+        await inWindow(indexes, input.partitions.maxConcurrent, (group) =>
+          extraction.pgParquetCompact({ ...where, group, parquet: input.parquet }),
+        );
+        state = { ...state, next: state.next + count };
+        budget -= count;
+      }
     }
 
     progress.phase = 'finalizing';
@@ -185,7 +262,7 @@ export async function exportTable(rawInput: ExportTableInput): Promise<ExportTab
       files: final.files,
       partitions: final.partitions,
       skippedPartitions: progress.partitions.skipped,
-      warnings: plan.warnings,
+      warnings: state.warnings,
     };
   } catch (err) {
     progress.phase = 'failed';

@@ -10,12 +10,12 @@ import { readParquetBatches } from '../parquet/reader.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
 import { readParquetMetadata } from '../parquet/writer.js';
 import { planCompactionGroups, type CompactionGroup, type CompactionInput } from '../plan/compaction.js';
-import { compactionKey, dataFileKey, partitionDoneKey, planKey } from '../storage/keys.js';
+import { compactionKey, dataFileKey, partitionDoneKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../table-name.js';
 import type { PartitionStats } from './extract-partition.js';
 import { readJson, writeJson } from './json-object.js';
-import type { RunPlan } from './run-plan.js';
+import { loadRunPlan, type RunPlan } from './run-plan.js';
 
 /** `_compaction.json`: the data files of a run and the raw files each one merges. */
 export interface CompactionPlan {
@@ -77,12 +77,12 @@ export async function rawFilesOfRun(
   plan: RunPlan;
   partitions: PartitionStats[];
 }> {
-  const plan = await readJson<RunPlan>(store, planKey(run));
+  const plan = await loadRunPlan(store, run);
   if (!plan) throw missing(`no plan stored for run ${run.runKey}`, { runKey: run.runKey });
   const partitions: PartitionStats[] = [];
-  for (const range of plan.partitions) {
-    const stats = await readJson<PartitionStats>(store, partitionDoneKey(run, range.index));
-    if (!stats) throw missing(`partition ${range.index} is not complete`, { partition: range.index });
+  for (let index = 0; index < plan.partitionCount; index++) {
+    const stats = await readJson<PartitionStats>(store, partitionDoneKey(run, index));
+    if (!stats) throw missing(`partition ${index} is not complete`, { partition: index });
     partitions.push(stats);
   }
   return { plan, partitions };

@@ -21,6 +21,7 @@ import { readParquetMetadata, writeParquetFile } from '../parquet/writer.js';
 import { parseRawBatchKey, partitionDoneKey, rawBatchKey, rawPartitionPrefix } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../table-name.js';
+import { loadRunPlan } from './run-plan.js';
 import { readJson, writeJson } from './json-object.js';
 
 /** Input of one extraction activity. */
@@ -29,12 +30,7 @@ export interface ExtractPartitionInput {
   readonly table: QualifiedName;
   readonly destination: string;
   readonly runKey: string;
-  readonly extractedAt: string;
-  readonly cursor: string;
-  /** The cursor has a unique index: a retry may resume after the last stored batch's cursor. */
-  readonly cursorUnique: boolean;
-  readonly where: string | null;
-  readonly columns: readonly ColumnSpec[];
+  /** The range to extract. Columns, cursor and filter come from the run's stored `_plan.json`. */
   readonly partition: PartitionRange;
   readonly batch: { readonly rows: number; readonly bytes: number };
   readonly transform: {
@@ -122,15 +118,22 @@ export async function extractPartition(
     };
   }
 
+  const plan = await loadRunPlan(store, run);
+  if (!plan) {
+    throw new PgParquetError(ErrorType.PlanMismatch, `no plan stored for run ${input.runKey}`, false, {
+      runKey: input.runKey,
+    });
+  }
+  const columns: readonly ColumnSpec[] = plan.columns;
   const meta: MetadataColumns = {
     ...input.transform,
-    extractedAt: input.extractedAt,
+    extractedAt: plan.extractedAt,
     extractionId: input.runKey,
   };
   const opts = { timestampUnit: input.transform.timestampUnit };
-  const schema = new Schema([...input.columns.map((c) => arrowField(c, opts)), ...metadataFields(meta)]);
-  const cursorIndex = input.columns.findIndex((c) => c.name === input.cursor);
-  const decoder = new CopyBinaryDecoder(input.columns, {
+  const schema = new Schema([...columns.map((c) => arrowField(c, opts)), ...metadataFields(meta)]);
+  const cursorIndex = columns.findIndex((c) => c.name === plan.cursor);
+  const decoder = new CopyBinaryDecoder(columns, {
     batchRows: input.batch.rows,
     batchBytes: input.batch.bytes,
     cursorColumn: cursorIndex,
@@ -139,8 +142,7 @@ export async function extractPartition(
   });
 
   // Resume: batches an earlier attempt stored are kept; extraction continues after the last one.
-  const files: BatchFile[] =
-    input.cursorUnique && cursorIndex >= 0 ? await storedBatches(store, run, p) : [];
+  const files: BatchFile[] = plan.cursorUnique && cursorIndex >= 0 ? await storedBatches(store, run, p) : [];
   const resumedBatches = files.length;
   const resumedRows = files.reduce((s, f) => s + f.rows, 0);
   let rows = resumedRows;
@@ -204,9 +206,9 @@ export async function extractPartition(
     const sql = copySql({
       schema: input.table.schema,
       table: input.table.name,
-      cursor: input.cursor,
-      columns: input.columns,
-      where: input.where,
+      cursor: plan.cursor,
+      columns: columns,
+      where: plan.where,
       range,
     });
     if (!exhausted) {
@@ -241,12 +243,15 @@ export async function extractPartition(
   return { partition: p, rows, bytes, files: files.length, skipped: false, resumedBatches };
 }
 
-/** Parquet key/value metadata of a raw batch: its cursor span, so a resumed attempt can read it back. */
-const CURSOR_MIN_KEY = 'pg_parquet.cursor_min';
-const CURSOR_MAX_KEY = 'pg_parquet.cursor_max';
+/**
+ * Parquet key/value metadata of a raw batch: its cursor span, so a resumed attempt can read it
+ * back. One key only: parquet-wasm does not keep the order of several keys, and the file must be
+ * byte-identical when it is written again.
+ */
+const BATCH_METADATA_KEY = 'pg_parquet.batch';
 
-function batchMetadata(min: string | null, max: string | null): Record<string, string> {
-  return { [CURSOR_MIN_KEY]: JSON.stringify(min), [CURSOR_MAX_KEY]: JSON.stringify(max) };
+function batchMetadata(cursorMin: string | null, cursorMax: string | null): Record<string, string> {
+  return { [BATCH_METADATA_KEY]: JSON.stringify({ cursorMin, cursorMax }) };
 }
 
 /**
@@ -269,16 +274,10 @@ async function storedBatches(
     const o = bySize.get(b);
     if (!o) break;
     const info = await readStoredParquetInfo(store, o.key, o.size).catch(() => undefined);
-    const min = info?.keyValueMetadata[CURSOR_MIN_KEY];
-    const max = info?.keyValueMetadata[CURSOR_MAX_KEY];
-    if (!info || min === undefined || max === undefined) break;
-    files.push({
-      key: o.key,
-      rows: info.rows,
-      bytes: o.size,
-      cursorMin: JSON.parse(min) as string | null,
-      cursorMax: JSON.parse(max) as string | null,
-    });
+    const meta = info?.keyValueMetadata[BATCH_METADATA_KEY];
+    if (!info || meta === undefined) break;
+    const span = JSON.parse(meta) as { cursorMin: string | null; cursorMax: string | null };
+    files.push({ key: o.key, rows: info.rows, bytes: o.size, cursorMin: span.cursorMin, cursorMax: span.cursorMax });
   }
   // NULL cursors come first and cannot be resumed after: start such a partition over.
   return files.at(-1)?.cursorMax === null ? [] : files;

@@ -9,15 +9,13 @@ import { planColumns } from '../arrow/type-map.js';
 import { ErrorType, PgParquetError } from '../errors.js';
 import type { PartitionStrategy, TimestampUnit } from '../export-input.js';
 import { MAX_PARTITIONS } from '../export-input.js';
-import { planUniformRanges } from '../plan/partitions.js';
+import { planUniformRanges, type PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { describeTable } from '../postgres/introspect.js';
 import { quoteIdent, quoteQualified } from '../postgres/identifiers.js';
-import { planKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../table-name.js';
-import { readJson, writeJson } from './json-object.js';
-import { RUN_PLAN_VERSION, type RunPlan } from './run-plan.js';
+import { loadRanges, loadRunPlan, RUN_PLAN_VERSION, storeRunPlan, type RunPlan } from './run-plan.js';
 
 /** Input of the planning activity. */
 export interface PlanExportInput {
@@ -57,8 +55,7 @@ export interface PlanDeps {
 export async function planExport(input: PlanExportInput, deps: PlanDeps): Promise<PlanExportResult> {
   const store = deps.openStore(input.destination);
   const run = { table: displayName(input.table), runKey: input.runKey };
-  const key = planKey(run);
-  const stored = await readJson<RunPlan>(store, key);
+  const stored = await loadRunPlan(store, run);
   if (stored) {
     checkSamePlan(stored, input);
     return { plan: stored, reused: true };
@@ -67,16 +64,19 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
   const client = await connect(config);
   try {
     await client.query('BEGIN READ ONLY');
-    const plan = await planFromSource(client, input);
+    const { plan, ranges } = await planFromSource(client, input);
     await client.query('COMMIT');
-    await writeJson(store, key, plan);
+    await storeRunPlan(store, run, plan, ranges);
     return { plan, reused: false };
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-async function planFromSource(client: pg.Client, input: PlanExportInput): Promise<RunPlan> {
+async function planFromSource(
+  client: pg.Client,
+  input: PlanExportInput,
+): Promise<{ plan: RunPlan; ranges: PartitionRange[] }> {
   const { schema, name } = input.table;
   const all = await describeTable(client, schema, name);
   const warnings: string[] = [];
@@ -119,7 +119,7 @@ async function planFromSource(client: pg.Client, input: PlanExportInput): Promis
     count: input.partitions.count,
     maxPartitions: MAX_PARTITIONS,
   });
-  return {
+  const plan: RunPlan = {
     version: RUN_PLAN_VERSION,
     table: input.table,
     runKey: input.runKey,
@@ -129,10 +129,11 @@ async function planFromSource(client: pg.Client, input: PlanExportInput): Promis
     cursorUnique: index.unique,
     where: input.where,
     columns,
-    partitions,
+    partitionCount: partitions.length,
     sourceBytes,
     warnings,
   };
+  return { plan, ranges: partitions };
 }
 
 function selectColumns(all: readonly PgColumn[], input: PlanExportInput): PgColumn[] {
@@ -244,4 +245,23 @@ function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {
       { field: 'runKey', value: input.runKey },
     );
   }
+}
+
+/** Input of the activity that hands the workflow one chunk of partition ranges. */
+export interface PlanRangesInput {
+  readonly table: QualifiedName;
+  readonly destination: string;
+  readonly runKey: string;
+  readonly start: number;
+  readonly count: number;
+}
+
+/** Reads ranges [start, start + count) of the stored plan. */
+export async function planRanges(
+  input: PlanRangesInput,
+  deps: Pick<PlanDeps, 'openStore'>,
+): Promise<{ ranges: PartitionRange[] }> {
+  const store = deps.openStore(input.destination);
+  const run = { table: displayName(input.table), runKey: input.runKey };
+  return { ranges: await loadRanges(store, run, input.start, input.count) };
 }

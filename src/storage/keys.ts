@@ -68,6 +68,11 @@ export function compactionKey(run: RunLocation): string {
   return `${runPrefix(run)}_compaction.json`;
 }
 
+/** `…/_plan/ranges-<chunk>.json`: the partition ranges of the plan, a chunk at a time. */
+export function rangesKey(run: RunLocation, chunk: number): string {
+  return `${runPrefix(run)}_plan/ranges-${pad(chunk, PARTITION_DIGITS)}.json`;
+}
+
 /** `…/_manifest.json` */
 export function manifestKey(run: RunLocation): string {
   return `${runPrefix(run)}_manifest.json`;

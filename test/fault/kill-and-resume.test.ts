@@ -14,7 +14,16 @@ import type { Manifest } from '../../src/storage/manifest.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { queryParquet } from '../support/parquet-reader.js';
 import { startWorkerProcess, waitFor, type WorkerProcess } from '../support/worker-process.js';
-import { bucket, database, download, getObject, objectVersions, s3, stack, uniquePrefix } from '../support/fixtures.js';
+import {
+  bucket,
+  database,
+  download,
+  getObject,
+  objectVersions,
+  s3,
+  stack,
+  uniquePrefix,
+} from '../support/fixtures.js';
 
 const ROWS = 600_000;
 const TABLE = 'public.it_faults';
@@ -58,7 +67,10 @@ describe('kill, terminate and resume', () => {
       new TextDecoder().decode(await getObject(storage, `${runPrefix}/_manifest.json`)),
     ) as Manifest;
     await getObject(storage, `${runPrefix}/_SUCCESS`);
-    const paths = await download(storage, manifest.files.map((f) => `${prefix}/${f.key}`));
+    const paths = await download(
+      storage,
+      manifest.files.map((f) => `${prefix}/${f.key}`),
+    );
     const [r] = await queryParquet(
       paths,
       'SELECT count(*)::VARCHAR AS n, count(DISTINCT id)::VARCHAR AS ids, min(id)::VARCHAR AS lo, max(id)::VARCHAR AS hi, sum(amount)::VARCHAR AS total FROM read_parquet($files)',
@@ -99,7 +111,10 @@ describe('kill, terminate and resume', () => {
         },
       ],
     });
-    await waitFor('3 stored batches', async () => rawBatches(await objectVersions(storage, prefix)).size >= 3);
+    await waitFor(
+      '3 stored batches',
+      async () => rawBatches(await objectVersions(storage, prefix)).size >= 3,
+    );
     await first.kill();
     const before = rawBatches(await objectVersions(storage, prefix));
     assert.ok(before.size < ROWS / 20_000, 'the partition was not finished when the worker died');
@@ -108,7 +123,8 @@ describe('kill, terminate and resume', () => {
     assert.equal(result.rows, ROWS);
     await assertExactlyOnce(prefix, runKey);
     const afterKill = rawBatches(await objectVersions(storage, prefix));
-    for (const [key, version] of before) assert.equal(afterKill.get(key), version, `${key} was not rewritten`);
+    for (const [key, version] of before)
+      assert.equal(afterKill.get(key), version, `${key} was not rewritten`);
     assert.equal(afterKill.size, ROWS / 20_000);
   });
 
@@ -191,7 +207,10 @@ describe('kill, terminate and resume', () => {
         },
       ],
     });
-    await waitFor('2 stored batches', async () => rawBatches(await objectVersions(storage, prefix)).size >= 2);
+    await waitFor(
+      '2 stored batches',
+      async () => rawBatches(await objectVersions(storage, prefix)).size >= 2,
+    );
     const killed = await db.query<{ ok: boolean }>(
       `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
         WHERE application_name = 'pg-parquet' AND query LIKE 'COPY%' AND pid <> pg_backend_pid()`,

@@ -23,7 +23,7 @@ export async function startWorkerProcess(taskQueue: string): Promise<WorkerProce
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${log}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       log += d.toString();
       if (log.includes('polling task queue')) {
         clearTimeout(timer);
@@ -51,7 +51,11 @@ export async function startWorkerProcess(taskQueue: string): Promise<WorkerProce
 }
 
 /** Polls `check` every 100 ms until it returns true (or fails after `timeoutMs`). */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 120_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await check()) return;

@@ -1,0 +1,8 @@
+/** How work is cut so that neither payloads nor one workflow run's history grow with the table. */
+
+/**
+ * Partitions (or compaction groups) handled per chunk: the plan stores ranges in chunks of this
+ * size, and one workflow run handles one chunk before it continues as new. About six history events
+ * per partition keeps a run near 6,000 events, under Temporal's 10,240 warning.
+ */
+export const PARTITIONS_PER_CHUNK = 1000;

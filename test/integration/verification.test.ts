@@ -1,0 +1,109 @@
+/**
+ * Verification catches lost data: the phases are run separately (plan and extraction called
+ * directly, the seam the activities adapt), one stored raw batch is removed, and the workflow that
+ * then finishes the run fails with the typed error and writes no `_SUCCESS`.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../src/errors.js';
+import { extractPartition } from '../../src/export/extract-partition.js';
+import { planExport, planRanges } from '../../src/export/plan-export.js';
+import { openObjectStore } from '../../src/storage/destination.js';
+import { startHarness, type TemporalHarness } from '../support/temporal.js';
+import {
+  bucket,
+  database,
+  deleteObjects,
+  listObjects,
+  s3,
+  stack,
+  uniquePrefix,
+} from '../support/fixtures.js';
+
+let harness: TemporalHarness;
+let db: pg.Client;
+
+before(async () => {
+  stack();
+  db = await database();
+  await db.query(`DROP TABLE IF EXISTS it_verify; CREATE TABLE it_verify (id int PRIMARY KEY, v text);
+                  INSERT INTO it_verify SELECT g, 'v' || g FROM generate_series(1, 5000) g;`);
+  harness = await startHarness();
+});
+after(async () => {
+  await harness?.close();
+  await db?.end();
+});
+
+test('a raw batch lost before compaction fails the run with VerificationFailed and no _SUCCESS', async () => {
+  const prefix = uniquePrefix('verify');
+  const destination = `s3://${bucket()}/${prefix}`;
+  const runKey = 'verify-1';
+  const table = { schema: 'public', name: 'it_verify' };
+  const transform = {
+    extractedAtColumn: '_extracted_at',
+    extractionIdColumn: '_extraction_id',
+    timestampUnit: 'us' as const,
+  };
+  const { plan } = await planExport(
+    {
+      connection: 'default',
+      table,
+      cursor: 'id',
+      columns: null,
+      where: null,
+      destination,
+      runKey,
+      startedAt: new Date().toISOString(),
+      partitions: { count: 2, targetBytes: 1 << 29, strategy: 'minmax' },
+      timestampUnit: 'us',
+    },
+    { openStore: openObjectStore },
+  );
+  const ctx = { heartbeat: () => undefined, signal: new AbortController().signal };
+  const { ranges } = await planRanges(
+    { table, destination, runKey, start: 0, count: plan.partitionCount },
+    { openStore: openObjectStore },
+  );
+  for (const partition of ranges) {
+    await extractPartition(
+      {
+        connection: 'default',
+        table,
+        destination,
+        runKey,
+        partition,
+        batch: { rows: 1000, bytes: 1 << 26 },
+        transform,
+        parquet: { compression: 'zstd', rowGroupRows: 1_000_000 },
+      },
+      ctx,
+      { openStore: openObjectStore },
+    );
+  }
+  const client = s3();
+  const raw = [...(await listObjects(client, prefix)).keys()].filter((k) => k.endsWith('.parquet'));
+  assert.equal(raw.length, 6, '2500 rows per partition in batches of 1000');
+  await deleteObjects(client, [`${prefix}/${raw[1]!}`]);
+
+  const err = await harness.client.workflow
+    .execute('exportTable', {
+      taskQueue: harness.taskQueue,
+      workflowId: `it-verify-${randomUUID()}`,
+      args: [{ source: { table: 'it_verify', cursor: 'id' }, destination, runKey, partitions: { count: 2 } }],
+    })
+    .then(
+      () => assert.fail('the run must fail'),
+      (e: unknown) => e,
+    );
+  assert.ok(err instanceof WorkflowFailedError);
+  assert.ok(err.cause instanceof ApplicationFailure);
+  assert.equal(err.cause.type, ErrorType.VerificationFailed);
+  const keys = [...(await listObjects(client, prefix)).keys()];
+  assert.ok(!keys.some((k) => k.endsWith('_SUCCESS')), 'no _SUCCESS');
+  assert.ok(!keys.some((k) => k.endsWith('_manifest.json')), 'no manifest');
+});
