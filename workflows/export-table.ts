@@ -117,7 +117,7 @@ export async function exportTable(
     rows: 0,
     bytes: 0,
   };
-  setHandler(progressQuery, () => structuredClone(progress));
+  setHandler(progressQuery, () => ({ ...progress, partitions: { ...progress.partitions } }));
 
   const input = validate(rawInput);
   const info = workflowInfo();

@@ -277,7 +277,13 @@ async function storedBatches(
     const meta = info?.keyValueMetadata[BATCH_METADATA_KEY];
     if (!info || meta === undefined) break;
     const span = JSON.parse(meta) as { cursorMin: string | null; cursorMax: string | null };
-    files.push({ key: o.key, rows: info.rows, bytes: o.size, cursorMin: span.cursorMin, cursorMax: span.cursorMax });
+    files.push({
+      key: o.key,
+      rows: info.rows,
+      bytes: o.size,
+      cursorMin: span.cursorMin,
+      cursorMax: span.cursorMax,
+    });
   }
   // NULL cursors come first and cannot be resumed after: start such a partition over.
   return files.at(-1)?.cursorMax === null ? [] : files;

@@ -9,6 +9,8 @@ import { planColumns } from '../arrow/type-map.js';
 import { ErrorType, PgParquetError } from '../errors.js';
 import type { PartitionStrategy, TimestampUnit } from '../export-input.js';
 import { MAX_PARTITIONS } from '../export-input.js';
+import { planBalancedRanges } from '../plan/balanced.js';
+import { cursorQuantiles } from '../plan/cursor-stats.js';
 import { planUniformRanges, type PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { describeTable } from '../postgres/introspect.js';
@@ -111,14 +113,35 @@ async function planFromSource(
     [quoteQualified(schema, name)],
   );
   const sourceBytes = Number(size.rows[0]?.bytes ?? 0);
-  const partitions = planUniformRanges({
-    min: bounds.rows[0]?.min ?? null,
-    max: bounds.rows[0]?.max ?? null,
-    totalBytes: sourceBytes,
-    targetBytes: input.partitions.targetBytes,
-    count: input.partitions.count,
-    maxPartitions: MAX_PARTITIONS,
-  });
+  const min = bounds.rows[0]?.min ?? null;
+  const max = bounds.rows[0]?.max ?? null;
+  const count = Math.min(
+    MAX_PARTITIONS,
+    input.partitions.count ?? Math.max(1, Math.ceil(sourceBytes / input.partitions.targetBytes)),
+  );
+  let balance: RunPlan['balance'] = 'minmax';
+  let partitions: PartitionRange[];
+  if (input.partitions.strategy === 'auto' && min !== null && max !== null && count > 1) {
+    const q = await cursorQuantiles(client, {
+      schema,
+      table: name,
+      cursor: cursorName,
+      where: input.where,
+      min,
+      max,
+    });
+    partitions = planBalancedRanges({ bounds: q.bounds, count, maxPartitions: MAX_PARTITIONS });
+    balance = q.source;
+  } else {
+    partitions = planUniformRanges({
+      min,
+      max,
+      totalBytes: sourceBytes,
+      targetBytes: 1,
+      count,
+      maxPartitions: MAX_PARTITIONS,
+    });
+  }
   const plan: RunPlan = {
     version: RUN_PLAN_VERSION,
     table: input.table,
@@ -130,6 +153,7 @@ async function planFromSource(
     where: input.where,
     columns,
     partitionCount: partitions.length,
+    balance,
     sourceBytes,
     warnings,
   };

@@ -27,6 +27,8 @@ export interface RunPlan {
   readonly cursorUnique: boolean;
   readonly where: string | null;
   readonly columns: readonly ColumnSpec[];
+  /** What the ranges were balanced on: PostgreSQL's histogram, a sample, or equal id spans. */
+  readonly balance: 'pg_stats' | 'sample' | 'minmax';
   /** Number of partitions; their ranges are in `_plan/ranges-<chunk>.json`. */
   readonly partitionCount: number;
   readonly sourceBytes: number;

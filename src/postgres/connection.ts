@@ -43,6 +43,9 @@ function notConfigured(name: string, variable: string): PgParquetError {
 /** Opens a client; the caller ends it. */
 export async function connect(config: pg.ClientConfig): Promise<pg.Client> {
   const client = new pg.Client(config);
+  // A backend terminated between queries makes the client emit 'error'; unheard, that would kill
+  // the worker process. The query in flight (if any) still fails with the error, and is retried.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (err) {

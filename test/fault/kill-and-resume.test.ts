@@ -92,103 +92,116 @@ describe('kill, terminate and resume', () => {
   const rawBatches = (versions: Map<string, string>) =>
     new Map([...versions].filter(([k]) => /\/raw\/part=\d+\/batch=\d+\.parquet$/.test(k)));
 
-  test('SIGKILL of the worker mid-partition: a new worker resumes after the stored batches', async () => {
-    const taskQueue = `fault-${randomUUID()}`;
-    const prefix = uniquePrefix('kill-extract');
-    const runKey = 'kill-1';
-    const first = await worker(taskQueue);
-    const handle = await client.workflow.start('exportTable', {
-      taskQueue,
-      workflowId: `it-kill-extract-${randomUUID()}`,
-      args: [
-        {
-          source: { table: TABLE },
-          destination: `s3://${bucket()}/${prefix}`,
-          runKey,
-          partitions: { count: 1 },
-          batch: { rows: 20_000 },
-          compaction: { keepRaw: true },
-        },
-      ],
-    });
-    await waitFor(
-      '3 stored batches',
-      async () => rawBatches(await objectVersions(storage, prefix)).size >= 3,
-    );
-    await first.kill();
-    const before = rawBatches(await objectVersions(storage, prefix));
-    assert.ok(before.size < ROWS / 20_000, 'the partition was not finished when the worker died');
-    await worker(taskQueue);
-    const result = (await handle.result()) as ExportTableResult;
-    assert.equal(result.rows, ROWS);
-    await assertExactlyOnce(prefix, runKey);
-    const afterKill = rawBatches(await objectVersions(storage, prefix));
-    for (const [key, version] of before)
-      assert.equal(afterKill.get(key), version, `${key} was not rewritten`);
-    assert.equal(afterKill.size, ROWS / 20_000);
-  });
+  test(
+    'SIGKILL of the worker mid-partition: a new worker resumes after the stored batches',
+    { timeout: 240_000 },
+    async () => {
+      const taskQueue = `fault-${randomUUID()}`;
+      const prefix = uniquePrefix('kill-extract');
+      const runKey = 'kill-1';
+      const first = await worker(taskQueue);
+      const handle = await client.workflow.start('exportTable', {
+        taskQueue,
+        workflowId: `it-kill-extract-${randomUUID()}`,
+        args: [
+          {
+            source: { table: TABLE },
+            destination: `s3://${bucket()}/${prefix}`,
+            runKey,
+            partitions: { count: 1 },
+            batch: { rows: 20_000 },
+            compaction: { keepRaw: true },
+          },
+        ],
+      });
+      await waitFor(
+        '3 stored batches',
+        async () => rawBatches(await objectVersions(storage, prefix)).size >= 3,
+      );
+      await first.kill();
+      const before = rawBatches(await objectVersions(storage, prefix));
+      assert.ok(before.size < ROWS / 20_000, 'the partition was not finished when the worker died');
+      await worker(taskQueue);
+      const result = (await handle.result()) as ExportTableResult;
+      assert.equal(result.rows, ROWS);
+      await assertExactlyOnce(prefix, runKey);
+      const afterKill = rawBatches(await objectVersions(storage, prefix));
+      for (const [key, version] of before)
+        assert.equal(afterKill.get(key), version, `${key} was not rewritten`);
+      assert.equal(afterKill.size, ROWS / 20_000);
+    },
+  );
 
-  test('SIGKILL during compaction: the run completes, finished data files are kept', async () => {
-    const taskQueue = `fault-${randomUUID()}`;
-    const prefix = uniquePrefix('kill-compact');
-    const runKey = 'kill-2';
-    const first = await worker(taskQueue);
-    const handle = await client.workflow.start('exportTable', {
-      taskQueue,
-      workflowId: `it-kill-compact-${randomUUID()}`,
-      args: [
-        {
-          source: { table: TABLE },
-          destination: `s3://${bucket()}/${prefix}`,
-          runKey,
-          partitions: { count: 2, maxConcurrent: 1 },
-          batch: { rows: 10_000 },
-          compaction: { targetFileBytes: 1_500_000 },
-        },
-      ],
-    });
-    const dataFiles = (v: Map<string, string>) => new Map([...v].filter(([k]) => k.includes('/data/part-')));
-    await waitFor('2 data files', async () => dataFiles(await objectVersions(storage, prefix)).size >= 2);
-    await first.kill();
-    const before = dataFiles(await objectVersions(storage, prefix));
-    await worker(taskQueue);
-    const result = (await handle.result()) as ExportTableResult;
-    assert.equal(result.rows, ROWS);
-    assert.ok(result.files > before.size, 'compaction was not finished when the worker died');
-    await assertExactlyOnce(prefix, runKey);
-    const after = dataFiles(await objectVersions(storage, prefix));
-    for (const [key, version] of before) assert.equal(after.get(key), version, `${key} was not rewritten`);
-  });
+  test(
+    'SIGKILL during compaction: the run completes, finished data files are kept',
+    { timeout: 240_000 },
+    async () => {
+      const taskQueue = `fault-${randomUUID()}`;
+      const prefix = uniquePrefix('kill-compact');
+      const runKey = 'kill-2';
+      const first = await worker(taskQueue);
+      const handle = await client.workflow.start('exportTable', {
+        taskQueue,
+        workflowId: `it-kill-compact-${randomUUID()}`,
+        args: [
+          {
+            source: { table: TABLE },
+            destination: `s3://${bucket()}/${prefix}`,
+            runKey,
+            partitions: { count: 2, maxConcurrent: 1 },
+            batch: { rows: 10_000 },
+            compaction: { targetFileBytes: 1_500_000 },
+          },
+        ],
+      });
+      const dataFiles = (v: Map<string, string>) =>
+        new Map([...v].filter(([k]) => k.includes('/data/part-')));
+      await waitFor('2 data files', async () => dataFiles(await objectVersions(storage, prefix)).size >= 2);
+      await first.kill();
+      const before = dataFiles(await objectVersions(storage, prefix));
+      await worker(taskQueue);
+      const result = (await handle.result()) as ExportTableResult;
+      assert.equal(result.rows, ROWS);
+      assert.ok(result.files > before.size, 'compaction was not finished when the worker died');
+      await assertExactlyOnce(prefix, runKey);
+      const after = dataFiles(await objectVersions(storage, prefix));
+      for (const [key, version] of before) assert.equal(after.get(key), version, `${key} was not rewritten`);
+    },
+  );
 
-  test('a terminated run started again under the same id skips finished partitions', async () => {
-    const taskQueue = `fault-${randomUUID()}`;
-    const prefix = uniquePrefix('terminate');
-    const runKey = 'terminate-1';
-    const workflowId = `pg-parquet/default/${TABLE}/${runKey}-${randomUUID().slice(0, 8)}`;
-    await worker(taskQueue);
-    const input = {
-      source: { table: TABLE },
-      destination: `s3://${bucket()}/${prefix}`,
-      runKey,
-      partitions: { count: 4, maxConcurrent: 1 },
-      batch: { rows: 10_000 },
-      compaction: { keepRaw: true },
-    };
-    const handle = await client.workflow.start('exportTable', { taskQueue, workflowId, args: [input] });
-    const marker = `${TABLE}/run=${runKey}/raw/part=00000/_partition.json`;
-    await waitFor('partition 0 finished', async () => (await objectVersions(storage, prefix)).has(marker));
-    await handle.terminate('test: stop mid-way');
-    const before = await objectVersions(storage, prefix);
-    const part0 = new Map([...before].filter(([k]) => k.includes('/raw/part=00000/')));
-    const again = await client.workflow.start('exportTable', { taskQueue, workflowId, args: [input] });
-    const result = (await again.result()) as ExportTableResult;
-    assert.ok(result.skippedPartitions >= 1, `skipped ${result.skippedPartitions}`);
-    await assertExactlyOnce(prefix, runKey);
-    const after = await objectVersions(storage, prefix);
-    for (const [key, version] of part0) assert.equal(after.get(key), version, `${key} was not rewritten`);
-  });
+  test(
+    'a terminated run started again under the same id skips finished partitions',
+    { timeout: 240_000 },
+    async () => {
+      const taskQueue = `fault-${randomUUID()}`;
+      const prefix = uniquePrefix('terminate');
+      const runKey = 'terminate-1';
+      const workflowId = `pg-parquet/default/${TABLE}/${runKey}-${randomUUID().slice(0, 8)}`;
+      await worker(taskQueue);
+      const input = {
+        source: { table: TABLE },
+        destination: `s3://${bucket()}/${prefix}`,
+        runKey,
+        partitions: { count: 4, maxConcurrent: 1 },
+        batch: { rows: 10_000 },
+        compaction: { keepRaw: true },
+      };
+      const handle = await client.workflow.start('exportTable', { taskQueue, workflowId, args: [input] });
+      const marker = `${TABLE}/run=${runKey}/raw/part=00000/_partition.json`;
+      await waitFor('partition 0 finished', async () => (await objectVersions(storage, prefix)).has(marker));
+      await handle.terminate('test: stop mid-way');
+      const before = await objectVersions(storage, prefix);
+      const part0 = new Map([...before].filter(([k]) => k.includes('/raw/part=00000/')));
+      const again = await client.workflow.start('exportTable', { taskQueue, workflowId, args: [input] });
+      const result = (await again.result()) as ExportTableResult;
+      assert.ok(result.skippedPartitions >= 1, `skipped ${result.skippedPartitions}`);
+      await assertExactlyOnce(prefix, runKey);
+      const after = await objectVersions(storage, prefix);
+      for (const [key, version] of part0) assert.equal(after.get(key), version, `${key} was not rewritten`);
+    },
+  );
 
-  test('pg_terminate_backend mid-COPY: retried, resumed, no duplicates', async () => {
+  test('pg_terminate_backend mid-COPY: retried, resumed, no duplicates', { timeout: 240_000 }, async () => {
     const taskQueue = `fault-${randomUUID()}`;
     const prefix = uniquePrefix('terminate-backend');
     const runKey = 'backend-1';

@@ -46,6 +46,7 @@ test(
             cursorUnique: true,
             where: null,
             columns: [],
+            balance: 'minmax',
             partitionCount: PARTITIONS,
             sourceBytes: 0,
             warnings: [],

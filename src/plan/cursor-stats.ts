@@ -1,0 +1,70 @@
+/**
+ * The cursor's distribution, for row-balanced planning: PostgreSQL's own histogram (pg_stats)
+ * when it describes the rows we export, else a bounded sample, else just min and max.
+ */
+import type pg from 'pg';
+import { quoteIdent, quoteQualified } from '../postgres/identifiers.js';
+
+/** Values sampled at most, whatever the table size. */
+export const MAX_SAMPLE_ROWS = 100_000;
+/** Pages sampled at most (about what ANALYZE reads at the default statistics target). */
+const SAMPLE_PAGES = 30_000;
+/** Quantiles kept from a sample (like a statistics target). */
+const SAMPLE_QUANTILES = 200;
+
+/** What {@link cursorQuantiles} needs. */
+export interface QuantileQuery {
+  readonly schema: string;
+  readonly table: string;
+  readonly cursor: string;
+  readonly where: string | null;
+  readonly min: string;
+  readonly max: string;
+}
+
+/** Ascending bounds (min first, max last) and where they came from. */
+export interface CursorQuantiles {
+  readonly bounds: string[];
+  readonly source: 'pg_stats' | 'sample' | 'minmax';
+}
+
+/** Reads the cursor's quantiles (safe inside a READ ONLY transaction). */
+export async function cursorQuantiles(client: pg.ClientBase, q: QuantileQuery): Promise<CursorQuantiles> {
+  const withEnds = (inner: string[]): string[] => {
+    const min = BigInt(q.min);
+    const max = BigInt(q.max);
+    const mid = inner.map((v) => BigInt(v)).filter((v) => v > min && v < max);
+    return [min, ...mid, max].map(String);
+  };
+  if (q.where === null) {
+    // A filter changes the distribution: pg_stats describes the whole table only.
+    const stats = await client.query<{ bounds: string[] | null }>(
+      `SELECT histogram_bounds::text::text[] AS bounds FROM pg_stats
+        WHERE schemaname = $1 AND tablename = $2 AND attname = $3`,
+      [q.schema, q.table, q.cursor],
+    );
+    const bounds = stats.rows[0]?.bounds;
+    if (bounds && bounds.length >= 10) return { bounds: withEnds(bounds), source: 'pg_stats' };
+  }
+  // Sample pages, not rows: reltuples is unknown before the first ANALYZE, the size is not.
+  const size = await client.query<{ pages: number }>(
+    "SELECT pg_relation_size(to_regclass($1)) / current_setting('block_size')::float8 AS pages",
+    [quoteQualified(q.schema, q.table)],
+  );
+  const pages = size.rows[0]?.pages ?? 0;
+  const percent = pages > SAMPLE_PAGES ? (100 * SAMPLE_PAGES) / pages : 100;
+  const c = quoteIdent(q.cursor);
+  const filter = q.where === null ? '' : ` AND (${q.where})`;
+  // ORDER BY random() before LIMIT: a LIMIT on ordered or heap-ordered rows would keep one end only.
+  const sample = await client.query<{ v: string }>(
+    `SELECT ${c}::text AS v FROM ${quoteQualified(q.schema, q.table)} TABLESAMPLE SYSTEM (${percent.toFixed(6)})
+      WHERE ${c} IS NOT NULL${filter} ORDER BY random() LIMIT ${MAX_SAMPLE_ROWS}`,
+  );
+  const values = sample.rows.map((r) => BigInt(r.v)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (values.length < 2) return { bounds: [q.min, q.max], source: 'minmax' };
+  const quantiles: string[] = [];
+  for (let i = 1; i < SAMPLE_QUANTILES; i++) {
+    quantiles.push(values[Math.floor((i * (values.length - 1)) / SAMPLE_QUANTILES)]!.toString());
+  }
+  return { bounds: withEnds(quantiles), source: 'sample' };
+}
