@@ -69,14 +69,38 @@ function jsonLine(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.
   return JSON.parse(line) as Record<string, number>;
 }
 
-function ensureTables(dsn: string): void {
-  const have = execFileSync('psql', [dsn, '-Atc', 'SELECT count(*) FROM bench_events'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }).trim();
-  if (Number(have) === ROWS) return;
+/**
+ * The connection as PG* variables: psql and the anchors' shell script then take an empty DSN, so
+ * the password never appears in a command line (or in the error that prints one).
+ */
+function pgEnv(dsn: string): NodeJS.ProcessEnv {
+  const u = new URL(dsn);
+  return {
+    ...process.env,
+    PGHOST: u.hostname,
+    PGPORT: u.port || '5432',
+    PGUSER: decodeURIComponent(u.username),
+    PGPASSWORD: decodeURIComponent(u.password),
+    PGDATABASE: u.pathname.slice(1),
+  };
+}
+
+function ensureTables(env: NodeJS.ProcessEnv): void {
+  let have = -1;
+  try {
+    const out = execFileSync('psql', ['', '-Atc', 'SELECT count(*) FROM bench_events'], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    have = Number(out.trim());
+  } catch {
+    // No table yet.
+  }
+  if (have === ROWS) return;
   console.error(`creating the bench tables with ${ROWS} rows…`);
-  execFileSync('psql', [dsn, '-q', '-v', `rows=${ROWS}`, '-f', join(SHARED, 'tables.sql')], {
+  execFileSync('psql', ['', '-q', '-v', `rows=${ROWS}`, '-f', join(SHARED, 'tables.sql')], {
+    env,
     stdio: 'inherit',
   });
 }
@@ -136,13 +160,15 @@ async function workflowRun(runKey: string, bucket: string): Promise<Sample> {
 async function main(): Promise<void> {
   const env = ensureLocalStack({ quiet: true });
   const dsn = process.env.DATABASE_URL!;
-  ensureTables(dsn);
+  const psqlEnv = pgEnv(dsn);
+  ensureTables(psqlEnv);
   const db = new pg.Client({ connectionString: dsn });
   await db.connect();
   const sourceBytes = Number(
     (await db.query<{ b: string }>("SELECT pg_total_relation_size('bench_events')::text AS b")).rows[0]!.b,
   );
-  const pgVersion = (await db.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+  const pgVersion = (await db.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!
+    .v;
   await db.end();
   const python = args['no-anchors'] ? undefined : ensurePython();
   const bucket = env.PG_PARQUET_DEMO_BUCKET ?? 'pg-parquet-demo';
@@ -152,7 +178,11 @@ async function main(): Promise<void> {
   for (let i = 0; i < REPEAT; i++) {
     console.error(`repetition ${i + 1}/${REPEAT}`);
     for (const p of [1, PARTS]) {
-      const r = jsonLine('bash', [join(SHARED, 'limit_copy.sh'), dsn, 'bench_events', 'id', String(p)]);
+      const r = jsonLine(
+        'bash',
+        [join(SHARED, 'limit_copy.sh'), '', 'bench_events', 'id', String(p)],
+        psqlEnv,
+      );
       add(`copy-limit ×${p}`, { seconds: r.seconds!, rows: r.rows! });
     }
     const dir = mkdtempSync(join(tmpdir(), 'pg-parquet-bench-'));
