@@ -69,6 +69,7 @@ const schema = z.strictObject({
       rowGroupRows: positiveInt(100_000_000).default(DEFAULT_ROW_GROUP_ROWS),
     })
     .prefault({}),
+  verify: z.enum(['rows', 'source']).default('rows'),
   compaction: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -103,6 +104,7 @@ const ACCEPTED: Record<string, string> = {
   'transform.extractedAtColumn': 'null or a plain column name (letters, digits, _)',
   'transform.extractionIdColumn': 'null or a plain column name (letters, digits, _)',
   'parquet.compression': COMPRESSIONS.join(' | '),
+  verify: '"rows" (stored rows = rows PostgreSQL sent) | "source" (also count(*) per range at the source)',
 };
 
 /**

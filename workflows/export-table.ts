@@ -102,6 +102,13 @@ const extraction = proxyActivities<PgParquetActivities>({
   retry: RETRY,
 });
 
+/** Finalizing re-counts footers and, with `verify: "source"`, counts each range at the source. */
+const finalizing = proxyActivities<PgParquetActivities>({
+  startToCloseTimeout: '24h',
+  heartbeatTimeout: '5m',
+  retry: RETRY,
+});
+
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 /** Exports one table. See the README for the input; every field but source.table and destination is optional. */
@@ -244,12 +251,13 @@ export async function exportTable(
     }
 
     progress.phase = 'finalizing';
-    const final = await planning.pgParquetFinalize({
+    const final = await finalizing.pgParquetFinalize({
       ...where,
       transform: input.transform,
       compression: input.parquet.compression,
       compacted: input.compaction.enabled,
       keepRaw: input.compaction.keepRaw,
+      verifySourceConnection: input.verify === 'source' ? input.source.connection : null,
     });
     progress.phase = 'done';
     return {

@@ -19,7 +19,12 @@ import {
 } from '../storage/manifest.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../table-name.js';
+import type pg from 'pg';
+import { connect, resolveConnection } from '../postgres/connection.js';
+import { rangeCondition } from '../postgres/copy-query.js';
+import { quoteQualified } from '../postgres/identifiers.js';
 import { rawFilesOfRun, type CompactionPlan } from './compact.js';
+import type { RunPlan } from './run-plan.js';
 import type { PartitionStats } from './extract-partition.js';
 import { readJson, writeJson } from './json-object.js';
 
@@ -38,6 +43,11 @@ export interface FinalizeExportInput {
   readonly compacted: boolean;
   /** Keep the raw batch files after compaction. */
   readonly keepRaw: boolean;
+  /**
+   * Also count each partition's rows at the source and compare (for tables not being written to):
+   * the connection to use, or null not to.
+   */
+  readonly verifySourceConnection: string | null;
 }
 
 /** Result: where the manifest is and the totals it records. */
@@ -54,6 +64,7 @@ export interface FinalizeExportResult {
 /** Dependencies injected by `createActivities`. */
 export interface FinalizeDeps {
   readonly openStore: (url: string) => ObjectStore;
+  readonly resolveConnection?: typeof resolveConnection;
 }
 
 /** How the activity adapter reports progress. */
@@ -82,6 +93,10 @@ export async function finalizeExport(
         },
       );
     }
+  }
+  if (input.verifySourceConnection !== null) {
+    const config = (deps.resolveConnection ?? resolveConnection)(input.verifySourceConnection);
+    await verifyAtSource(config, plan, partitions, ctx);
   }
   const files = input.compacted
     ? await verifyDataFiles(store, run, partitions, ctx)
@@ -227,6 +242,37 @@ async function footer(
   const info = head ? await readStoredParquetInfo(store, key, head.size) : undefined;
   if (!head || !info) throw verification(`${key} is missing`, { key });
   return { rows: info.rows, rowGroups: info.rowGroups, size: head.size };
+}
+
+/** `count(*)` of every partition's range at the source, in one READ ONLY snapshot. */
+async function verifyAtSource(
+  config: pg.ClientConfig,
+  plan: RunPlan,
+  partitions: readonly PartitionStats[],
+  ctx: FinalizeContext,
+): Promise<void> {
+  const client = await connect(config);
+  try {
+    await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
+    for (const p of partitions) {
+      const filter = plan.where === null ? '' : ` AND (${plan.where})`;
+      const r = await client.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${quoteQualified(plan.table.schema, plan.table.name)}
+          WHERE ${rangeCondition(plan.cursor, p.partition)}${filter}`,
+      );
+      const atSource = Number(r.rows[0]?.n ?? -1);
+      if (atSource !== p.sourceRows) {
+        throw verification(
+          `partition ${p.partition.index}: the source now holds ${atSource} rows in its range, ${p.sourceRows} were exported`,
+          { partition: p.partition.index, atSource, exported: p.sourceRows },
+        );
+      }
+      ctx.heartbeat({ step: 'verify-source', done: p.partition.index + 1, total: partitions.length });
+    }
+    await client.query('COMMIT');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 function verification(message: string, details: Record<string, unknown>): PgParquetError {

@@ -107,3 +107,83 @@ test('a raw batch lost before compaction fails the run with VerificationFailed a
   assert.ok(!keys.some((k) => k.endsWith('_SUCCESS')), 'no _SUCCESS');
   assert.ok(!keys.some((k) => k.endsWith('_manifest.json')), 'no manifest');
 });
+
+test('verify: "source" counts each range at the source and catches rows added after extraction', async () => {
+  const prefix = uniquePrefix('verify-source');
+  const destination = `s3://${bucket()}/${prefix}`;
+  const input = (runKey: string) => ({
+    source: { table: 'it_verify', cursor: 'id' },
+    destination,
+    runKey,
+    partitions: { count: 2 },
+    verify: 'source',
+  });
+  const run = (runKey: string) =>
+    harness.client.workflow.execute('exportTable', {
+      taskQueue: harness.taskQueue,
+      workflowId: `it-verify-${randomUUID()}`,
+      args: [input(runKey)],
+    });
+  await run('source-ok');
+  // Rows written between extraction and verification: extract the partitions first, then insert.
+  await db.query('DELETE FROM it_verify WHERE id > 5000');
+  const runKey = 'source-changed';
+  const { plan } = await planExport(
+    {
+      connection: 'default',
+      table: { schema: 'public', name: 'it_verify' },
+      cursor: 'id',
+      columns: null,
+      where: null,
+      destination,
+      runKey,
+      startedAt: new Date().toISOString(),
+      partitions: { count: 2, targetBytes: 1 << 29, strategy: 'auto' },
+      timestampUnit: 'us',
+    },
+    { openStore: openObjectStore },
+  );
+  const { ranges } = await planRanges(
+    {
+      table: { schema: 'public', name: 'it_verify' },
+      destination,
+      runKey,
+      start: 0,
+      count: plan.partitionCount,
+    },
+    { openStore: openObjectStore },
+  );
+  for (const partition of ranges) {
+    await extractPartition(
+      {
+        connection: 'default',
+        table: { schema: 'public', name: 'it_verify' },
+        destination,
+        runKey,
+        partition,
+        batch: { rows: 1000, bytes: 1 << 26 },
+        transform: {
+          extractedAtColumn: '_extracted_at',
+          extractionIdColumn: '_extraction_id',
+          timestampUnit: 'us',
+        },
+        parquet: { compression: 'zstd', rowGroupRows: 1_000_000 },
+      },
+      { heartbeat: () => undefined, signal: new AbortController().signal },
+      { openStore: openObjectStore },
+    );
+  }
+  await db.query("INSERT INTO it_verify VALUES (6000, 'late')");
+  try {
+    const err = await run(runKey).then(
+      () => assert.fail('the run must fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, ErrorType.VerificationFailed);
+    const keys = [...(await listObjects(s3(), prefix)).keys()].filter((k) => k.includes(`run=${runKey}/`));
+    assert.ok(!keys.some((k) => k.endsWith('_SUCCESS')));
+  } finally {
+    await db.query('DELETE FROM it_verify WHERE id > 5000');
+  }
+});
