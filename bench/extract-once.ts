@@ -13,6 +13,7 @@ const [
   destination = 'file:///tmp/pg-parquet-bench',
   parts = '2',
   runKey = `bench-${Date.now()}`,
+  batchRows = '250000',
 ] = process.argv.slice(2);
 const qualified = { schema: 'public', name: table };
 const t0 = process.hrtime.bigint();
@@ -45,7 +46,7 @@ const results = await Promise.all(
         destination,
         runKey,
         partition,
-        batch: { rows: 250_000, bytes: 64 << 20 },
+        batch: { rows: Number(batchRows), bytes: 64 << 20 },
         transform: {
           extractedAtColumn: '_extracted_at',
           extractionIdColumn: '_extraction_id',

@@ -206,6 +206,48 @@ async function main(): Promise<void> {
     ]);
     add('ours extract → MinIO', { seconds: s3.seconds!, rows: s3.rows!, peak_rss_mb: s3.peak_rss_mb! });
     add('ours exportTable workflow → MinIO', await workflowRun(`bench-${Date.now()}`, bucket));
+    // Compaction, side by side on the same raw files (batches of 50,000 rows, file://).
+    const rawDir = mkdtempSync(join(tmpdir(), 'pg-parquet-compact-'));
+    const runKey = 'compact';
+    jsonLine(process.execPath, [
+      '--import',
+      'tsx',
+      join(ROOT, 'bench/extract-once.ts'),
+      'bench_events',
+      `file://${rawDir}`,
+      String(PARTS),
+      runKey,
+      '50000',
+    ]);
+    const rawGlob = join(rawDir, `public.bench_events/run=${runKey}/raw/part=*/batch=*.parquet`);
+    const c = jsonLine(process.execPath, [
+      '--import',
+      'tsx',
+      join(ROOT, 'bench/compact-once.ts'),
+      'bench_events',
+      `file://${rawDir}`,
+      runKey,
+    ]);
+    add('ours compaction', { seconds: c.seconds!, rows: c.rows!, peak_rss_mb: c.peak_rss_mb! });
+    if (python) {
+      for (const engine of ['pyarrow', 'duckdb', 'polars']) {
+        const r = jsonLine(python, [
+          join(SHARED, 'anchor_compact.py'),
+          '--engine',
+          engine,
+          '--in',
+          rawGlob,
+          '--out',
+          join(rawDir, `${engine}.parquet`),
+        ]);
+        add(`compaction anchor ${engine}`, {
+          seconds: r.seconds!,
+          rows: r.rows!,
+          peak_rss_mb: r.peak_rss_mb!,
+        });
+      }
+    }
+    rmSync(rawDir, { recursive: true, force: true });
     if (python) {
       for (const mode of ['loop', 'parallel']) {
         const out = mkdtempSync(join(tmpdir(), 'pg-parquet-anchor-'));
@@ -277,6 +319,14 @@ async function main(): Promise<void> {
     'ours extract → file ÷ connectorx loop (peak RSS)': ratio(
       'ours extract → file',
       'connectorx+polars loop',
+      'peak_rss_mb',
+    ),
+    'ours compaction ÷ pyarrow (rows/s)': ratio('ours compaction', 'compaction anchor pyarrow', 'rows_per_s'),
+    'ours compaction ÷ duckdb (rows/s)': ratio('ours compaction', 'compaction anchor duckdb', 'rows_per_s'),
+    'ours compaction ÷ polars (rows/s)': ratio('ours compaction', 'compaction anchor polars', 'rows_per_s'),
+    'ours compaction ÷ pyarrow (peak RSS)': ratio(
+      'ours compaction',
+      'compaction anchor pyarrow',
       'peak_rss_mb',
     ),
   };
