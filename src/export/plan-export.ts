@@ -13,6 +13,7 @@ import { planBalancedRanges } from '../plan/balanced.js';
 import { cursorQuantiles } from '../plan/cursor-stats.js';
 import { planUniformRanges, type PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
+import { cursorKindOf, cursorValueSql } from '../postgres/cursor-kind.js';
 import { describeTable } from '../postgres/introspect.js';
 import { quoteIdent, quoteQualified } from '../postgres/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -43,9 +44,6 @@ export interface PlanExportResult {
   readonly plan: RunPlan;
   readonly reused: boolean;
 }
-
-/** Types a cursor may have (integers now; dates and timestamps come with skew-aware planning). */
-const INTEGER_CURSOR_TYPES = new Set([21, 23, 20]);
 
 /** Dependencies: how to reach the database and the object store. */
 export interface PlanDeps {
@@ -85,11 +83,12 @@ async function planFromSource(
   const cursorName = input.cursor ?? (await primaryKeyCursor(client, input.table));
   const cursor = all.find((c) => c.name === cursorName);
   if (!cursor) throw columnNotFound('source.cursor', cursorName, input.table, all);
-  if (!INTEGER_CURSOR_TYPES.has(cursor.typeOid)) {
+  const cursorKind = cursorKindOf(cursor.typeOid);
+  if (!cursorKind) {
     throw new PgParquetError(
       ErrorType.UnsupportedCursor,
       `cursor column "${cursorName}" of ${displayName(input.table)} has type ${cursor.pgType}; ` +
-        'accepted: smallint, integer or bigint',
+        'accepted: smallint, integer, bigint, date, timestamp or timestamptz',
       false,
       { field: 'source.cursor', value: cursorName, pgType: cursor.pgType },
     );
@@ -105,7 +104,9 @@ async function planFromSource(
   }
   const filter = input.where === null ? '' : ` WHERE (${input.where})`;
   const bounds = await client.query<{ min: string | null; max: string | null }>({
-    text: `SELECT min(${quoteIdent(cursorName)})::text AS min, max(${quoteIdent(cursorName)})::text AS max FROM ${quoteQualified(schema, name)}${filter}`,
+    text: `SELECT ${cursorValueSql(cursorKind, `min(${quoteIdent(cursorName)})`)}::text AS min,
+                  ${cursorValueSql(cursorKind, `max(${quoteIdent(cursorName)})`)}::text AS max
+             FROM ${quoteQualified(schema, name)}${filter}`,
     queryMode: 'extended',
   } as pg.QueryConfig);
   const size = await client.query<{ bytes: string }>(
@@ -126,6 +127,7 @@ async function planFromSource(
       schema,
       table: name,
       cursor: cursorName,
+      cursorKind,
       where: input.where,
       min,
       max,
@@ -149,6 +151,7 @@ async function planFromSource(
     extractedAt: input.startedAt,
     cursor: cursorName,
     cursorPgType: cursor.pgType,
+    cursorKind,
     cursorUnique: index.unique,
     where: input.where,
     columns,

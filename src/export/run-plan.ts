@@ -1,5 +1,6 @@
 /** The persisted plan of one run (`_plan.json`): what re-runs of the same runKey must reuse. */
 import type { ColumnSpec } from '../arrow/column-spec.js';
+import type { CursorKind } from '../postgres/cursor-kind.js';
 import { PARTITIONS_PER_CHUNK } from '../plan/chunks.js';
 import type { PartitionRange } from '../plan/partitions.js';
 import { planKey, rangesKey, type RunLocation } from '../storage/keys.js';
@@ -23,6 +24,8 @@ export interface RunPlan {
   readonly extractedAt: string;
   readonly cursor: string;
   readonly cursorPgType: string;
+  /** How cursor values are written as integers (plan ranges, resume points, manifest min/max). */
+  readonly cursorKind: CursorKind;
   /** Whether a unique index covers exactly the cursor (then a partition can resume mid-range). */
   readonly cursorUnique: boolean;
   readonly where: string | null;

@@ -3,6 +3,7 @@
  * when it describes the rows we export, else a bounded sample, else just min and max.
  */
 import type pg from 'pg';
+import { CURSOR_SQL_TYPE, cursorValueSql, type CursorKind } from '../postgres/cursor-kind.js';
 import { quoteIdent, quoteQualified } from '../postgres/identifiers.js';
 
 /** Values sampled at most, whatever the table size. */
@@ -17,6 +18,8 @@ export interface QuantileQuery {
   readonly schema: string;
   readonly table: string;
   readonly cursor: string;
+  /** Integers, dates or timestamps: bounds come back in the integer form (see cursor-kind.ts). */
+  readonly cursorKind?: CursorKind;
   readonly where: string | null;
   readonly min: string;
   readonly max: string;
@@ -30,6 +33,7 @@ export interface CursorQuantiles {
 
 /** Reads the cursor's quantiles (safe inside a READ ONLY transaction). */
 export async function cursorQuantiles(client: pg.ClientBase, q: QuantileQuery): Promise<CursorQuantiles> {
+  const kind = q.cursorKind ?? 'integer';
   const withEnds = (inner: string[]): string[] => {
     const min = BigInt(q.min);
     const max = BigInt(q.max);
@@ -39,8 +43,9 @@ export async function cursorQuantiles(client: pg.ClientBase, q: QuantileQuery): 
   if (q.where === null) {
     // A filter changes the distribution: pg_stats describes the whole table only.
     const stats = await client.query<{ bounds: string[] | null }>(
-      `SELECT histogram_bounds::text::text[] AS bounds FROM pg_stats
-        WHERE schemaname = $1 AND tablename = $2 AND attname = $3`,
+      `SELECT (SELECT array_agg(${cursorValueSql(kind, `b::${CURSOR_SQL_TYPE[kind]}`)}::text ORDER BY o)
+                 FROM unnest(histogram_bounds::text::text[]) WITH ORDINALITY AS u(b, o)) AS bounds
+         FROM pg_stats WHERE schemaname = $1 AND tablename = $2 AND attname = $3`,
       [q.schema, q.table, q.cursor],
     );
     const bounds = stats.rows[0]?.bounds;
@@ -57,7 +62,7 @@ export async function cursorQuantiles(client: pg.ClientBase, q: QuantileQuery): 
   const filter = q.where === null ? '' : ` AND (${q.where})`;
   // ORDER BY random() before LIMIT: a LIMIT on ordered or heap-ordered rows would keep one end only.
   const sample = await client.query<{ v: string }>(
-    `SELECT ${c}::text AS v FROM ${quoteQualified(q.schema, q.table)} TABLESAMPLE SYSTEM (${percent.toFixed(6)})
+    `SELECT ${cursorValueSql(kind, c)}::text AS v FROM ${quoteQualified(q.schema, q.table)} TABLESAMPLE SYSTEM (${percent.toFixed(6)})
       WHERE ${c} IS NOT NULL${filter} ORDER BY random() LIMIT ${MAX_SAMPLE_ROWS}`,
   );
   const values = sample.rows.map((r) => BigInt(r.v)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

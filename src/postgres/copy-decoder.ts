@@ -427,7 +427,8 @@ function int64Column(spec: ColumnSpec, type: ReturnType<typeof arrowTypeOf>, opt
     // The (lo, hi) word pairs are little-endian int64s: hand Arrow a BigInt64Array view of them.
     finish: () => b.finish((v) => new BigInt64Array(v.buffer, v.byteOffset, v.length / 2)),
   };
-  if (spec.kind === 'int8') {
+  // Timestamp cursors in µs are their own integer form; in ms they are not, and get no cursor span.
+  if (spec.kind === 'int8' || (isTimestamp && !toMs)) {
     column.cursorAt = (i) => {
       if (b.validity.isNull(i)) return null;
       return ((BigInt(b.values[2 * i + 1]!) << 32n) | BigInt(b.values[2 * i]! >>> 0)).toString();

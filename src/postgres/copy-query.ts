@@ -3,6 +3,7 @@
  * literals: they are validated integers (never user text), and identifiers are always quoted.
  */
 import type { ColumnSpec } from '../arrow/column-spec.js';
+import { cursorLiteralSql, type CursorKind } from './cursor-kind.js';
 import { quoteIdent, quoteQualified } from './identifiers.js';
 
 /** Session settings that make text casts (interval, inet, …) independent of server defaults. */
@@ -22,24 +23,18 @@ export interface ExtractQuery {
   readonly schema: string;
   readonly table: string;
   readonly cursor: string;
+  readonly cursorKind: CursorKind;
   readonly columns: readonly ColumnSpec[];
   readonly where: string | null;
   readonly range: CursorRange;
 }
 
-const INTEGER_LITERAL = /^-?\d{1,20}$/;
-
-function integerLiteral(value: string): string {
-  if (!INTEGER_LITERAL.test(value)) throw new RangeError(`cursor bound is not an integer: ${value}`);
-  return `${value}::int8`;
-}
-
-/** The boolean condition selecting one range of the cursor. */
-export function rangeCondition(cursor: string, range: CursorRange): string {
+/** The boolean condition selecting one range of the cursor (bounds in the cursor's integer form). */
+export function rangeCondition(cursor: string, range: CursorRange, kind: CursorKind = 'integer'): string {
   const c = quoteIdent(cursor);
   const parts: string[] = [];
-  if (range.lo !== null) parts.push(`${c} >= ${integerLiteral(range.lo)}`);
-  if (range.hi !== null) parts.push(`${c} < ${integerLiteral(range.hi)}`);
+  if (range.lo !== null) parts.push(`${c} >= ${cursorLiteralSql(kind, range.lo)}`);
+  if (range.hi !== null) parts.push(`${c} < ${cursorLiteralSql(kind, range.hi)}`);
   const bounded = parts.length > 0 ? parts.join(' AND ') : 'TRUE';
   if (range.includesNulls) return `(${c} IS NULL OR (${bounded}))`;
   return parts.length > 0 ? `(${bounded})` : `(${c} IS NOT NULL)`;
@@ -51,7 +46,7 @@ export function selectSql(q: ExtractQuery): string {
   const filter = q.where === null ? '' : ` AND (${q.where})`;
   return (
     `SELECT ${list} FROM ${quoteQualified(q.schema, q.table)} ` +
-    `WHERE ${rangeCondition(q.cursor, q.range)}${filter} ORDER BY ${quoteIdent(q.cursor)} NULLS FIRST`
+    `WHERE ${rangeCondition(q.cursor, q.range, q.cursorKind)}${filter} ORDER BY ${quoteIdent(q.cursor)} NULLS FIRST`
   );
 }
 

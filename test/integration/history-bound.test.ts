@@ -43,6 +43,7 @@ test(
             extractedAt: input.startedAt,
             cursor: 'id',
             cursorPgType: 'bigint',
+            cursorKind: 'integer',
             cursorUnique: true,
             where: null,
             columns: [],

@@ -1,0 +1,72 @@
+/**
+ * Cursor columns of several types, handled as integers everywhere else: integers as themselves,
+ * dates as days since 1970-01-01, timestamps as microseconds since 1970-01-01 (UTC for
+ * timestamptz). Planning, resume points and the manifest's cursor min/max use this form; these
+ * helpers convert between it and SQL, exactly.
+ */
+
+/** The kinds of cursor the exporter can partition by. */
+export type CursorKind = 'integer' | 'date' | 'timestamp' | 'timestamptz';
+
+/** Cursor kind by the type OID of the column (after domains), or undefined when unsupported. */
+export function cursorKindOf(typeOid: number): CursorKind | undefined {
+  switch (typeOid) {
+    case 20:
+    case 21:
+    case 23:
+      return 'integer';
+    case 1082:
+      return 'date';
+    case 1114:
+      return 'timestamp';
+    case 1184:
+      return 'timestamptz';
+    default:
+      return undefined;
+  }
+}
+
+/** SQL type names of the kinds (for casting text such as histogram bounds). */
+export const CURSOR_SQL_TYPE: Record<CursorKind, string> = {
+  integer: 'int8',
+  date: 'date',
+  timestamp: 'timestamp',
+  timestamptz: 'timestamptz',
+};
+
+/** SQL giving the integer form (int8) of a cursor-typed expression. */
+export function cursorValueSql(kind: CursorKind, expr: string): string {
+  switch (kind) {
+    case 'integer':
+      return `(${expr})::int8`;
+    case 'date':
+      return `((${expr}) - date '1970-01-01')::int8`;
+    case 'timestamp':
+    case 'timestamptz':
+      // extract(epoch) is numeric since PostgreSQL 14: exact to the microsecond.
+      return `(extract(epoch from (${expr})) * 1000000)::int8`;
+  }
+}
+
+const INTEGER = /^-?\d{1,20}$/;
+
+/** SQL literal of the cursor's own type for an integer-form value (exact, no float arithmetic). */
+export function cursorLiteralSql(kind: CursorKind, value: string): string {
+  if (!INTEGER.test(value)) throw new RangeError(`cursor bound is not an integer: ${value}`);
+  switch (kind) {
+    case 'integer':
+      // Quoted: a bare -9223372036854775808::int8 parses as -(9223372036854775808::int8) and overflows.
+      return `'${value}'::int8`;
+    case 'date':
+      return `(date '1970-01-01' + '${value}'::int4)`;
+    case 'timestamp':
+    case 'timestamptz': {
+      // Whole seconds and the remainder separately: each product stays exact in float8.
+      const v = BigInt(value);
+      const seconds = v / 1_000_000n;
+      const micros = v % 1_000_000n;
+      const epoch = kind === 'timestamp' ? "timestamp '1970-01-01'" : "timestamptz '1970-01-01 00:00:00+00'";
+      return `(${epoch} + ${seconds} * interval '1 second' + ${micros} * interval '1 microsecond')`;
+    }
+  }
+}
