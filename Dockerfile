@@ -1,4 +1,4 @@
-# The pg-parquet worker image (used by docker-compose.yml).
+# The pg-parquet worker image, built by docker-compose.yml (`docker compose up --build worker`).
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -8,5 +8,7 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY scripts ./scripts
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+ENV NODE_ENV=production
+USER node
 CMD ["node", "dist/src/cli/main.js", "worker"]

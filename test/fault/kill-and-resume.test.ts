@@ -211,7 +211,9 @@ describe('kill, terminate and resume', () => {
       workflowId: `it-backend-${randomUUID()}`,
       args: [
         {
-          source: { table: TABLE },
+          // A filter that keeps every row and marks this test's COPY in pg_stat_activity: backends
+          // of earlier tests' killed workers may still be running their COPY.
+          source: { table: TABLE, where: "label <> 'pg-terminate-marker'" },
           destination: `s3://${bucket()}/${prefix}`,
           runKey,
           partitions: { count: 1 },
@@ -226,7 +228,7 @@ describe('kill, terminate and resume', () => {
     );
     const killed = await db.query<{ ok: boolean }>(
       `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
-        WHERE application_name = 'pg-parquet' AND query LIKE 'COPY%' AND pid <> pg_backend_pid()`,
+        WHERE application_name = 'pg-parquet' AND query LIKE 'COPY%pg-terminate-marker%' AND pid <> pg_backend_pid()`,
     );
     assert.equal(killed.rows.length, 1, 'one extracting backend was found');
     const before = rawBatches(await objectVersions(storage, prefix));
