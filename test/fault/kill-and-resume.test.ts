@@ -228,7 +228,8 @@ describe('kill, terminate and resume', () => {
     );
     const killed = await db.query<{ ok: boolean }>(
       `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
-        WHERE application_name = 'pg-parquet' AND query LIKE 'COPY%pg-terminate-marker%' AND pid <> pg_backend_pid()`,
+        WHERE application_name = 'pg-parquet' AND backend_type = 'client backend'
+          AND query LIKE 'COPY%pg-terminate-marker%' AND pid <> pg_backend_pid()`,
     );
     assert.equal(killed.rows.length, 1, 'one extracting backend was found');
     const before = rawBatches(await objectVersions(storage, prefix));
