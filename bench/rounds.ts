@@ -1,0 +1,150 @@
+/**
+ * One repetition of every measurement, on one bench table. Every run gets a runKey of its own, so
+ * nothing is skipped as already exported, and its output is deleted once it is measured.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { eventsTable, type BenchTable } from './bench-tables.js';
+import { CATALOG } from './catalog.js';
+import { COMPACT_ENGINES, measureCompactAnchor, measureCxAnchor, type CxMode } from './measure-anchors.js';
+import { measureCopyLimit } from './measure-copy-limit.js';
+import { measureOursCompaction, measureOursExtract, removeRun } from './measure-ours.js';
+import { measureWorkflow } from './measure-workflow.js';
+import type { BenchOptions } from './options.js';
+import type { MeasurementInfo, Sample, SampleLog } from './samples.js';
+
+/** What every round needs. */
+export interface RoundContext {
+  readonly options: BenchOptions;
+  readonly databaseUrl: string;
+  /** `s3://bucket/prefix` of the MinIO runs. */
+  readonly s3Destination: string;
+  /** Python with the anchors' packages, or undefined to skip the anchors. */
+  readonly python: string | undefined;
+  readonly log: SampleLog;
+  /** Prefix of this bench run's runKeys. */
+  readonly runKeyPrefix: string;
+}
+
+/** Raw batches of the compaction comparison: many small files, as a long extraction leaves. */
+const COMPACTION_BATCH_ROWS = 50_000;
+
+function describe(info: MeasurementInfo, s: Sample): string {
+  const rss = s.peakRssMib === undefined ? '' : `, peak RSS ${s.peakRssMib.toFixed(0)} MiB`;
+  const speed = Math.round(s.rows / s.seconds).toLocaleString('en-US');
+  return `${info.label}: ${s.seconds.toFixed(2)} s, ${speed} rows/s${rss}`;
+}
+
+async function record(ctx: RoundContext, info: MeasurementInfo, run: () => Promise<Sample>): Promise<void> {
+  const sample = await run();
+  ctx.log.add(info, sample);
+  console.error(`bench:   ${describe(info, sample)}`);
+}
+
+/** Runs `fn` with a fresh temporary folder, removed afterwards. */
+async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'pg-parquet-bench-'));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const fileUrl = (dir: string): string => pathToFileURL(dir).href;
+
+/** The COPY limit with 1 range and with `partitions` ranges. */
+async function copyLimits(ctx: RoundContext, t: BenchTable): Promise<void> {
+  for (const parts of new Set([1, ctx.options.partitions])) {
+    await record(ctx, CATALOG.copyLimit(t, parts), () => measureCopyLimit(ctx.databaseUrl, t, parts));
+  }
+}
+
+async function oursToFile(ctx: RoundContext, t: BenchTable, runKey: string): Promise<void> {
+  const partitions = ctx.options.partitions;
+  await withTempDir((dir) =>
+    record(ctx, CATALOG.oursFile(t), () =>
+      measureOursExtract({ table: t, destination: fileUrl(dir), partitions, runKey }),
+    ),
+  );
+}
+
+async function oursToMinio(ctx: RoundContext, t: BenchTable, runKey: string): Promise<void> {
+  const partitions = ctx.options.partitions;
+  try {
+    await record(ctx, CATALOG.oursMinio(t), () =>
+      measureOursExtract({ table: t, destination: ctx.s3Destination, partitions, runKey }),
+    );
+  } finally {
+    await removeRun(ctx.s3Destination, t, runKey);
+  }
+}
+
+async function workflow(
+  ctx: RoundContext,
+  t: BenchTable,
+  runKey: string,
+  compaction: boolean,
+): Promise<void> {
+  const partitions = ctx.options.partitions;
+  try {
+    await record(ctx, CATALOG.oursWorkflow(t, compaction), () =>
+      measureWorkflow({ table: t, destination: ctx.s3Destination, partitions, runKey, compaction }),
+    );
+  } finally {
+    await removeRun(ctx.s3Destination, t, runKey);
+  }
+}
+
+async function cxAnchor(ctx: RoundContext, t: BenchTable, mode: CxMode): Promise<void> {
+  const python = ctx.python;
+  if (!python) return;
+  await withTempDir((dir) =>
+    record(ctx, CATALOG.cx(t, mode), () =>
+      measureCxAnchor(python, ctx.databaseUrl, t, ctx.options.partitions, mode, join(dir, 'out')),
+    ),
+  );
+}
+
+/** Extracts into small raw files (not measured), then compacts them: ours and the anchors. */
+async function compaction(ctx: RoundContext, t: BenchTable, runKey: string): Promise<void> {
+  await withTempDir(async (dir) => {
+    const destination = fileUrl(dir);
+    const partitions = ctx.options.partitions;
+    await measureOursExtract({ table: t, destination, partitions, runKey, batchRows: COMPACTION_BATCH_ROWS });
+    await record(ctx, CATALOG.oursCompaction(t), () => measureOursCompaction(t, destination, runKey));
+    const python = ctx.python;
+    if (!python) return;
+    const pattern = join(dir, eventsTable(t), `run=${runKey}`, 'raw', 'part=*', 'batch=*.parquet');
+    for (const engine of COMPACT_ENGINES) {
+      await record(ctx, CATALOG.compactAnchor(t, engine), () =>
+        measureCompactAnchor(python, engine, pattern, join(dir, `${engine}.parquet`)),
+      );
+    }
+  });
+}
+
+/** One repetition of the main comparison on `t`. */
+export async function mainRound(ctx: RoundContext, t: BenchTable, rep: number): Promise<void> {
+  const key = (what: string): string => `${ctx.runKeyPrefix}-r${rep}-${what}`;
+  await copyLimits(ctx, t);
+  await oursToFile(ctx, t, key('file'));
+  await oursToMinio(ctx, t, key('minio'));
+  if (ctx.options.workflow) {
+    await workflow(ctx, t, key('wf'), true);
+    // Without compaction: what Temporal orchestration adds to the extraction itself.
+    await workflow(ctx, t, key('wf-raw'), false);
+  }
+  await cxAnchor(ctx, t, 'loop');
+  await cxAnchor(ctx, t, 'parallel');
+  if (ctx.options.compaction) await compaction(ctx, t, key('compact'));
+}
+
+/** One repetition of the memory-scaling run on a table of another size. */
+export async function scalingRound(ctx: RoundContext, t: BenchTable, rep: number): Promise<void> {
+  await copyLimits(ctx, t);
+  await oursToFile(ctx, t, `${ctx.runKeyPrefix}-s${t.rows}-r${rep}`);
+  await cxAnchor(ctx, t, 'loop');
+}

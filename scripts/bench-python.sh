@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The Python packages of the benchmark anchors (../shared/bench/*.py), pinned, installed once into
+# a cached environment. Idempotent; safe to run concurrently (a lock serialises installs).
+#   bash scripts/bench-python.sh        prints the path of a python executable that has them
+# Environment: PG_PARQUET_BENCH_VENV overrides the location
+# (default ${XDG_CACHE_HOME:-~/.cache}/temporal-pg-parquet/bench-venv).
+# Uses `python3 -m venv`; where the venv module is missing (Debian without python3-venv) it falls
+# back to `pip install --target` plus a small wrapper script that sets PYTHONPATH.
+set -euo pipefail
+
+# Versions that install from the package registry on linux x86_64 / CPython 3.11.
+REQUIREMENTS=(connectorx==0.4.6 polars==2.1.0 pyarrow==26.0.1 duckdb==2.0.0)
+IMPORTS='import connectorx, polars, pyarrow, duckdb'
+
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/temporal-pg-parquet
+venv=${PG_PARQUET_BENCH_VENV:-$cache/bench-venv}
+want=$(printf '%s\n' "${REQUIREMENTS[@]}")
+stamp=$venv/.bench-requirements
+
+# The executable to hand out: the venv's python, or the wrapper of the --target fallback.
+entry() {
+  if [[ -x $venv/bin/python ]]; then echo "$venv/bin/python"; else echo "$venv/bench-python"; fi
+}
+
+ready() {
+  local py
+  py=$(entry)
+  [[ -x $py && -f $stamp && "$(cat "$stamp")" == "$want" ]] && "$py" -c "$IMPORTS" 2>/dev/null
+}
+
+if ready; then
+  entry
+  exit 0
+fi
+
+command -v python3 >/dev/null || {
+  echo "bench-python: python3 is required for the anchors (apt-get install python3)" >&2
+  exit 1
+}
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
+if ready; then # another process installed while we waited for the lock
+  entry
+  exit 0
+fi
+
+echo "bench-python: installing ${REQUIREMENTS[*]} into $venv (once)…" >&2
+if [[ -x $venv/bin/python ]] || python3 -m venv "$venv" >&2 2>/dev/null; then
+  "$venv/bin/python" -m pip install --quiet "${REQUIREMENTS[@]}" >&2
+else
+  # No venv module: install into a plain folder and wrap the system python around it.
+  rm -rf "$venv"
+  mkdir -p "$venv/site"
+  system_python=$(python3 -c 'import sys; print(sys.executable)')
+  "$system_python" -m pip install --quiet --target "$venv/site" "${REQUIREMENTS[@]}" >&2 || {
+    echo "bench-python: neither 'python3 -m venv' nor 'python3 -m pip' works here;" \
+      "install python3-venv (apt-get install python3-venv)" >&2
+    exit 1
+  }
+  printf '#!/bin/sh\nPYTHONPATH="%s${PYTHONPATH:+:$PYTHONPATH}" exec "%s" "$@"\n' "$venv/site" "$system_python" \
+    >"$venv/bench-python"
+  chmod +x "$venv/bench-python"
+fi
+"$(entry)" -c "$IMPORTS"
+printf '%s\n' "$want" >"$stamp"
+entry
