@@ -195,7 +195,7 @@ export class CopyBinaryDecoder {
           }
         }
       } catch (err) {
-        if (err instanceof ValueProblem) throw this.unsupported(err, c, buf, view, p);
+        if (err instanceof ValueProblem) throw this.unsupported(err, c, view, p);
         throw err;
       }
       this.bytes += q - p;
@@ -248,7 +248,6 @@ export class CopyBinaryDecoder {
   private unsupported(
     problem: ValueProblem,
     c: number,
-    buf: Uint8Array,
     view: DataView,
     rowStart: number,
   ): UnsupportedValueError {
@@ -264,7 +263,6 @@ export class CopyBinaryDecoder {
       const len = view.getInt32(q);
       cursor = len < 0 ? null : readIntText(view, q + 4, len);
     }
-    void buf;
     return new UnsupportedValueError(
       this.opts.table,
       spec.name,

@@ -12,7 +12,7 @@ import {
 import { ObjectStoreError } from '../../src/storage/object-store.js';
 import { S3ObjectStore } from '../../src/storage/s3-store.js';
 import { openObjectStore } from '../../src/storage/destination.js';
-import { ensureStack } from '../support/stack-env.js';
+import { stack } from '../support/fixtures.js';
 
 const MiB = 1024 * 1024;
 const enc = new TextEncoder();
@@ -24,7 +24,7 @@ let store: S3ObjectStore;
 let raw: S3Client;
 
 before(async () => {
-  await ensureStack();
+  stack();
   bucket = process.env.PG_PARQUET_DEMO_BUCKET ?? 'pg-parquet-demo';
   prefix = `tests/s3-store-${randomUUID().slice(0, 8)}`;
   raw = new S3Client({ forcePathStyle: true, region: process.env.AWS_REGION ?? 'us-east-1' });
