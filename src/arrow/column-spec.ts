@@ -14,12 +14,19 @@ export interface PgColumn {
   readonly typeOid: number;
   /** pg_type.typname of the resolved type (e.g. `citext`, whose OID is not fixed). */
   readonly typeName?: string;
-  /** typmod after resolving domains (-1 when none). */
+  /**
+   * typmod after resolving domains (-1 when none). For arrays it is the elements' typmod (which is
+   * what PostgreSQL stores in atttypmod for `numeric(10,2)[]`, or the element domain's typmod).
+   */
   readonly typmod: number;
   /** pg_type.typtype of the resolved type: 'b' base, 'e' enum, 'r' range, 'c' composite, ... */
   readonly typtype: string;
   /** For arrays: OID of the element type (domains resolved); 0 otherwise. */
   readonly elementOid: number;
+  /** For arrays: pg_type.typname of the resolved element type (e.g. `citext`). */
+  readonly elementTypeName?: string;
+  /** For arrays: pg_type.typtype of the resolved element type ('e' for an enum's array). */
+  readonly elementTyptype?: string;
   /** attnotnull */
   readonly notNull: boolean;
 }

@@ -2,6 +2,13 @@
  * The PostgreSQL → Arrow type map. Exact by default: integers keep their width, numeric(p,s)
  * becomes Decimal128(p,s), timestamps keep microseconds, and a type we do not decode in binary is
  * cast to text by the query rather than approximated.
+ *
+ * Arrays: a column whose element type has a binary decoder becomes `List<element>`; any other
+ * array (of interval, inet, composite, range, …) is cast to its text form (`{…}`) as a whole.
+ * Whether an array is one-dimensional is only known per value (PostgreSQL does not enforce the
+ * declared dimensions), so a multi-dimensional value in a List column fails the batch with an
+ * `UnsupportedValueError` naming the column (see src/postgres/copy-decoder.ts) rather than being
+ * flattened, which would lose its shape. Lower bounds other than 1 (`'[0:1]={1,2}'`) are not kept.
  */
 import {
   Binary,
@@ -53,7 +60,10 @@ const KIND_BY_OID: ReadonlyMap<number, DecoderKind> = new Map<number, DecoderKin
   [3802, 'jsonb'],
 ]);
 
-/** numeric typmod → precision and scale (PostgreSQL 15 allows negative scales). */
+/**
+ * numeric typmod → precision and scale, or undefined for an unconstrained numeric. PostgreSQL 15
+ * allows negative scales and scales above the precision; the type map sends those to text.
+ */
 export function numericTypmod(typmod: number): { precision: number; scale: number } | undefined {
   if (typmod < 4) return undefined;
   const precision = ((typmod - 4) >> 16) & 0xffff;
@@ -62,8 +72,14 @@ export function numericTypmod(typmod: number): { precision: number; scale: numbe
   return { precision, scale };
 }
 
+/**
+ * The binary decoder of a resolved (non-domain) type, or undefined when the query must cast the
+ * column to text. Enums send their label and citext its text, so both decode as text; citext has
+ * no fixed OID and is recognized by name.
+ */
 function baseKind(typeOid: number, typeName: string | undefined, typtype: string): DecoderKind | undefined {
-  if (typtype === 'e' || typeName === 'citext') return 'text'; // binary form is the label / the text
+  if (typtype === 'e' || typeName === 'citext') return 'text';
+  if (typtype !== 'b') return undefined; // ranges, composites, pseudo-types: text form
   return KIND_BY_OID.get(typeOid);
 }
 
@@ -94,15 +110,29 @@ function scalarSpec(
   return { ...spec, arrowType: describeArrowType(arrowTypeOf(spec, opts)) };
 }
 
-/** Plans how each column is selected and decoded. */
+/**
+ * Plans how each column is selected and decoded: the SELECT expression (always a quoted
+ * identifier, with `::text` for types without a binary decoder), the decoder kind and the Arrow
+ * type, in the columns' order.
+ */
 export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): ColumnSpec[] {
   return cols.map((col) => {
     const ident = quoteIdent(col.name);
     const nullable = !col.notNull;
     if (col.elementOid !== 0) {
-      const elementCol: PgColumn = { ...col, typeOid: col.elementOid, elementOid: 0, typtype: 'b' };
-      const elementKind = baseKind(col.elementOid, undefined, 'b');
+      const elementTyptype = col.elementTyptype ?? 'b';
+      const elementKind = baseKind(col.elementOid, col.elementTypeName, elementTyptype);
       if (elementKind) {
+        const elementCol: PgColumn = {
+          name: 'item',
+          pgType: col.pgType.endsWith('[]') ? col.pgType.slice(0, -2) : col.pgType,
+          typeOid: col.elementOid,
+          typeName: col.elementTypeName,
+          typmod: col.typmod,
+          typtype: elementTyptype,
+          elementOid: 0,
+          notNull: false,
+        };
         const element = scalarSpec(elementCol, 'item', '', true, opts);
         const spec = {
           name: col.name,
@@ -114,7 +144,7 @@ export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): Colum
         } as const;
         return { ...spec, arrowType: describeArrowType(arrowTypeOf(spec, opts)) };
       }
-      // Arrays of types without a binary decoder (enums, domains' arrays, …): PostgreSQL's text form.
+      // Arrays of types without a binary decoder: PostgreSQL's text form of the whole array.
       const spec = {
         name: col.name,
         pgType: col.pgType,
@@ -128,7 +158,7 @@ export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): Colum
   });
 }
 
-/** The Arrow type a spec decodes to. */
+/** The Arrow type a spec decodes to (timestamps in `opts.timestampUnit`, time always in µs). */
 export function arrowTypeOf(
   spec: Pick<ColumnSpec, 'kind' | 'precision' | 'scale' | 'element'>,
   opts: TypeOptions,
@@ -196,7 +226,7 @@ const UNIT_NAMES: Record<number, string> = {
   [TimeUnit.NANOSECOND]: 'ns',
 };
 
-/** The Arrow field of a column. */
+/** The Arrow field of a column: its name, Arrow type and nullability (NOT NULL → non-nullable). */
 export function arrowField(spec: ColumnSpec, opts: TypeOptions): Field {
   return new Field(spec.name, arrowTypeOf(spec, opts), spec.nullable);
 }

@@ -4,7 +4,11 @@ import type { PgColumn } from '../arrow/column-spec.js';
 import { ErrorType, PgParquetError } from '../errors.js';
 import { quoteQualified } from './identifiers.js';
 
-/** The relation does not exist (or is not visible to the connecting role). */
+/**
+ * The relation does not exist (or is not visible to the connecting role). An `Error` with
+ * `code = 'TABLE_NOT_FOUND'`; it also carries the exporter's failure type so that it surfaces as
+ * a non-retryable `PgParquetTableNotFound` naming the `source.table` field.
+ */
 export class TableNotFoundError extends PgParquetError {
   readonly code = 'TABLE_NOT_FOUND';
   constructor(readonly table: string) {
@@ -15,82 +19,122 @@ export class TableNotFoundError extends PgParquetError {
   }
 }
 
+/** A row of pg_type, as far as type resolution needs it. */
 interface TypeRow {
   oid: number;
+  typname: string;
   typtype: string;
   typbasetype: number;
   typtypmod: number;
   typelem: number;
   typcategory: string;
-  typname: string;
 }
 
+/** OIDs are selected as int8 (an oid above 2^31 would wrap as int4), which pg returns as text. */
+type Wire<T, K extends keyof T> = Omit<T, K> & { [P in K]: string };
+
+interface AttributeRow {
+  name: string;
+  pg_type: string;
+  typid: string;
+  typmod: number;
+  notnull: boolean;
+}
+
+/** Domains over domains are legal; a cycle is not, but never loop forever on a broken catalog. */
+const MAX_DOMAIN_DEPTH = 64;
+
 /**
- * Columns of `schema.table` in attnum order. Domains are followed to their base type (keeping
- * the innermost explicit typmod), and so are arrays' element types.
+ * Columns of `schema.table` in attnum order (dropped and system columns left out). Domains are
+ * followed, recursively, to their base type; the first explicit typmod met on the way wins (a
+ * column's own typmod, else the outermost domain's). Arrays get their element type resolved the
+ * same way; an array of a domain over `numeric(10,2)` reports the element typmod in `typmod`.
+ *
+ * Three catalog queries whatever the column count: the relation, its attributes, and every type
+ * reachable from them through domains and array elements (one recursive query).
+ *
+ * @throws TableNotFoundError when `schema.table` does not resolve (to_regclass is NULL).
  */
 export async function describeTable(
   client: pg.ClientBase,
   schema: string,
   table: string,
 ): Promise<PgColumn[]> {
-  const qualified = quoteQualified(schema, table);
-  const rel = await client.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [qualified]);
-  const oid = rel.rows[0]?.oid;
-  if (oid === null || oid === undefined) throw new TableNotFoundError(`${schema}.${table}`);
-  const cols = await client.query<{
-    name: string;
-    pg_type: string;
-    typid: number;
-    typmod: number;
-    notnull: boolean;
-  }>(
-    `SELECT attname AS name, format_type(atttypid, atttypmod) AS pg_type, atttypid::int AS typid,
+  // to_regclass parses a quoted, qualified name: no identifier is ever spliced into SQL.
+  const rel = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::int8 AS oid', [
+    quoteQualified(schema, table),
+  ]);
+  const relOid = rel.rows[0]?.oid;
+  if (relOid === null || relOid === undefined) throw new TableNotFoundError(`${schema}.${table}`);
+
+  const attrs = await client.query<AttributeRow>(
+    `SELECT attname AS name, format_type(atttypid, atttypmod) AS pg_type, atttypid::int8 AS typid,
             atttypmod AS typmod, attnotnull AS notnull
-       FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-    [oid],
+       FROM pg_attribute
+      WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped
+      ORDER BY attnum`,
+    [relOid],
   );
-  const cache = new Map<number, TypeRow>();
-  const typeRow = async (typeOid: number): Promise<TypeRow> => {
-    let row = cache.get(typeOid);
-    if (!row) {
-      const r = await client.query<TypeRow>(
-        `SELECT oid::int AS oid, typtype, typbasetype::int AS typbasetype, typtypmod, typelem::int AS typelem,
-                typcategory, typname FROM pg_type WHERE oid = $1`,
-        [typeOid],
-      );
-      row = r.rows[0];
-      if (!row) throw new Error(`type ${typeOid} not found in pg_type`);
-      cache.set(typeOid, row);
-    }
+  const types = await client.query<Wire<TypeRow, 'oid' | 'typbasetype' | 'typelem'>>(
+    `WITH RECURSIVE reach(oid) AS (
+        SELECT DISTINCT atttypid FROM pg_attribute
+         WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped
+        UNION
+        SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END
+          FROM reach r JOIN pg_type t ON t.oid = r.oid
+         WHERE t.typtype = 'd' OR (t.typcategory = 'A' AND t.typelem <> 0)
+      )
+      SELECT t.oid::int8 AS oid, t.typname, t.typtype, t.typbasetype::int8 AS typbasetype, t.typtypmod,
+             t.typelem::int8 AS typelem, t.typcategory
+        FROM pg_type t JOIN reach r ON t.oid = r.oid`,
+    [relOid],
+  );
+  const byOid = new Map<number, TypeRow>();
+  for (const t of types.rows) {
+    const row: TypeRow = {
+      ...t,
+      oid: Number(t.oid),
+      typbasetype: Number(t.typbasetype),
+      typelem: Number(t.typelem),
+    };
+    byOid.set(row.oid, row);
+  }
+  const lookup = (oid: number): TypeRow => {
+    const row = byOid.get(oid);
+    if (!row) throw new Error(`type ${oid} of ${schema}.${table} not found in pg_type`);
     return row;
   };
-  const resolve = async (typeOid: number, typmod: number): Promise<{ row: TypeRow; typmod: number }> => {
-    let row = await typeRow(typeOid);
+  const resolve = (oid: number, typmod: number): { row: TypeRow; typmod: number } => {
+    let row = lookup(oid);
     let mod = typmod;
-    for (let depth = 0; row.typtype === 'd' && depth < 32; depth++) {
+    for (let depth = 0; row.typtype === 'd'; depth++) {
+      if (depth >= MAX_DOMAIN_DEPTH) throw new Error(`domain chain of type ${oid} is too deep`);
       if (mod === -1) mod = row.typtypmod;
-      row = await typeRow(row.typbasetype);
+      row = lookup(row.typbasetype);
     }
     return { row, typmod: mod };
   };
-  const out: PgColumn[] = [];
-  for (const c of cols.rows) {
-    const { row, typmod } = await resolve(c.typid, c.typmod);
-    let elementOid = 0;
-    if (row.typcategory === 'A' && row.typelem !== 0) {
-      elementOid = (await resolve(row.typelem, -1)).row.oid;
-    }
-    out.push({
-      name: c.name,
-      pgType: c.pg_type,
+
+  return attrs.rows.map((a): PgColumn => {
+    const { row, typmod } = resolve(Number(a.typid), a.typmod);
+    const base = {
+      name: a.name,
+      pgType: a.pg_type,
       typeOid: row.oid,
       typeName: row.typname,
       typmod,
       typtype: row.typtype,
-      elementOid,
-      notNull: c.notnull,
-    });
-  }
-  return out;
+      notNull: a.notnull,
+    };
+    if (row.typcategory !== 'A' || row.typelem === 0) return { ...base, elementOid: 0 };
+    // atttypmod of an array column is its elements' typmod; else an element domain may carry one.
+    const element = resolve(row.typelem, typmod);
+    return {
+      ...base,
+      typmod: element.typmod,
+      elementOid: element.row.oid,
+      elementTypeName: element.row.typname,
+      elementTyptype: element.row.typtype,
+    };
+  });
 }
