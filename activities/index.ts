@@ -33,6 +33,7 @@ import type { PartitionRange } from '../src/plan/partitions.js';
 import type { resolveConnection } from '../src/postgres/connection.js';
 import { openObjectStore } from '../src/storage/destination.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
+import type { ParquetEncoder } from '../src/parquet/encoder.js';
 import { withFailureMapping } from './failures.js';
 
 /** What the activities depend on; every field has a production default. */
@@ -41,6 +42,11 @@ export interface ActivityDeps {
   readonly resolveConnection?: typeof resolveConnection;
   /** Destination URL → object store (default: S3 or local files). */
   readonly openStore?: (url: string) => ObjectStore;
+  /**
+   * Where extraction encodes Parquet (default: one pool of worker threads per process, sized by
+   * `PG_PARQUET_ENCODER_THREADS`, else one per core up to 4).
+   */
+  readonly encoder?: ParquetEncoder;
 }
 
 /** Creates the plugin's activities. Names are prefixed so they never clash with an application's. */
@@ -64,7 +70,7 @@ export function createActivities(deps: ActivityDeps = {}) {
         extractPartition(
           input,
           { heartbeat: (p) => ctx.heartbeat(p), signal: ctx.cancellationSignal },
-          common,
+          deps.encoder ? { ...common, encoder: deps.encoder } : common,
         ),
       );
     },

@@ -17,12 +17,15 @@ import { connect, resolveConnection } from '../postgres/connection.js';
 import { CopyBinaryDecoder, type DecodedBatch } from '../postgres/copy-decoder.js';
 import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
-import { readParquetMetadata, writeParquetFile } from '../parquet/writer.js';
+import type { ParquetEncoder } from '../parquet/encoder.js';
+import { sharedEncoder } from '../parquet/encoder-pool.js';
+import { readParquetMetadata, toIpcStream } from '../parquet/writer.js';
 import { parseRawBatchKey, partitionDoneKey, rawBatchKey, rawPartitionPrefix } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../table-name.js';
 import { loadRunPlan } from './run-plan.js';
 import { readJson, writeJson } from './json-object.js';
+import { OrderedCommits } from './ordered-commits.js';
 
 /** Input of one extraction activity. */
 export interface ExtractPartitionInput {
@@ -93,6 +96,22 @@ export interface ExtractContext {
 export interface ExtractDeps {
   readonly resolveConnection?: typeof resolveConnection;
   readonly openStore: (url: string) => ObjectStore;
+  /** Where Parquet encoding runs (default: the process-wide encoder thread pool). */
+  readonly encoder?: ParquetEncoder;
+}
+
+/**
+ * Batches of one partition being encoded or waiting to be stored while the next one is decoded.
+ * Two keep an encoder thread busy per partition; memory grows by one encoded batch per step.
+ */
+export const BATCHES_IN_FLIGHT = 2;
+
+/** A batch after encoding: what its commit stores and records. */
+interface EncodedBatch {
+  readonly rows: number;
+  readonly cursorFirst: string | null;
+  readonly cursorLast: string | null;
+  readonly body: Uint8Array;
 }
 
 /** Runs the extraction of one partition. */
@@ -153,36 +172,42 @@ export async function extractPartition(
       ? input.partition
       : { lo: (BigInt(lastStored) + 1n).toString(), hi: input.partition.hi, includesNulls: false };
   const exhausted = range.lo !== null && range.hi !== null && BigInt(range.lo) >= BigInt(range.hi);
-  const storeBatch = async (decoded: DecodedBatch): Promise<void> => {
-    const batch = appendMetadataColumns(decoded.batch, meta);
-    const body = writeParquetFile([batch], schema, {
-      ...input.parquet,
-      metadata: batchMetadata(decoded.cursorFirst, decoded.cursorLast),
-    });
+  const encoder = deps.encoder ?? sharedEncoder();
+  /** Starts encoding a batch (on an encoder thread); only what the commit needs is kept. */
+  const encodeBatch = (decoded: DecodedBatch): Promise<EncodedBatch> => {
+    const { rows: decodedRows, cursorFirst, cursorLast } = decoded;
+    const ipc = toIpcStream(schema, [appendMetadataColumns(decoded.batch, meta)]);
+    const opts = { ...input.parquet, metadata: batchMetadata(cursorFirst, cursorLast) };
+    return encoder.encode(ipc, opts).then((body) => ({ rows: decodedRows, cursorFirst, cursorLast, body }));
+  };
+  /** Stores one encoded batch; batches are committed one at a time, in order. */
+  const commitBatch = async (encoded: EncodedBatch): Promise<void> => {
+    const { body } = encoded;
     const stored = readParquetMetadata(body).rows;
-    if (stored !== decoded.rows) {
+    if (stored !== encoded.rows) {
       throw new PgParquetError(
         ErrorType.VerificationFailed,
-        `Parquet file for partition ${p} batch ${files.length} holds ${stored} rows, ${decoded.rows} were decoded`,
+        `Parquet file for partition ${p} batch ${files.length} holds ${stored} rows, ${encoded.rows} were decoded`,
         true,
-        { partition: p, batch: files.length, stored, decoded: decoded.rows },
+        { partition: p, batch: files.length, stored, decoded: encoded.rows },
       );
     }
     const key = rawBatchKey(run, p, files.length);
     await store.put(key, body, 'application/vnd.apache.parquet');
     files.push({
       key,
-      rows: decoded.rows,
+      rows: encoded.rows,
       bytes: body.length,
-      cursorMin: decoded.cursorFirst,
-      cursorMax: decoded.cursorLast,
+      cursorMin: encoded.cursorFirst,
+      cursorMax: encoded.cursorLast,
     });
-    rows += decoded.rows;
+    rows += encoded.rows;
     bytes += body.length;
-    ctx.heartbeat({ partition: p, batch: files.length, lastCursor: decoded.cursorLast, rows, bytes });
-    // Encoding runs on this thread: give heartbeats and cancellation a turn between batches.
+    ctx.heartbeat({ partition: p, batch: files.length, lastCursor: encoded.cursorLast, rows, bytes });
+    // With the inline encoder, encoding blocks this thread: give heartbeats and cancellation a turn.
     await new Promise<void>((resolve) => setImmediate(resolve));
   };
+  const commits = new OrderedCommits(BATCHES_IN_FLIGHT, commitBatch);
 
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
   const client = await connect(config);
@@ -214,16 +239,21 @@ export async function extractPartition(
     });
     if (!exhausted) {
       const stream = client.query(copyTo(sql));
+      // Decoding (here), encoding (encoder threads) and storing (in order) overlap; `add` waits
+      // while BATCHES_IN_FLIGHT batches are pending, which pauses the COPY stream.
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        for (const decoded of decoder.push(chunk)) await storeBatch(decoded);
+        for (const decoded of decoder.push(chunk)) await commits.add(encodeBatch(decoded));
         if (ctx.signal.aborted) throw ctx.signal.reason;
       }
       const last = decoder.finish();
-      if (last) await storeBatch(last);
+      if (last) await commits.add(encodeBatch(last));
+      await commits.drain();
       sourceRows = stream.rowCount;
     }
     await client.query('COMMIT');
   } finally {
+    // Batches already encoded are still stored (they are complete) before the attempt ends.
+    await commits.settle();
     clearInterval(pulse);
     ctx.signal.removeEventListener('abort', onAbort);
     await client.end().catch(() => undefined);

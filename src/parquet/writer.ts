@@ -129,6 +129,27 @@ export function writeParquetFile(
   return wasm.writeParquet(toWasmTable(schema, list), props);
 }
 
+/**
+ * Serializes batches (all of `schema`) to one Arrow IPC stream: the hand-off format of
+ * {@link encodeParquetIpc}, and cheap to move to another thread (one transferable buffer).
+ *
+ * @throws SchemaMismatchError when a batch does not have `schema`.
+ */
+export function toIpcStream(schema: Schema, batches: readonly RecordBatch[]): Uint8Array {
+  batches.forEach((b, i) => assertSameSchema(schema, b.schema, `batch ${i}`));
+  return tableToIPC(new Table(schema, [...batches]), 'stream');
+}
+
+/**
+ * Writes one Parquet file from an Arrow IPC stream made by {@link toIpcStream}. This is the
+ * CPU-heavy step (compression runs in WASM), which is why it takes plain bytes: it can run on a
+ * worker thread (see encoder-pool.ts).
+ */
+export function encodeParquetIpc(ipc: Uint8Array, opts: ParquetWriteOptions): Uint8Array {
+  const props = writerProperties(opts);
+  return wasm.writeParquet(wasm.Table.fromIPCStream(ipc), props);
+}
+
 /** A running streaming write: iterate it (once) for the file's bytes. */
 export interface ParquetStream extends AsyncIterable<Uint8Array> {
   /** The Parquet bytes, one chunk per row group or so, then the footer. Single use. */

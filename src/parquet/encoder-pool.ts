@@ -1,0 +1,165 @@
+/**
+ * A pool of worker threads that encode Parquet files, so that ZSTD compression (single-threaded
+ * WASM, the measured bottleneck) runs beside the main thread's COPY decoding and uploads, and on
+ * several cores at once. Memory stays bounded: a thread handles one file at a time, callers bound
+ * how many files they have in flight, and each thread's WASM memory is reused between files.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { inlineEncoder, type ParquetEncoder } from './encoder.js';
+import type { ParquetWriteOptions } from './writer.js';
+
+/** Message to an encoder thread. */
+export interface EncodeRequest {
+  readonly id: number;
+  readonly ipc: Uint8Array;
+  readonly opts: ParquetWriteOptions;
+}
+
+/** Message from an encoder thread: the file, or why it could not be written. */
+export type EncodeReply =
+  | { readonly id: number; readonly parquet: Uint8Array }
+  | { readonly id: number; readonly error: { readonly name: string; readonly message: string } };
+
+/** Environment variable that sets the number of encoder threads of a worker process. */
+export const ENCODER_THREADS_ENV = 'PG_PARQUET_ENCODER_THREADS';
+
+/** Upper bound of the default thread count: more threads mostly add WASM memory. */
+export const MAX_DEFAULT_ENCODER_THREADS = 4;
+
+/**
+ * Thread count from `PG_PARQUET_ENCODER_THREADS`, else one per core up to
+ * {@link MAX_DEFAULT_ENCODER_THREADS}. 0 means encoding on the calling thread.
+ *
+ * @throws RangeError when the variable is not a non-negative integer.
+ */
+export function encoderThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[ENCODER_THREADS_ENV];
+  if (raw === undefined || raw === '') return Math.min(availableParallelism(), MAX_DEFAULT_ENCODER_THREADS);
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 256) {
+    throw new RangeError(
+      `invalid ${ENCODER_THREADS_ENV} ${JSON.stringify(raw)}: expected an integer from 0 (encode on the main thread) to 256`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Starts an encoder thread. From the compiled package the entry is `encode-worker.js`; from
+ * source (tsx) the thread first registers tsx's loader itself, because Node 20 does not apply
+ * the parent's `--import` hooks to a worker's entry module.
+ */
+function startEncoderThread(): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./encode-worker.js', here));
+  const entry = new URL('./encode-worker.ts', here).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+interface Job {
+  readonly request: EncodeRequest;
+  readonly resolve: (parquet: Uint8Array) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  job: Job | undefined;
+}
+
+/** Error of a file the encoder thread could not write (or of a thread that died). */
+export class ParquetEncodeError extends Error {
+  override readonly name = 'ParquetEncodeError';
+}
+
+/** Encodes on up to `threads` worker threads, started on first use; a dead thread is replaced. */
+export class ParquetEncoderPool implements ParquetEncoder {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(readonly threads: number) {
+    if (!Number.isSafeInteger(threads) || threads < 1) {
+      throw new RangeError(`invalid encoder thread count ${String(threads)}: expected a positive integer`);
+    }
+  }
+
+  encode(ipc: Uint8Array, opts: ParquetWriteOptions): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new ParquetEncodeError('the Parquet encoder pool is closed'));
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.queue.push({ request: { id: this.nextId++, ipc, opts }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0))
+      job.reject(new ParquetEncodeError('the Parquet encoder pool was closed'));
+    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const slot = this.slots.find((s) => s.job === undefined) ?? this.spawn();
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      // A thread is referenced only while it works, so an idle pool never keeps a process alive.
+      slot.worker.ref();
+      const { ipc } = job.request;
+      const transferable = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
+      slot.worker.postMessage(job.request, transferable ? [ipc.buffer as ArrayBuffer] : []);
+    }
+  }
+
+  private spawn(): Slot | undefined {
+    if (this.slots.length >= this.threads) return undefined;
+    const worker = startEncoderThread();
+    const slot: Slot = { worker, job: undefined };
+    worker.on('message', (reply: EncodeReply) => {
+      const job = slot.job;
+      slot.job = undefined;
+      worker.unref();
+      if (job && job.request.id === reply.id) {
+        if ('parquet' in reply) job.resolve(reply.parquet);
+        else
+          job.reject(
+            new ParquetEncodeError(`Parquet encoding failed: ${reply.error.name}: ${reply.error.message}`),
+          );
+      }
+      this.dispatch();
+    });
+    const fail = (error: Error): void => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+      slot.job?.reject(new ParquetEncodeError(`Parquet encoder thread failed: ${error.message}`));
+      slot.job = undefined;
+      if (!this.closed) this.dispatch();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+    worker.unref();
+    this.slots.push(slot);
+    return slot;
+  }
+}
+
+let shared: ParquetEncoder | undefined;
+
+/**
+ * The process-wide encoder, shared by every activity of a worker so the thread count bounds CPU
+ * and WASM memory whatever the activity concurrency: a pool of {@link encoderThreadsFromEnv}
+ * threads, or the inline encoder when that is 0.
+ */
+export function sharedEncoder(): ParquetEncoder {
+  if (!shared) {
+    const threads = encoderThreadsFromEnv();
+    shared = threads === 0 ? inlineEncoder : new ParquetEncoderPool(threads);
+  }
+  return shared;
+}

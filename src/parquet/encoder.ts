@@ -1,0 +1,20 @@
+/**
+ * Where Parquet encoding runs. Encoding (ZSTD in WASM) is the slowest step of an extraction, so
+ * it is behind an interface: {@link inlineEncoder} runs it on the calling thread, the pool in
+ * encoder-pool.ts on worker threads while the main thread keeps decoding and uploading.
+ */
+import { encodeParquetIpc, type ParquetWriteOptions } from './writer.js';
+
+/** Turns one Arrow IPC stream (see `toIpcStream`) into the bytes of one Parquet file. */
+export interface ParquetEncoder {
+  /** Encodes one file. The encoder may take ownership of (detach) `ipc`'s buffer. */
+  encode(ipc: Uint8Array, opts: ParquetWriteOptions): Promise<Uint8Array>;
+  /** Stops any threads; pending encodes are rejected. */
+  close(): Promise<void>;
+}
+
+/** Encodes on the calling thread (blocking it for the duration of each file). */
+export const inlineEncoder: ParquetEncoder = {
+  encode: (ipc, opts) => Promise.resolve().then(() => encodeParquetIpc(ipc, opts)),
+  close: () => Promise.resolve(),
+};
