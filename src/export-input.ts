@@ -4,6 +4,7 @@
  * is refused before any work starts, with the field, the value and what would be accepted.
  */
 import { z } from 'zod';
+import { INFINITY_MODES, type InfinityMode, type TypeOptions } from './arrow/column-spec.js';
 import { ErrorType, InputError } from './errors.js';
 import { parseColumnName, parseQualifiedName, type QualifiedName } from './table-name.js';
 
@@ -16,6 +17,8 @@ export const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_ROW_GROUP_ROWS = 1_000_000;
 export const DEFAULT_TARGET_FILE_BYTES = 256 * 1024 * 1024;
 export const MAX_PARTITIONS = 100_000;
+/** Largest precision of a Decimal128 (also in src/arrow/type-map.ts, which workflows cannot import). */
+const MAX_DECIMAL_PRECISION = 38;
 
 export const COMPRESSIONS = ['zstd', 'snappy', 'gzip', 'brotli', 'lz4', 'uncompressed'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -61,6 +64,13 @@ const schema = z.strictObject({
       extractedAtColumn: z.string().regex(OUTPUT_COLUMN_PATTERN).nullable().default('_extracted_at'),
       extractionIdColumn: z.string().regex(OUTPUT_COLUMN_PATTERN).nullable().default('_extraction_id'),
       timestampUnit: z.enum(['us', 'ms']).default('us'),
+      infinity: z.enum(INFINITY_MODES as [InfinityMode, ...InfinityMode[]]).default('error'),
+      numericAsString: z.boolean().default(false),
+      unconstrainedNumeric: z
+        .string()
+        .refine((v) => v === 'string' || parseDecimalType(v) !== undefined)
+        .default('string'),
+      arraysAsText: z.boolean().default(false),
     })
     .prefault({}),
   parquet: z
@@ -78,6 +88,33 @@ const schema = z.strictObject({
     })
     .prefault({}),
 });
+
+/**
+ * `"decimal(P,S)"` → precision and scale (1 ≤ P ≤ 38, 0 ≤ S ≤ P), else undefined. Spaces are
+ * allowed after the comma, as PostgreSQL prints types.
+ */
+export function parseDecimalType(text: string): { precision: number; scale: number } | undefined {
+  const m = /^decimal\((\d{1,2}),\s*(\d{1,2})\)$/.exec(text);
+  if (!m) return undefined;
+  const precision = Number(m[1]);
+  const scale = Number(m[2]);
+  if (precision < 1 || precision > MAX_DECIMAL_PRECISION || scale > precision) return undefined;
+  return { precision, scale };
+}
+
+/** The type options of `transform` (what planning and decoding need), from resolved input. */
+export function typeOptionsOf(transform: ResolvedExportInput['transform']): TypeOptions {
+  return {
+    timestampUnit: transform.timestampUnit,
+    infinity: transform.infinity,
+    numericAsString: transform.numericAsString,
+    unconstrainedNumeric:
+      transform.unconstrainedNumeric === 'string'
+        ? null
+        : (parseDecimalType(transform.unconstrainedNumeric) ?? null),
+    arraysAsText: transform.arraysAsText,
+  };
+}
 
 /** What a user writes (every field but `source.table` and `destination` is optional). */
 export type ExportTableInput = z.input<typeof schema>;
@@ -101,6 +138,10 @@ const ACCEPTED: Record<string, string> = {
   'partitions.maxConcurrent': 'an integer from 1 to 2000',
   'partitions.strategy': PARTITION_STRATEGIES.join(' | '),
   'transform.timestampUnit': '"us" | "ms"',
+  'transform.infinity': '"error" | "null" | "clamp" (to 0001-01-01 / 9999-12-31 23:59:59.999999)',
+  'transform.numericAsString': 'true (numeric(p,s) as exact strings) or false (Decimal128, the default)',
+  'transform.unconstrainedNumeric': `"string" (exact text, the default) or "decimal(P,S)" with 1 ≤ P ≤ ${MAX_DECIMAL_PRECISION} and 0 ≤ S ≤ P`,
+  'transform.arraysAsText': 'true (arrays as their text form) or false (List, the default)',
   'transform.extractedAtColumn': 'null or a plain column name (letters, digits, _)',
   'transform.extractionIdColumn': 'null or a plain column name (letters, digits, _)',
   'parquet.compression': COMPRESSIONS.join(' | '),

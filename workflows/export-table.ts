@@ -16,7 +16,12 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PgParquetActivities } from '../activities/index.js';
 import { ErrorType, InputError, PgParquetError } from '../src/errors.js';
-import { resolveExportInput, type ExportTableInput, type ResolvedExportInput } from '../src/export-input.js';
+import {
+  resolveExportInput,
+  typeOptionsOf,
+  type ExportTableInput,
+  type ResolvedExportInput,
+} from '../src/export-input.js';
 import { PARTITIONS_PER_CHUNK } from '../src/plan/chunks.js';
 import { displayName } from '../src/table-name.js';
 import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
@@ -155,6 +160,7 @@ export async function exportTable(
         startedAt: info.startTime.toISOString(),
         partitions: input.partitions,
         timestampUnit: input.transform.timestampUnit,
+        types: typeOptionsOf(input.transform),
       });
       for (const w of plan.warnings) log.warn(w, { table, runKey });
       if (reused) log.info('reusing the stored plan of this runKey', { table, runKey });

@@ -34,6 +34,9 @@ import {
 import { quoteIdent } from '../postgres/identifiers.js';
 import type { ColumnSpec, DecoderKind, PgColumn, TypeOptions } from './column-spec.js';
 
+/** Kinds whose values can be ±infinity. */
+const INFINITE_KINDS: ReadonlySet<DecoderKind> = new Set<DecoderKind>(['date', 'timestamp', 'timestamptz']);
+
 /** Largest precision Decimal128 holds. */
 export const MAX_DECIMAL_PRECISION = 38;
 
@@ -94,19 +97,32 @@ function scalarSpec(
   let expr = selectExpr;
   let precision: number | undefined;
   let scale: number | undefined;
-  if (kind === 'numeric-string') {
+  if (kind === 'numeric-string' && !opts.numericAsString) {
     const ps = numericTypmod(col.typmod);
     if (ps && ps.precision <= MAX_DECIMAL_PRECISION && ps.scale >= 0 && ps.scale <= ps.precision) {
       kind = 'numeric-decimal';
       precision = ps.precision;
       scale = ps.scale;
+    } else if (!ps && opts.unconstrainedNumeric) {
+      kind = 'numeric-decimal';
+      ({ precision, scale } = opts.unconstrainedNumeric);
     }
   }
+  // NULL is what an infinite date or timestamp becomes with `infinity: "null"`.
+  const infinityToNull = opts.infinity === 'null' && INFINITE_KINDS.has(kind ?? 'text');
   if (!kind) {
     kind = 'text';
     expr = `${selectExpr}::text`;
   }
-  const spec = { name, pgType: col.pgType, selectExpr: expr, kind, nullable, precision, scale } as const;
+  const spec = {
+    name,
+    pgType: col.pgType,
+    selectExpr: expr,
+    kind,
+    nullable: nullable || infinityToNull,
+    precision,
+    scale,
+  } as const;
   return { ...spec, arrowType: describeArrowType(arrowTypeOf(spec, opts)) };
 }
 
@@ -119,7 +135,7 @@ export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): Colum
   return cols.map((col) => {
     const ident = quoteIdent(col.name);
     const nullable = !col.notNull;
-    if (col.elementOid !== 0) {
+    if (col.elementOid !== 0 && !opts.arraysAsText) {
       const elementTyptype = col.elementTyptype ?? 'b';
       const elementKind = baseKind(col.elementOid, col.elementTypeName, elementTyptype);
       if (elementKind) {

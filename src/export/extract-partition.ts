@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { Schema } from 'apache-arrow';
-import type { ColumnSpec } from '../arrow/column-spec.js';
+import type { ColumnSpec, InfinityMode, TypeOptions } from '../arrow/column-spec.js';
 import { arrowField } from '../arrow/type-map.js';
 import { appendMetadataColumns, metadataFields, type MetadataColumns } from '../arrow/transforms.js';
 import { ErrorType, PgParquetError } from '../errors.js';
@@ -40,6 +40,8 @@ export interface ExtractPartitionInput {
     readonly extractedAtColumn: string | null;
     readonly extractionIdColumn: string | null;
     readonly timestampUnit: TimestampUnit;
+    /** ±infinity in date/timestamp columns (default "error"); the plan made such columns nullable for "null". */
+    readonly infinity?: InfinityMode;
   };
   readonly parquet: { readonly compression: Compression; readonly rowGroupRows: number };
 }
@@ -149,7 +151,10 @@ export async function extractPartition(
     extractedAt: plan.extractedAt,
     extractionId: input.runKey,
   };
-  const opts = { timestampUnit: input.transform.timestampUnit };
+  const opts: TypeOptions = {
+    timestampUnit: input.transform.timestampUnit,
+    infinity: input.transform.infinity ?? 'error',
+  };
   const schema = new Schema([...columns.map((c) => arrowField(c, opts)), ...metadataFields(meta)]);
   const cursorIndex = columns.findIndex((c) => c.name === plan.cursor);
   const decoder = new CopyBinaryDecoder(columns, {

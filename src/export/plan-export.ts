@@ -4,7 +4,7 @@
  * or reuses the plan a previous attempt of the same runKey stored.
  */
 import type pg from 'pg';
-import type { ColumnSpec, PgColumn } from '../arrow/column-spec.js';
+import type { ColumnSpec, PgColumn, TypeOptions } from '../arrow/column-spec.js';
 import { planColumns } from '../arrow/type-map.js';
 import { ErrorType, PgParquetError } from '../errors.js';
 import type { PartitionStrategy, TimestampUnit } from '../export-input.js';
@@ -37,6 +37,8 @@ export interface PlanExportInput {
     readonly strategy: PartitionStrategy;
   };
   readonly timestampUnit: TimestampUnit;
+  /** The other type options of `transform` (see `typeOptionsOf`); absent means the defaults. */
+  readonly types?: Omit<TypeOptions, 'timestampUnit'>;
 }
 
 /** Result of planning: the stored plan and whether it was reused from an earlier attempt. */
@@ -94,7 +96,7 @@ async function planFromSource(
     );
   }
   const selected = selectColumns(all, input);
-  const columns: ColumnSpec[] = planColumns(selected, { timestampUnit: input.timestampUnit });
+  const columns: ColumnSpec[] = planColumns(selected, planTypeOptions(input));
   if (input.where !== null) await checkWhere(client, input.table, input.where);
   const index = await cursorIndex(client, input.table, cursorName);
   if (!index.indexed) {
@@ -148,6 +150,7 @@ async function planFromSource(
     version: RUN_PLAN_VERSION,
     table: input.table,
     runKey: input.runKey,
+    typeOptions: planTypeOptions(input),
     extractedAt: input.startedAt,
     cursor: cursorName,
     cursorPgType: cursor.pgType,
@@ -255,7 +258,29 @@ async function checkWhere(client: pg.Client, table: QualifiedName, where: string
   }
 }
 
+/** The type options a plan is made with: every field explicit, so that stored plans compare. */
+function planTypeOptions(input: PlanExportInput): TypeOptions {
+  return {
+    timestampUnit: input.timestampUnit,
+    infinity: input.types?.infinity ?? 'error',
+    numericAsString: input.types?.numericAsString ?? false,
+    unconstrainedNumeric: input.types?.unconstrainedNumeric ?? null,
+    arraysAsText: input.types?.arraysAsText ?? false,
+  };
+}
+
 function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {
+  const requested = planTypeOptions(input);
+  if (plan.typeOptions && JSON.stringify(plan.typeOptions) !== JSON.stringify(requested)) {
+    throw new PgParquetError(
+      ErrorType.PlanMismatch,
+      `run ${input.runKey} of ${displayName(input.table)} was planned with other transform type options ` +
+        `(${JSON.stringify(plan.typeOptions)}, now ${JSON.stringify(requested)}); accepted: the same options, ` +
+        'or a new runKey (files already stored were written with the first ones)',
+      false,
+      { field: 'runKey', value: input.runKey, planned: plan.typeOptions, requested },
+    );
+  }
   const same =
     plan.table.schema === input.table.schema &&
     plan.table.name === input.table.name &&

@@ -1,5 +1,5 @@
 /** The persisted plan of one run (`_plan.json`): what re-runs of the same runKey must reuse. */
-import type { ColumnSpec } from '../arrow/column-spec.js';
+import type { ColumnSpec, TypeOptions } from '../arrow/column-spec.js';
 import type { CursorKind } from '../postgres/cursor-kind.js';
 import { PARTITIONS_PER_CHUNK } from '../plan/chunks.js';
 import type { PartitionRange } from '../plan/partitions.js';
@@ -30,6 +30,8 @@ export interface RunPlan {
   readonly cursorUnique: boolean;
   readonly where: string | null;
   readonly columns: readonly ColumnSpec[];
+  /** The type options the columns were planned with (absent in plans of earlier versions). */
+  readonly typeOptions?: TypeOptions;
   /** What the ranges were balanced on: PostgreSQL's histogram, a sample, or equal id spans. */
   readonly balance: 'pg_stats' | 'sample' | 'minmax';
   /** Number of partitions; their ranges are in `_plan/ranges-<chunk>.json`. */

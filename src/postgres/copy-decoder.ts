@@ -13,7 +13,7 @@
  * bytes; an int16 -1 ends the data.
  */
 import { makeData, RecordBatch, Schema, Struct, type Data, type DataType, type Field } from 'apache-arrow';
-import type { ColumnSpec, DecoderKind, TypeOptions } from '../arrow/column-spec.js';
+import type { ColumnSpec, DecoderKind, InfinityMode, TypeOptions } from '../arrow/column-spec.js';
 import { arrowField } from '../arrow/type-map.js';
 import { ErrorType, PgParquetError } from '../errors.js';
 
@@ -143,6 +143,32 @@ const TS_EPOCH_MS_HI = 220;
 const TS_EPOCH_MS_LO = 946684800000 - TS_EPOCH_MS_HI * TWO_32;
 const TS_EPOCH_US = 946_684_800_000_000n;
 const INT32_MAX = 0x7fffffff;
+
+/** `transform.infinity` modes, as small integers for the hot loop. */
+const INF_ERROR = 0;
+const INF_NULL = 1;
+const INF_CLAMP = 2;
+const INFINITY_MODES: Readonly<Record<InfinityMode, number>> = {
+  error: INF_ERROR,
+  null: INF_NULL,
+  clamp: INF_CLAMP,
+};
+
+/** int64 → its (lo, hi) 32-bit words, as stored in the Int32Arrays. */
+function words(v: bigint): readonly [number, number] {
+  return [Number(BigInt.asIntN(32, v)), Number(BigInt.asIntN(32, v >> 32n))];
+}
+
+/**
+ * `infinity: "clamp"` limits: 9999-12-31 (23:59:59.999999) and 0001-01-01 (00:00), the range
+ * every mainstream reader (Python, Java, Spark, SQL engines) converts without overflow.
+ */
+const CLAMP_DATE_MAX = 2_932_896;
+const CLAMP_DATE_MIN = -719_162;
+const CLAMP_US_MAX = words(253_402_300_799_999_999n);
+const CLAMP_US_MIN = words(-62_135_596_800_000_000n);
+const CLAMP_MS_MAX = words(253_402_300_799_999n);
+const CLAMP_MS_MIN = words(-62_135_596_800_000n);
 const INT32_MIN = -0x80000000;
 
 const NUMERIC_NEG = 0x4000;
@@ -201,6 +227,11 @@ class Column {
   rawFirstLo = 0;
   rawLastHi = 0;
   rawLastLo = 0;
+  /** What ±infinity dates and timestamps become: {@link INF_ERROR}, {@link INF_NULL} or {@link INF_CLAMP}. */
+  infinity = INF_ERROR;
+  /** A clamped value's row in this batch (first and last only matter: they give the cursor span). */
+  clampedFirst = false;
+  clampedLast = -1;
 
   constructor(
     readonly kind: number,
@@ -328,6 +359,7 @@ function newColumn(
   const valueCap = Math.min(prev ? prev.n + (prev.n >> 3) + 16 : cap, maxValues);
   const dataCap = prev ? prev.dataLen + (prev.dataLen >> 3) + 256 : cap * 16;
   const col = new Column(kindCode(spec.kind, opts), spec, type, valueCap, dataCap);
+  col.infinity = INFINITY_MODES[opts.infinity ?? 'error'];
   if (spec.kind === 'numeric-decimal') {
     col.precision = spec.precision ?? 38;
     col.scale = spec.scale ?? 0;
@@ -382,7 +414,12 @@ function appendValue(col: Column, buf: Uint8Array, view: DataView, pos: number, 
       if (len !== 8) badLength(col, len, 8);
       const hi = view.getInt32(pos);
       const lo = view.getUint32(pos + 4);
-      checkInfinity64(hi, lo);
+      const inf = infinity64(hi, lo, col);
+      if (inf !== 0) {
+        if (col.infinity === INF_NULL) return appendNull(col);
+        clampTimestamp(col, n, inf > 0 ? CLAMP_US_MAX : CLAMP_US_MIN);
+        break;
+      }
       // 64-bit add of the 2000 → 1970 epoch shift, in 32-bit words.
       const sumLo = lo + TS_EPOCH_US_LO;
       const sumHi = hi + TS_EPOCH_US_HI + (sumLo >= TWO_32 ? 1 : 0);
@@ -401,7 +438,12 @@ function appendValue(col: Column, buf: Uint8Array, view: DataView, pos: number, 
       if (len !== 8) badLength(col, len, 8);
       const hi = view.getInt32(pos);
       const lo = view.getUint32(pos + 4);
-      checkInfinity64(hi, lo);
+      const inf = infinity64(hi, lo, col);
+      if (inf !== 0) {
+        if (col.infinity === INF_NULL) return appendNull(col);
+        clampTimestamp(col, n, inf > 0 ? CLAMP_MS_MAX : CLAMP_MS_MIN);
+        break;
+      }
       if (n === 0) {
         col.rawFirstHi = hi;
         col.rawFirstLo = lo;
@@ -440,7 +482,13 @@ function appendValue(col: Column, buf: Uint8Array, view: DataView, pos: number, 
       if (len !== 4) badLength(col, len, 4);
       const v = view.getInt32(pos);
       if (v === INT32_MAX || v === INT32_MIN) {
-        throw new ValueProblem(v > 0 ? 'infinity' : '-infinity', UNSUPPORTED_VALUE_OPTIONS.infinity);
+        if (col.infinity === INF_ERROR) {
+          throw new ValueProblem(v > 0 ? 'infinity' : '-infinity', UNSUPPORTED_VALUE_OPTIONS.infinity);
+        }
+        if (col.infinity === INF_NULL) return appendNull(col);
+        col.i32[n] = v > 0 ? CLAMP_DATE_MAX : CLAMP_DATE_MIN;
+        markClamped(col, n);
+        break;
       }
       // PostgreSQL's last date (5874897-12-31) is 2145031948 days after 2000: no int32 overflow.
       col.i32[n] = v + DATE_EPOCH_DAYS;
@@ -535,13 +583,29 @@ function badLength(col: Column, len: number, expected: number): never {
   );
 }
 
-function checkInfinity64(hi: number, lo: number): void {
-  if (hi === INT32_MAX && lo === 0xffffffff) {
-    throw new ValueProblem('infinity', UNSUPPORTED_VALUE_OPTIONS.infinity);
+/**
+ * 1 for a timestamp's `infinity`, -1 for `-infinity`, else 0. Throws the problem instead when
+ * the column's mode is "error".
+ */
+function infinity64(hi: number, lo: number, col?: Column): number {
+  const inf = hi === INT32_MAX && lo === 0xffffffff ? 1 : hi === INT32_MIN && lo === 0 ? -1 : 0;
+  if (inf !== 0 && (col === undefined || col.infinity === INF_ERROR)) {
+    throw new ValueProblem(inf > 0 ? 'infinity' : '-infinity', UNSUPPORTED_VALUE_OPTIONS.infinity);
   }
-  if (hi === INT32_MIN && lo === 0) {
-    throw new ValueProblem('-infinity', UNSUPPORTED_VALUE_OPTIONS.infinity);
-  }
+  return inf;
+}
+
+/** Writes a clamp limit into a timestamp column (the mode is "clamp": "null" returned earlier). */
+function clampTimestamp(col: Column, n: number, limit: readonly [number, number]): void {
+  col.i32[2 * n] = limit[0];
+  col.i32[2 * n + 1] = limit[1];
+  markClamped(col, n);
+}
+
+/** Remembers that row `n` holds a clamped value, which must not serve as a resume cursor. */
+function markClamped(col: Column, n: number): void {
+  if (n === 0) col.clampedFirst = true;
+  col.clampedLast = n;
 }
 
 /** A raw (2000-based) timestamp as text, for messages. */
@@ -862,6 +926,8 @@ function int64Text(lo: number, hi: number): string {
 /** Row `i`'s value of a cursor-capable column in the cursor's integer form, or null. */
 function cursorAt(col: Column, i: number): string | null {
   if (col.nulls !== null && (col.nulls[i >> 3]! & (1 << (i & 7))) !== 0) return null;
+  // A clamped ±infinity is not the row's real cursor value: resuming after it would repeat rows.
+  if ((i === 0 && col.clampedFirst) || col.clampedLast === i) return null;
   switch (col.kind) {
     case K_INT2:
       return String(col.i16[i]);

@@ -477,4 +477,142 @@ describe('decoder against PostgreSQL', () => {
     );
     assert.equal(rowsOf(batches.map((b) => b.batch))[1]!.ts, 9_224_318_015_999_999n);
   });
+  test('the transform options accept what they name, exactly as PostgreSQL states it', async () => {
+    await db.query(`
+      CREATE TABLE ${S}.opts (id bigint PRIMARY KEY, d date NOT NULL, ts timestamptz, tsa timestamp[],
+                              amount numeric(10,2), free numeric, ia int[]);
+      INSERT INTO ${S}.opts VALUES
+        (1, '2020-01-01', '2020-01-01 12:00+00', '{"2020-01-01 00:00:00"}', 1.25, 1.5, '{1}'),
+        (2, 'infinity', '-infinity', '{infinity,NULL,-infinity}', 'NaN', -12345.6789, '{5}'),
+        (3, '-infinity', 'infinity', '{}', NULL, 0.0001, '{}')`);
+    const table = quoteQualified(SCHEMA, 'opts');
+    const cols = await describeTable(db, SCHEMA, 'opts');
+    // What PostgreSQL says the clamp limits are, in the decoder's units (days / µs since 1970).
+    const limits = (
+      await db.query<{ dmax: number; dmin: number; tmax: string; tmin: string }>(`
+        SELECT '9999-12-31'::date - '1970-01-01'::date AS dmax, '0001-01-01'::date - '1970-01-01'::date AS dmin,
+               (extract(epoch FROM timestamptz '9999-12-31 23:59:59.999999+00') * 1000000)::bigint::text AS tmax,
+               (extract(epoch FROM timestamptz '0001-01-01 00:00:00+00') * 1000000)::bigint::text AS tmin`)
+    ).rows[0]!;
+    const pgText = async () =>
+      (
+        await db.query<{ amount: string | null; ia: string; tsa: string }>(
+          `SELECT amount::text, ia::text, tsa::text FROM ${table} ORDER BY id`,
+        )
+      ).rows;
+
+    const nullOpts: TypeOptions = {
+      timestampUnit: 'us',
+      infinity: 'null',
+      numericAsString: true,
+    };
+    const nullSpecs = planColumns(cols, nullOpts);
+    assert.equal(
+      nullSpecs.find((c) => c.name === 'd')!.nullable,
+      true,
+      'infinity "null" makes NOT NULL dates nullable',
+    );
+    const nulled = rowsOf((await copyDecode(table, nullSpecs, nullOpts)).batches.map((b) => b.batch));
+    assert.deepEqual(
+      nulled.map((r) => [r.d, r.ts]),
+      [
+        [18262, 1577880000000000n],
+        [null, null],
+        [null, null],
+      ],
+    );
+    assert.deepEqual(nulled[1]!.tsa, [null, null, null]);
+    // numericAsString: PostgreSQL's own text of each value, NaN included.
+    assert.deepEqual(
+      nulled.map((r) => r.amount),
+      (await pgText()).map((r) => r.amount),
+    );
+
+    const clampOpts: TypeOptions = {
+      timestampUnit: 'us',
+      infinity: 'clamp',
+      numericAsString: true,
+    };
+    const clampSpecs = planColumns(cols, clampOpts);
+    assert.equal(clampSpecs.find((c) => c.name === 'd')!.nullable, false);
+    const clamped = rowsOf((await copyDecode(table, clampSpecs, clampOpts)).batches.map((b) => b.batch));
+    assert.deepEqual(
+      clamped.map((r) => [r.d, r.ts]),
+      [
+        [18262, 1577880000000000n],
+        [limits.dmax, BigInt(limits.tmin)],
+        [limits.dmin, BigInt(limits.tmax)],
+      ],
+    );
+    assert.deepEqual(clamped[1]!.tsa, [BigInt(limits.tmax), null, BigInt(limits.tmin)]);
+    // ms: the same limits, floored to milliseconds.
+    const msOpts: TypeOptions = { ...clampOpts, timestampUnit: 'ms' };
+    const ms = rowsOf(
+      (await copyDecode(table, planColumns(cols, msOpts), msOpts)).batches.map((b) => b.batch),
+    );
+    assert.deepEqual(
+      ms.map((r) => r.ts),
+      [1577880000000n, BigInt(limits.tmin) / 1000n, BigInt(limits.tmax) / 1000n],
+    );
+
+    // A clamped cursor value is no resume point: the batch reports no cursor for it.
+    const tsIndex = clampSpecs.findIndex((c) => c.name === 'ts');
+    const dec = new CopyBinaryDecoder(clampSpecs, {
+      batchRows: 2,
+      batchBytes: 1 << 20,
+      cursorColumn: tsIndex,
+      typeOptions: clampOpts,
+      table,
+    });
+    const sql = `COPY (SELECT ${clampSpecs.map((c) => c.selectExpr).join(', ')} FROM ${table} ORDER BY id) TO STDOUT (FORMAT binary)`;
+    const spans: [string | null, string | null][] = [];
+    for await (const chunk of db.query(copyTo(sql)) as AsyncIterable<Buffer>) {
+      for (const b of dec.push(chunk)) spans.push([b.cursorFirst, b.cursorLast]);
+    }
+    const tail = dec.finish();
+    if (tail) spans.push([tail.cursorFirst, tail.cursorLast]);
+    assert.deepEqual(spans, [
+      ['1577880000000000', null],
+      [null, null],
+    ]);
+
+    // arraysAsText: a multi-dimensional array (refused as a List) as PostgreSQL prints it.
+    await db.query(`UPDATE ${table} SET ia = '{{1,2},{3,4}}' WHERE id = 2`);
+    const textOpts: TypeOptions = {
+      timestampUnit: 'us',
+      infinity: 'null',
+      numericAsString: true,
+      arraysAsText: true,
+    };
+    const texts = rowsOf(
+      (await copyDecode(table, planColumns(cols, textOpts), textOpts)).batches.map((b) => b.batch),
+    );
+    assert.deepEqual(
+      texts.map((r) => [r.ia, r.tsa]),
+      (await pgText()).map((r) => [r.ia, r.tsa]),
+    );
+
+    // unconstrainedNumeric "decimal(P,S)": exact, or the batch fails; never rounded.
+    const decOpts: TypeOptions = {
+      timestampUnit: 'us',
+      infinity: 'null',
+      numericAsString: false,
+      arraysAsText: true,
+      unconstrainedNumeric: { precision: 12, scale: 4 },
+    };
+    const decSpecs = planColumns(cols, decOpts);
+    assert.equal(decSpecs.find((c) => c.name === 'free')!.arrowType, 'Decimal128(12,4)');
+    await db.query(`UPDATE ${table} SET amount = 0 WHERE id = 2`);
+    const exact = rowsOf((await copyDecode(table, decSpecs, decOpts)).batches.map((b) => b.batch));
+    const freeText = (await db.query<{ f: string }>(`SELECT free::text AS f FROM ${table} ORDER BY id`)).rows;
+    assert.deepEqual(
+      exact.map((r) => r.free),
+      freeText.map((r) => scaled(r.f, 4)),
+    );
+    await db.query(`UPDATE ${table} SET free = 1.23456 WHERE id = 3`);
+    await assert.rejects(
+      () => copyDecode(table, decSpecs, decOpts),
+      (err: unknown) => err instanceof UnsupportedValueError && err.column === 'free' && err.cursor === '3',
+    );
+  });
 });

@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_CONCURRENT,
   DEFAULT_TARGET_PARTITION_BYTES,
   resolveExportInput,
+  typeOptionsOf,
 } from '../../src/export-input.js';
 import { parseQualifiedName } from '../../src/table-name.js';
 
@@ -56,6 +57,46 @@ describe('resolveExportInput', () => {
       compaction: { enabled: true, targetFileBytes: 268435456, keepRaw: false },
     });
     assert.equal(r.cursorColumn, 'id');
+  });
+
+  test('type options: defaults, accepted values and typeOptionsOf', () => {
+    const d = resolveExportInput(ok).transform;
+    assert.deepEqual(typeOptionsOf(d), {
+      timestampUnit: 'us',
+      infinity: 'error',
+      numericAsString: false,
+      unconstrainedNumeric: null,
+      arraysAsText: false,
+    });
+    const t = resolveExportInput({
+      ...ok,
+      transform: {
+        infinity: 'clamp',
+        numericAsString: true,
+        unconstrainedNumeric: 'decimal(38, 9)',
+        arraysAsText: true,
+      },
+    }).transform;
+    assert.deepEqual(typeOptionsOf(t), {
+      timestampUnit: 'us',
+      infinity: 'clamp',
+      numericAsString: true,
+      unconstrainedNumeric: { precision: 38, scale: 9 },
+      arraysAsText: true,
+    });
+    for (const bad of [
+      'decimal(39,2)',
+      'decimal(10,11)',
+      'decimal(0,0)',
+      'numeric(10,2)',
+      'float',
+      'decimal(10)',
+    ]) {
+      refuses({ ...ok, transform: { unconstrainedNumeric: bad } }, 'transform.unconstrainedNumeric');
+    }
+    refuses({ ...ok, transform: { infinity: 'max' } }, 'transform.infinity');
+    refuses({ ...ok, transform: { numericAsString: 'yes' } }, 'transform.numericAsString');
+    refuses({ ...ok, transform: { arraysAsText: 1 } }, 'transform.arraysAsText');
   });
 
   test('names the bad field', () => {

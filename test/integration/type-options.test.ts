@@ -1,0 +1,150 @@
+/**
+ * Values Parquet cannot hold, through the whole workflow: refused by default with a typed error
+ * and no data file; accepted by the option the error names (new runKey), read back by DuckDB and
+ * compared with what PostgreSQL computes for the same rows.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../src/errors.js';
+import type { ExportTableInput } from '../../src/export-input.js';
+import type { ExportTableResult } from '../../workflows/export-table.js';
+import { startHarness, type TemporalHarness } from '../support/temporal.js';
+import { bucket, database, download, listObjects, s3, stack, uniquePrefix } from '../support/fixtures.js';
+import { parquetSchema, queryParquet } from '../support/parquet-reader.js';
+
+const TABLE = 'it_type_options';
+
+describe('transform options for values Parquet cannot hold', () => {
+  let harness: TemporalHarness;
+  let db: pg.Client;
+  const prefix = uniquePrefix('type-options');
+  const destination = () => `s3://${bucket()}/${prefix}`;
+
+  before(async () => {
+    stack();
+    db = await database();
+    await db.query(`DROP TABLE IF EXISTS ${TABLE};
+      CREATE TABLE ${TABLE} (id int PRIMARY KEY, d date NOT NULL, ts timestamptz, amount numeric(8,2), free numeric);
+      INSERT INTO ${TABLE} SELECT g, date '2020-01-01' + g, timestamptz '2020-01-01 00:00+00' + g * interval '1 hour',
+                                  g / 4.0, g / 8.0
+                             FROM generate_series(1, 500) g;
+      UPDATE ${TABLE} SET ts = 'infinity' WHERE id = 300;
+      UPDATE ${TABLE} SET d = '-infinity', ts = '-infinity' WHERE id = 301;`);
+    harness = await startHarness();
+  });
+  after(async () => {
+    await harness?.close();
+    await db?.end();
+  });
+
+  const run = (runKey: string, extra: Partial<ExportTableInput> = {}) =>
+    harness.client.workflow.execute('exportTable', {
+      taskQueue: harness.taskQueue,
+      workflowId: `it-type-options-${randomUUID()}`,
+      args: [
+        {
+          source: { table: TABLE },
+          destination: destination(),
+          runKey,
+          partitions: { count: 2 },
+          batch: { rows: 100 },
+          ...extra,
+        } satisfies ExportTableInput,
+      ],
+    }) as Promise<ExportTableResult>;
+
+  async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+    const err = await p.then(
+      () => assert.fail('the export should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError, String(err));
+    let cause: unknown = err.cause;
+    while (cause && !(cause instanceof ApplicationFailure && cause.type)) cause = (cause as Error).cause;
+    assert.ok(cause instanceof ApplicationFailure, String(err.cause));
+    return cause;
+  }
+
+  test('infinity is refused by default: typed, names column, cursor and option; no data file', async () => {
+    const f = await failureOf(run('refused', { batch: { rows: 1000 } }));
+    assert.equal(f.type, ErrorType.UnsupportedValue);
+    assert.equal(f.nonRetryable, true);
+    const details = f.details?.[0] as Record<string, unknown>;
+    assert.equal(details.column, 'ts');
+    assert.equal(details.cursor, '300');
+    assert.equal(details.option, 'transform.infinity');
+    const objects = [...(await listObjects(s3(), prefix)).keys()].filter((k) => k.includes('run=refused/'));
+    assert.deepEqual(
+      objects.filter((k) => k.includes('/data/') || k.endsWith('_manifest.json') || k.endsWith('_SUCCESS')),
+      [],
+    );
+    // One batch per partition here: a finished partition stored one file, the failing one none.
+    const raw = objects.filter((k) => k.includes('/raw/') && k.endsWith('.parquet'));
+    const done = objects.filter((k) => k.endsWith('_partition.json'));
+    assert.ok(done.length < 2, 'the partition holding the value did not finish');
+    assert.equal(raw.length, done.length, 'no batch of the failing partition is stored');
+
+    // Same runKey with the option: the stored plan was made without it, so it is refused.
+    const mismatch = await failureOf(
+      run('refused', { batch: { rows: 1000 }, transform: { infinity: 'clamp' } }),
+    );
+    assert.equal(mismatch.type, ErrorType.PlanMismatch);
+  });
+
+  test('infinity "clamp" writes the nearest of 0001-01-01 and 9999-12-31, as least/greatest say', async () => {
+    const result = await run('clamped', { transform: { infinity: 'clamp' } });
+    assert.equal(result.rows, 500);
+    const paths = await download(
+      s3(),
+      [...(await listObjects(s3(), prefix)).keys()]
+        .filter((k) => k.includes('run=clamped/data/'))
+        .map((k) => `${prefix}/${k}`),
+    );
+    const got = await queryParquet(
+      paths,
+      `SELECT id, (d - DATE '1970-01-01')::BIGINT::VARCHAR AS d, epoch_us(ts)::VARCHAR AS ts FROM read_parquet($files) ORDER BY id`,
+    );
+    const want = (
+      await db.query(`SELECT id,
+          (least(greatest(d, '0001-01-01'), '9999-12-31') - date '1970-01-01')::text AS d,
+          (extract(epoch FROM least(greatest(ts, '0001-01-01 00:00+00'), '9999-12-31 23:59:59.999999+00')) * 1000000)::bigint::text AS ts
+        FROM ${TABLE} ORDER BY id`)
+    ).rows;
+    assert.deepEqual(got, want);
+    assert.equal(got[299]!.ts, '253402300799999999');
+  });
+
+  test('infinity "null" writes NULL (nullable columns); numericAsString keeps NaN as text', async () => {
+    await db.query(`UPDATE ${TABLE} SET amount = 'NaN' WHERE id = 7`);
+    try {
+      const result = await run('nulled', { transform: { infinity: 'null', numericAsString: true } });
+      assert.equal(result.rows, 500);
+      const paths = await download(
+        s3(),
+        [...(await listObjects(s3(), prefix)).keys()]
+          .filter((k) => k.includes('run=nulled/data/'))
+          .map((k) => `${prefix}/${k}`),
+      );
+      const schema = await parquetSchema(paths[0]!);
+      assert.equal(schema.get('amount')?.type, 'BYTE_ARRAY');
+      const got = await queryParquet(
+        paths,
+        `SELECT id, d IS NULL AS d_null, ts IS NULL AS ts_null, amount FROM read_parquet($files) ORDER BY id`,
+      );
+      const want = (
+        await db.query(
+          `SELECT id, NOT isfinite(d) AS d_null, NOT coalesce(isfinite(ts), false) AS ts_null, amount::text AS amount
+             FROM ${TABLE} ORDER BY id`,
+        )
+      ).rows;
+      assert.deepEqual(got, want);
+      assert.equal(got[6]!.amount, 'NaN');
+    } finally {
+      await db.query(`UPDATE ${TABLE} SET amount = 7 / 4.0 WHERE id = 7`);
+    }
+  });
+});
