@@ -27,6 +27,8 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '2' },
     'run-key': { type: 'string' },
     'batch-rows': { type: 'string', default: String(DEFAULT_BATCH_ROWS) },
+    /** Write raw files as compaction's intermediates (data page v2), as the workflow does. */
+    intermediate: { type: 'boolean', default: false },
   },
 });
 if (!values.destination || !values['run-key'])
@@ -82,6 +84,7 @@ const results = await Promise.all(
           timestampUnit: 'ms',
         },
         parquet: { compression: 'zstd', rowGroupRows: DEFAULT_ROW_GROUP_ROWS },
+        intermediate: values.intermediate,
       },
       ctx,
       deps,

@@ -220,6 +220,8 @@ export async function exportTable(
               batch: input.batch,
               transform: input.transform,
               parquet: input.parquet,
+              // Raw files only compaction reads may use the faster, less portable page format.
+              intermediate: input.compaction.enabled && !input.compaction.keepRaw,
             });
             progress.partitions.done++;
             if (r.skipped) progress.partitions.skipped++;

@@ -5,6 +5,7 @@
  */
 import { ErrorType, PgParquetError } from '../errors.js';
 import type { Compression } from '../export-input.js';
+import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { createParquetStream } from '../parquet/writer.js';
 import { readParquetBatches } from '../parquet/reader.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
@@ -155,7 +156,12 @@ export async function compactGroup(
       ctx.heartbeat({ group: group!.index, inputsDone, inputs: group!.inputs.length, rows });
     }
   }
-  const stream = createParquetStream(schema, batches(), input.parquet);
+  // The raw files' encoding choices, so data files are as small and cheap to write as they are.
+  const runPlan = await loadRunPlan(store, run);
+  const noDictionary = runPlan
+    ? noDictionaryColumns(runPlan.columns, runPlan.cursorUnique ? runPlan.cursor : null)
+    : [];
+  const stream = createParquetStream(schema, batches(), { ...input.parquet, noDictionary });
   const stored = await store.putStream(key, stream.chunks, 'application/vnd.apache.parquet');
   const info = await readStoredParquetInfo(store, key, stored.size);
   if (stream.rowsWritten() !== group.rows || info?.rows !== group.rows) {

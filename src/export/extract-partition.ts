@@ -18,8 +18,9 @@ import { CopyBinaryDecoder, type DecodedBatch } from '../postgres/copy-decoder.j
 import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
 import type { ParquetEncoder } from '../parquet/encoder.js';
+import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { sharedEncoder } from '../parquet/encoder-pool.js';
-import { readParquetMetadata, toIpcStream } from '../parquet/writer.js';
+import { readParquetMetadata, toIpcStream, type ParquetWriteOptions } from '../parquet/writer.js';
 import { parseRawBatchKey, partitionDoneKey, rawBatchKey, rawPartitionPrefix } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../table-name.js';
@@ -44,6 +45,12 @@ export interface ExtractPartitionInput {
     readonly infinity?: InfinityMode;
   };
   readonly parquet: { readonly compression: Compression; readonly rowGroupRows: number };
+  /**
+   * True when the raw files are read only by this run's compaction and deleted afterwards
+   * (compaction on, keepRaw off): they are then written with data page v2, which is faster and
+   * smaller but not readable by every engine. False (the default) writes portable v1 pages.
+   */
+  readonly intermediate?: boolean;
 }
 
 /** One stored raw batch file. */
@@ -178,11 +185,17 @@ export async function extractPartition(
       : { lo: (BigInt(lastStored) + 1n).toString(), hi: input.partition.hi, includesNulls: false };
   const exhausted = range.lo !== null && range.hi !== null && BigInt(range.lo) >= BigInt(range.hi);
   const encoder = deps.encoder ?? sharedEncoder();
+  const noDictionary = noDictionaryColumns(columns, plan.cursorUnique ? plan.cursor : null);
   /** Starts encoding a batch (on an encoder thread); only what the commit needs is kept. */
   const encodeBatch = (decoded: DecodedBatch): Promise<EncodedBatch> => {
     const { rows: decodedRows, cursorFirst, cursorLast } = decoded;
     const ipc = toIpcStream(schema, [appendMetadataColumns(decoded.batch, meta)]);
-    const opts = { ...input.parquet, metadata: batchMetadata(cursorFirst, cursorLast) };
+    const opts: ParquetWriteOptions = {
+      ...input.parquet,
+      noDictionary,
+      dataPageVersion: input.intermediate ? 2 : 1,
+      metadata: batchMetadata(cursorFirst, cursorLast),
+    };
     return encoder.encode(ipc, opts).then((body) => ({ rows: decodedRows, cursorFirst, cursorLast, body }));
   };
   /** Stores one encoded batch; batches are committed one at a time, in order. */

@@ -28,6 +28,17 @@ export interface ParquetWriteOptions {
    * Arrow schema metadata is carried anyway, inside the `ARROW:schema` entry.
    */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Top-level columns written without dictionary encoding (see column-encoding.ts): for values
+   * that seldom repeat, a dictionary costs CPU and makes files larger.
+   */
+  readonly noDictionary?: readonly string[];
+  /**
+   * Data page format (default 1). Version 2 pages with their delta encodings are ~40% faster to
+   * write and smaller, but not every engine reads them (older Spark, some warehouses' loaders),
+   * so they are used only for files no one else reads (see `intermediate` in extract-partition.ts).
+   */
+  readonly dataPageVersion?: 1 | 2;
 }
 
 /** The default codec: the best ratio with fast decoding in every mainstream reader. */
@@ -63,6 +74,8 @@ function writerProperties(opts: ParquetWriteOptions): wasm.WriterProperties {
     .setMaxRowGroupSize(opts.rowGroupRows);
   const entries = Object.entries(opts.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (entries.length > 0) builder = builder.setKeyValueMetadata(new Map(entries));
+  for (const column of opts.noDictionary ?? []) builder = builder.setColumnDictionaryEnabled(column, false);
+  if (opts.dataPageVersion === 2) builder = builder.setWriterVersion(wasm.WriterVersion.V2);
   return builder.build();
 }
 

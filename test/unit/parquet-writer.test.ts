@@ -34,6 +34,8 @@ import {
   writeParquetFile,
   type ParquetWriteOptions,
 } from '../../src/parquet/writer.js';
+import { noDictionaryColumns } from '../../src/parquet/column-encoding.js';
+import type { ColumnSpec } from '../../src/arrow/column-spec.js';
 
 const OPTS: ParquetWriteOptions = { compression: 'zstd', rowGroupRows: 1_000_000 };
 
@@ -292,6 +294,54 @@ test('every write is compressed (properties are never reused) and byte-identical
     arrayBufferOf(writeParquetFile([buildBatch(ROWS)], schema, { ...OPTS, compression: 'snappy' })),
   );
   assert.ok(snappy.row_groups[0]!.columns.every((c) => c.meta_data?.codec === 'SNAPPY'));
+});
+
+test('noDictionary and dataPageVersion reach the file; values read back the same', async () => {
+  const encodings = (bytes: Uint8Array) =>
+    new Map(
+      parquetMetadata(arrayBufferOf(bytes)).row_groups[0]!.columns.map((c) => [
+        c.meta_data!.path_in_schema.join('.'),
+        {
+          dictionary: c.meta_data!.encodings.some((e) => e.includes('DICTIONARY')),
+          pages: (c.meta_data!.encoding_stats ?? []).map((p) => p.page_type),
+        },
+      ]),
+    );
+  const plain = encodings(writeParquetFile([buildBatch(ROWS)], schema, OPTS));
+  assert.equal(plain.get('id')!.dictionary, true, 'dictionary encoding is on by default');
+  const opts: ParquetWriteOptions = { ...OPTS, noDictionary: ['id', 'ts'], dataPageVersion: 2 };
+  const bytes = writeParquetFile([buildBatch(ROWS)], schema, opts);
+  const tuned = encodings(bytes);
+  assert.equal(tuned.get('id')!.dictionary, false);
+  assert.equal(tuned.get('ts')!.dictionary, false);
+  assert.equal(tuned.get('s')!.dictionary, true, 'other columns keep their dictionary');
+  assert.ok(tuned.get('id')!.pages.includes('DATA_PAGE_V2'), `pages: ${tuned.get('id')!.pages.join(',')}`);
+  assert.ok(plain.get('id')!.pages.includes('DATA_PAGE'));
+  const read = async (b: Uint8Array) => parquetReadObjects({ file: arrayBufferOf(b), compressors });
+  assert.deepEqual(await read(bytes), await read(writeParquetFile([buildBatch(ROWS)], schema, OPTS)));
+});
+
+test('noDictionaryColumns: high-cardinality kinds and a unique cursor', () => {
+  const spec = (name: string, kind: ColumnSpec['kind']): ColumnSpec => ({
+    name,
+    kind,
+    pgType: kind,
+    arrowType: '',
+    selectExpr: name,
+    nullable: true,
+  });
+  const cols = [
+    spec('id', 'int8'),
+    spec('tenant', 'int4'),
+    spec('name', 'text'),
+    spec('uid', 'uuid'),
+    spec('doc', 'jsonb'),
+    spec('at', 'timestamptz'),
+    spec('amount', 'numeric-decimal'),
+    spec('day', 'date'),
+  ];
+  assert.deepEqual(noDictionaryColumns(cols, 'id'), ['id', 'uid', 'doc', 'at', 'amount']);
+  assert.deepEqual(noDictionaryColumns(cols, null), ['uid', 'doc', 'at', 'amount']);
 });
 
 test('a Table input and a zero-row file', async () => {
