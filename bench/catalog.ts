@@ -20,6 +20,8 @@ export const CATALOG = {
     scoped(t, `copy-limit-x${parts}`, `COPY binary limit ×${parts}`, 'limit'),
   oursFile: (t: BenchTable): MeasurementInfo =>
     scoped(t, 'ours-extract-file', 'ours: plan + extractPartition → file://', 'ours'),
+  oursFileInline: (t: BenchTable): MeasurementInfo =>
+    scoped(t, 'ours-extract-file-inline', 'ours: … → file://, encoding on the main thread', 'ours'),
   oursMinio: (t: BenchTable): MeasurementInfo =>
     scoped(t, 'ours-extract-minio', 'ours: plan + extractPartition → MinIO', 'ours'),
   oursWorkflow: (t: BenchTable, compaction: boolean): MeasurementInfo =>

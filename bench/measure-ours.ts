@@ -2,6 +2,7 @@
  * Our extraction and compaction through the activity code path, each in a child process
  * (bench/ours-extract.ts, bench/ours-compact.ts) so that the peak RSS is the work's own.
  */
+import { ENCODER_THREADS_ENV } from '../src/parquet/encoder-pool.js';
 import { openObjectStore } from '../src/storage/destination.js';
 import { runPrefix } from '../src/storage/keys.js';
 import { eventsTable, type BenchTable } from './bench-tables.js';
@@ -19,6 +20,8 @@ export interface OursExtractRun {
   readonly runKey: string;
   /** Rows per raw file (default: the workflow's default batch size). */
   readonly batchRows?: number;
+  /** `PG_PARQUET_ENCODER_THREADS` of the child (default: the worker's default). */
+  readonly encoderThreads?: number;
 }
 
 const DETAIL_KEYS = [
@@ -60,7 +63,11 @@ export async function measureOursExtract(run: OursExtractRun): Promise<Sample> {
     run.runKey,
     ...(run.batchRows === undefined ? [] : ['--batch-rows', String(run.batchRows)]),
   ];
-  const { json } = await runJsonChild(process.execPath, tsNodeArgs('bench/ours-extract.ts', args));
+  const env =
+    run.encoderThreads === undefined
+      ? process.env
+      : { ...process.env, [ENCODER_THREADS_ENV]: String(run.encoderThreads) };
+  const { json } = await runJsonChild(process.execPath, tsNodeArgs('bench/ours-extract.ts', args), { env });
   if (numberField(json, 'skipped') > 0) throw new Error(`run ${run.runKey} skipped partitions: not measured`);
   return sampleOf(json);
 }

@@ -71,6 +71,16 @@ async function oursToFile(ctx: RoundContext, t: BenchTable, runKey: string): Pro
   );
 }
 
+/** The same, encoding on the main thread (PG_PARQUET_ENCODER_THREADS=0) instead of the pool. */
+async function oursToFileInline(ctx: RoundContext, t: BenchTable, runKey: string): Promise<void> {
+  const partitions = ctx.options.partitions;
+  await withTempDir((dir) =>
+    record(ctx, CATALOG.oursFileInline(t), () =>
+      measureOursExtract({ table: t, destination: fileUrl(dir), partitions, runKey, encoderThreads: 0 }),
+    ),
+  );
+}
+
 async function oursToMinio(ctx: RoundContext, t: BenchTable, runKey: string): Promise<void> {
   const partitions = ctx.options.partitions;
   try {
@@ -131,6 +141,7 @@ export async function mainRound(ctx: RoundContext, t: BenchTable, rep: number): 
   const key = (what: string): string => `${ctx.runKeyPrefix}-r${rep}-${what}`;
   await copyLimits(ctx, t);
   await oursToFile(ctx, t, key('file'));
+  await oursToFileInline(ctx, t, key('file-inline'));
   await oursToMinio(ctx, t, key('minio'));
   if (ctx.options.workflow) {
     await workflow(ctx, t, key('wf'), true);

@@ -39,6 +39,7 @@ import { SampleLog } from './samples.js';
 function ratioSpecs(t: BenchTable, o: BenchOptions): RatioSpec[] {
   const file = CATALOG.oursFile(t).id;
   const minio = CATALOG.oursMinio(t).id;
+  const inline = CATALOG.oursFileInline(t).id;
   const wf = CATALOG.oursWorkflow(t, true).id;
   const wfRaw = CATALOG.oursWorkflow(t, false).id;
   const loop = CATALOG.cx(t, 'loop').id;
@@ -56,12 +57,14 @@ function ratioSpecs(t: BenchTable, o: BenchOptions): RatioSpec[] {
     speed('rows/s: ours → file ÷ ConnectorX loop', file, loop),
     speed('rows/s: ours → file ÷ ConnectorX parallel', file, parallel),
     speed(`rows/s: ours → file ÷ COPY limit ×${o.partitions}`, file, limit),
+    speed('rows/s: ours → file, main-thread encoding ÷ ConnectorX loop', inline, loop),
     speed('rows/s: ours → MinIO ÷ ConnectorX loop', minio, loop),
     speed('rows/s: ours workflow ÷ ConnectorX loop', wf, loop),
     speed(`rows/s: ours workflow ÷ COPY limit ×${o.partitions}`, wf, limit),
     speed('rows/s: ours workflow, no compaction ÷ ours → MinIO', wfRaw, minio),
     rss('peak RSS: ours → file ÷ ConnectorX loop', file, loop),
     rss('peak RSS: ours → file ÷ ConnectorX parallel', file, parallel),
+    rss('peak RSS: ours → file, main-thread encoding ÷ ConnectorX loop', inline, loop),
     rss('peak RSS: ours workflow worker ÷ ConnectorX loop', wf, loop),
     ...COMPACT_ENGINES.map((e) =>
       speed(`rows/s: ours compaction ÷ ${e}`, compact, CATALOG.compactAnchor(t, e).id),
