@@ -147,4 +147,31 @@ describe('transform options for values Parquet cannot hold', () => {
       await db.query(`UPDATE ${TABLE} SET amount = 7 / 4.0 WHERE id = 7`);
     }
   });
+  test('timestampUnit "ms" and renamed metadata columns: the Parquet logical types DuckDB reads', async () => {
+    await run('ms-types', {
+      transform: {
+        infinity: 'null',
+        timestampUnit: 'ms',
+        extractedAtColumn: 'loaded_at',
+        extractionIdColumn: 'load_id',
+      },
+    });
+    const keys = [...(await listObjects(s3(), prefix)).keys()].filter((k) =>
+      k.includes('run=ms-types/data/'),
+    );
+    const [path] = await download(s3(), [`${prefix}/${keys[0]!}`]);
+    const schema = await parquetSchema(path!);
+    const logical = (c: string) => schema.get(c)?.logical ?? `no column ${c}`;
+    assert.match(logical('ts'), /TimestampType\(isAdjustedToUTC=1, unit=TimeUnit\(MILLIS/);
+    assert.match(logical('loaded_at'), /TimestampType\(isAdjustedToUTC=1, unit=TimeUnit\(MILLIS/);
+    assert.equal(schema.get('loaded_at')?.type, 'INT64');
+    assert.match(logical('load_id'), /StringType|UTF8/);
+    assert.match(logical('d'), /DateType|DATE/);
+    assert.equal(schema.has('_extracted_at'), false);
+    const [row] = await queryParquet(
+      [path!],
+      `SELECT DISTINCT load_id, loaded_at IS NOT NULL AS has_time FROM read_parquet($files)`,
+    );
+    assert.deepEqual(row, { load_id: 'ms-types', has_time: true });
+  });
 });
