@@ -13,7 +13,13 @@ export const DEFAULT_TASK_QUEUE = 'pg-parquet';
 export const DEFAULT_TARGET_PARTITION_BYTES = 512 * 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENT = 4;
 export const DEFAULT_BATCH_ROWS = 250_000;
-export const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
+/**
+ * Field bytes (as sent by COPY) per batch. A batch costs ~6× this in memory while it is decoded,
+ * serialized and encoded, twice per partition in flight. 16 MiB cuts a wide table's batches
+ * below `DEFAULT_BATCH_ROWS`: on the bench table (~130 bytes a row) 126k rows, which measured
+ * 588 MiB peak RSS at 10M rows instead of 869 MiB with 64 MiB, for 8% less throughput.
+ */
+export const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_ROW_GROUP_ROWS = 1_000_000;
 export const DEFAULT_TARGET_FILE_BYTES = 256 * 1024 * 1024;
 export const MAX_PARTITIONS = 100_000;
