@@ -248,15 +248,15 @@ class Column {
   allocate(cap: number, dataCap: number): void {
     const k = this.kind;
     if (k === K_BOOL) this.bits = growBytes(this.bits, (cap + 7) >> 3);
-    else if (k === K_INT2) this.i16 = growInt16(this.i16, cap);
-    else if (k === K_INT4 || k === K_DATE) this.i32 = growInt32(this.i32, cap);
+    else if (k === K_INT2) this.i16 = grow(this.i16, cap);
+    else if (k === K_INT4 || k === K_DATE) this.i32 = grow(this.i32, cap);
     else if (k === K_INT8 || k === K_TIME || k === K_TS_US || k === K_TS_MS)
-      this.i32 = growInt32(this.i32, cap * 2);
-    else if (k === K_DECIMAL) this.i32 = growInt32(this.i32, cap * 4);
-    else if (k === K_FLOAT4) this.f32 = growFloat32(this.f32, cap);
-    else if (k === K_FLOAT8) this.f64 = growFloat64(this.f64, cap);
+      this.i32 = grow(this.i32, cap * 2);
+    else if (k === K_DECIMAL) this.i32 = grow(this.i32, cap * 4);
+    else if (k === K_FLOAT4) this.f32 = grow(this.f32, cap);
+    else if (k === K_FLOAT8) this.f64 = grow(this.f64, cap);
     else {
-      this.offsets = growInt32(this.offsets, cap + 1);
+      this.offsets = grow(this.offsets, cap + 1);
       if (k !== K_LIST) this.data = growBytes(this.data, dataCap);
     }
     if (this.nulls) this.nulls = growBytes(this.nulls, (cap + 7) >> 3);
@@ -270,23 +270,9 @@ function growBytes(a: Uint8Array, n: number): Uint8Array {
   b.set(a);
   return b;
 }
-function growInt16(a: Int16Array, n: number): Int16Array {
-  const b = new Int16Array(n);
-  b.set(a.subarray(0, Math.min(a.length, n)));
-  return b;
-}
-function growInt32(a: Int32Array, n: number): Int32Array {
-  const b = new Int32Array(n);
-  b.set(a.subarray(0, Math.min(a.length, n)));
-  return b;
-}
-function growFloat32(a: Float32Array, n: number): Float32Array {
-  const b = new Float32Array(n);
-  b.set(a.subarray(0, Math.min(a.length, n)));
-  return b;
-}
-function growFloat64(a: Float64Array, n: number): Float64Array {
-  const b = new Float64Array(n);
+/** A copy of `a` resized to `n` elements (contents kept up to `n`), of the same array type. */
+function grow<T extends Int16Array | Int32Array | Float32Array | Float64Array>(a: T, n: number): T {
+  const b = new (a.constructor as new (length: number) => T)(n);
   b.set(a.subarray(0, Math.min(a.length, n)));
   return b;
 }
@@ -373,14 +359,19 @@ function newColumn(
   return col;
 }
 
-/** Appends a NULL. */
-function appendNull(col: Column): void {
-  const n = col.n;
-  if (n === col.cap) growValues(col);
+/** Marks slot `n` NULL (a fixed-width slot keeps whatever it holds). */
+function setNull(col: Column, n: number): void {
   let nulls = col.nulls;
   if (nulls === null) nulls = col.nulls = new Uint8Array((col.cap + 7) >> 3);
   nulls[n >> 3]! |= 1 << (n & 7);
   col.nullCount++;
+}
+
+/** Appends a NULL. */
+function appendNull(col: Column): void {
+  const n = col.n;
+  if (n === col.cap) growValues(col);
+  setNull(col, n);
   const k = col.kind;
   if (k >= K_BYTES) {
     // Variable-width and lists: an empty slot. (Fixed-width slots keep whatever they hold.)
@@ -414,12 +405,7 @@ function appendValue(col: Column, buf: Uint8Array, view: DataView, pos: number, 
       if (len !== 8) badLength(col, len, 8);
       const hi = view.getInt32(pos);
       const lo = view.getUint32(pos + 4);
-      const inf = infinity64(hi, lo, col);
-      if (inf !== 0) {
-        if (col.infinity === INF_NULL) return appendNull(col);
-        clampTimestamp(col, n, inf > 0 ? CLAMP_US_MAX : CLAMP_US_MIN);
-        break;
-      }
+      if (infiniteTimestamp(col, n, hi, lo, CLAMP_US_MAX, CLAMP_US_MIN)) break;
       // 64-bit add of the 2000 → 1970 epoch shift, in 32-bit words.
       const sumLo = lo + TS_EPOCH_US_LO;
       const sumHi = hi + TS_EPOCH_US_HI + (sumLo >= TWO_32 ? 1 : 0);
@@ -438,12 +424,7 @@ function appendValue(col: Column, buf: Uint8Array, view: DataView, pos: number, 
       if (len !== 8) badLength(col, len, 8);
       const hi = view.getInt32(pos);
       const lo = view.getUint32(pos + 4);
-      const inf = infinity64(hi, lo, col);
-      if (inf !== 0) {
-        if (col.infinity === INF_NULL) return appendNull(col);
-        clampTimestamp(col, n, inf > 0 ? CLAMP_MS_MAX : CLAMP_MS_MIN);
-        break;
-      }
+      if (infiniteTimestamp(col, n, hi, lo, CLAMP_MS_MAX, CLAMP_MS_MIN)) break;
       if (n === 0) {
         col.rawFirstHi = hi;
         col.rawFirstLo = lo;
@@ -485,9 +466,11 @@ function appendValue(col: Column, buf: Uint8Array, view: DataView, pos: number, 
         if (col.infinity === INF_ERROR) {
           throw new ValueProblem(v > 0 ? 'infinity' : '-infinity', UNSUPPORTED_VALUE_OPTIONS.infinity);
         }
-        if (col.infinity === INF_NULL) return appendNull(col);
-        col.i32[n] = v > 0 ? CLAMP_DATE_MAX : CLAMP_DATE_MIN;
-        markClamped(col, n);
+        if (col.infinity === INF_NULL) setNull(col, n);
+        else {
+          col.i32[n] = v > 0 ? CLAMP_DATE_MAX : CLAMP_DATE_MIN;
+          markClamped(col, n);
+        }
         break;
       }
       // PostgreSQL's last date (5874897-12-31) is 2145031948 days after 2000: no int32 overflow.
@@ -595,11 +578,29 @@ function infinity64(hi: number, lo: number, col?: Column): number {
   return inf;
 }
 
-/** Writes a clamp limit into a timestamp column (the mode is "clamp": "null" returned earlier). */
-function clampTimestamp(col: Column, n: number, limit: readonly [number, number]): void {
+/**
+ * Handles a timestamp's ±infinity per the column's mode: marks row `n` NULL, or writes the clamp
+ * limit (`max` / `min`, as words). False when the value is finite; throws in "error" mode.
+ */
+function infiniteTimestamp(
+  col: Column,
+  n: number,
+  hi: number,
+  lo: number,
+  max: readonly [number, number],
+  min: readonly [number, number],
+): boolean {
+  const inf = infinity64(hi, lo, col);
+  if (inf === 0) return false;
+  if (col.infinity === INF_NULL) {
+    setNull(col, n);
+    return true;
+  }
+  const limit = inf > 0 ? max : min;
   col.i32[2 * n] = limit[0];
   col.i32[2 * n + 1] = limit[1];
   markClamped(col, n);
+  return true;
 }
 
 /** Remembers that row `n` holds a clamped value, which must not serve as a resume cursor. */

@@ -13,7 +13,6 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { DataType, type Data, type RecordBatch } from 'apache-arrow';
 import type { ColumnSpec, TypeOptions } from '../../src/arrow/column-spec.js';
 import { planColumns } from '../../src/arrow/type-map.js';
 import {
@@ -23,6 +22,7 @@ import {
 } from '../../src/postgres/copy-decoder.js';
 import { quoteIdent, quoteQualified } from '../../src/postgres/identifiers.js';
 import { describeTable, TableNotFoundError } from '../../src/postgres/introspect.js';
+import { rowsOf } from '../support/arrow-cells.js';
 
 function databaseUrl(): string {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
@@ -66,45 +66,6 @@ async function copyDecode(
   const tail = again.finish();
   if (tail) rechunked.push(tail);
   return { batches, rowCount: stream.rowCount, decoded: decoder.rowsDecoded, rechunked };
-}
-
-/** One cell straight from the Arrow buffers: bigint for 64/128-bit, raw days for dates, hex for bytes. */
-function cell(data: Data, i: number): unknown {
-  if (!data.getValid(i)) return null;
-  const t = data.type;
-  const j = data.offset + i;
-  if (DataType.isList(t)) {
-    const o = data.valueOffsets;
-    const out: unknown[] = [];
-    for (let k = o[j]!; k < o[j + 1]!; k++) out.push(cell(data.children[0]!, k));
-    return out;
-  }
-  if (DataType.isUtf8(t) || DataType.isBinary(t)) {
-    const o = data.valueOffsets;
-    const bytes = (data.values as Uint8Array).subarray(o[j], o[j + 1]);
-    return DataType.isUtf8(t)
-      ? new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-      : Buffer.from(bytes).toString('hex');
-  }
-  if (DataType.isDecimal(t)) {
-    const w = (data.values as Uint32Array).subarray(4 * j, 4 * j + 4);
-    const u = (BigInt(w[3]!) << 96n) | (BigInt(w[2]!) << 64n) | (BigInt(w[1]!) << 32n) | BigInt(w[0]!);
-    return BigInt.asIntN(128, u);
-  }
-  if (DataType.isBool(t)) return (((data.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1;
-  return (data.values as ArrayLike<unknown>)[j];
-}
-
-function rowsOf(batches: readonly RecordBatch[]): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const b of batches) {
-    for (let i = 0; i < b.numRows; i++) {
-      const row: Record<string, unknown> = {};
-      b.schema.fields.forEach((f, c) => (row[f.name] = cell(b.getChildAt(c)!.data[0]!, i)));
-      out.push(row);
-    }
-  }
-  return out;
 }
 
 /** PostgreSQL's decimal text → the scaled integer of Decimal128(p, scale). */

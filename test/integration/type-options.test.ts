@@ -57,6 +57,17 @@ describe('transform options for values Parquet cannot hold', () => {
       ],
     }) as Promise<ExportTableResult>;
 
+  /** The data files of a run, downloaded for DuckDB. */
+  async function dataFiles(runKey: string): Promise<string[]> {
+    const keys = [...(await listObjects(s3(), prefix)).keys()].filter((k) =>
+      k.includes(`run=${runKey}/data/`),
+    );
+    return download(
+      s3(),
+      keys.map((k) => `${prefix}/${k}`),
+    );
+  }
+
   async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
     const err = await p.then(
       () => assert.fail('the export should fail'),
@@ -98,12 +109,7 @@ describe('transform options for values Parquet cannot hold', () => {
   test('infinity "clamp" writes the nearest of 0001-01-01 and 9999-12-31, as least/greatest say', async () => {
     const result = await run('clamped', { transform: { infinity: 'clamp' } });
     assert.equal(result.rows, 500);
-    const paths = await download(
-      s3(),
-      [...(await listObjects(s3(), prefix)).keys()]
-        .filter((k) => k.includes('run=clamped/data/'))
-        .map((k) => `${prefix}/${k}`),
-    );
+    const paths = await dataFiles('clamped');
     const got = await queryParquet(
       paths,
       `SELECT id, (d - DATE '1970-01-01')::BIGINT::VARCHAR AS d, epoch_us(ts)::VARCHAR AS ts FROM read_parquet($files) ORDER BY id`,
@@ -123,12 +129,7 @@ describe('transform options for values Parquet cannot hold', () => {
     try {
       const result = await run('nulled', { transform: { infinity: 'null', numericAsString: true } });
       assert.equal(result.rows, 500);
-      const paths = await download(
-        s3(),
-        [...(await listObjects(s3(), prefix)).keys()]
-          .filter((k) => k.includes('run=nulled/data/'))
-          .map((k) => `${prefix}/${k}`),
-      );
+      const paths = await dataFiles('nulled');
       const schema = await parquetSchema(paths[0]!);
       assert.equal(schema.get('amount')?.type, 'BYTE_ARRAY');
       const got = await queryParquet(
@@ -156,10 +157,7 @@ describe('transform options for values Parquet cannot hold', () => {
         extractionIdColumn: 'load_id',
       },
     });
-    const keys = [...(await listObjects(s3(), prefix)).keys()].filter((k) =>
-      k.includes('run=ms-types/data/'),
-    );
-    const [path] = await download(s3(), [`${prefix}/${keys[0]!}`]);
+    const [path] = await dataFiles('ms-types');
     const schema = await parquetSchema(path!);
     const logical = (c: string) => schema.get(c)?.logical ?? `no column ${c}`;
     assert.match(logical('ts'), /TimestampType\(isAdjustedToUTC=1, unit=TimeUnit\(MILLIS/);

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordBatch } from 'apache-arrow';
-import { DataType, Table, tableFromIPC, tableToIPC, type Data } from 'apache-arrow';
+import { DataType, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { ColumnSpec, PgColumn, TypeOptions } from '../../src/arrow/column-spec.js';
 import { planColumns } from '../../src/arrow/type-map.js';
 import {
@@ -16,6 +16,7 @@ import {
   UnsupportedValueError,
   type DecodedBatch,
 } from '../../src/postgres/copy-decoder.js';
+import { cell } from '../support/arrow-cells.js';
 
 // ---------------------------------------------------------------------------------------------
 // Encoder: PostgreSQL's binary send formats.
@@ -122,32 +123,6 @@ function pgCol(name: string, typeOid: number, extra: Partial<PgColumn> = {}): Pg
 }
 const numericTypmod = (p: number, s: number) => ((p << 16) | (s & 0x7ff)) + 4;
 
-/** One cell as plain data: bigint for 64/128-bit values, raw days for dates, hex for bytes. */
-function cell(data: Data, i: number): unknown {
-  if (!data.getValid(i)) return null;
-  const t = data.type;
-  const j = data.offset + i;
-  if (DataType.isList(t)) {
-    const o = data.valueOffsets;
-    const out: unknown[] = [];
-    for (let k = o[j]!; k < o[j + 1]!; k++) out.push(cell(data.children[0]!, k));
-    return out;
-  }
-  if (DataType.isUtf8(t) || DataType.isBinary(t)) {
-    const o = data.valueOffsets;
-    const bytes = (data.values as Uint8Array).subarray(o[j], o[j + 1]);
-    return DataType.isUtf8(t)
-      ? new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-      : Buffer.from(bytes).toString('hex');
-  }
-  if (DataType.isDecimal(t)) {
-    const w = (data.values as Uint32Array).subarray(4 * j, 4 * j + 4);
-    const u = (BigInt(w[3]!) << 96n) | (BigInt(w[2]!) << 64n) | (BigInt(w[1]!) << 32n) | BigInt(w[0]!);
-    return BigInt.asIntN(128, u);
-  }
-  if (DataType.isBool(t)) return (((data.values as Uint8Array)[j >> 3]! >> (j & 7)) & 1) === 1;
-  return (data.values as ArrayLike<unknown>)[j];
-}
 /** Every column of the batches as arrays of cells, by column name. */
 function columns(batches: readonly RecordBatch[]): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
