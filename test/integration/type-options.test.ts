@@ -106,6 +106,48 @@ describe('transform options for values Parquet cannot hold', () => {
     assert.equal(mismatch.type, ErrorType.PlanMismatch);
   });
 
+  test('every other rejected value: typed error naming column, cursor and option; nothing stored', async () => {
+    const table = `${TABLE}_rejects`;
+    await db.query(`DROP TABLE IF EXISTS ${table};
+      CREATE TABLE ${table} (id int PRIMARY KEY, ts timestamptz, amount numeric(8,2), free numeric, ia int[]);
+      INSERT INTO ${table} SELECT g, timestamptz '2020-01-01 00:00+00', 1.5, 2.5, '{1}' FROM generate_series(1, 50) g;`);
+    const cases: [string, string, string, Partial<ExportTableInput>][] = [
+      ['amount', "'NaN'", 'transform.numericAsString', {}],
+      ['ia', "'{{1,2},{3,4}}'", 'transform.arraysAsText', {}],
+      ['ts', "'294276-12-31 23:59:59.999999+00'", 'transform.timestampUnit', {}],
+      [
+        'free',
+        '123456.5',
+        'transform.numericAsString',
+        { transform: { unconstrainedNumeric: 'decimal(6,1)' } },
+      ],
+    ];
+    for (const [column, literal, option, extra] of cases) {
+      const runKey = `rejected-${column}`;
+      await db.query(`UPDATE ${table} SET ${column} = ${literal} WHERE id = 42`);
+      const f = await failureOf(
+        harness.client.workflow.execute('exportTable', {
+          taskQueue: harness.taskQueue,
+          workflowId: `it-type-options-${randomUUID()}`,
+          args: [
+            { source: { table }, destination: destination(), runKey, partitions: { count: 1 }, ...extra },
+          ],
+        }),
+      );
+      assert.equal(f.type, ErrorType.UnsupportedValue, column);
+      assert.equal(f.nonRetryable, true);
+      const details = f.details?.[0] as Record<string, unknown>;
+      assert.deepEqual([details.column, details.cursor, details.option], [column, '42', option]);
+      const stored = [...(await listObjects(s3(), prefix)).keys()].filter(
+        (k) => k.includes(`run=${runKey}/`) && k.endsWith('.parquet'),
+      );
+      assert.deepEqual(stored, [], `no Parquet object for ${column}`);
+      await db.query(
+        `UPDATE ${table} SET ts = '2020-01-01 00:00+00', amount = 1.5, free = 2.5, ia = '{1}' WHERE id = 42`,
+      );
+    }
+  });
+
   test('infinity "clamp" writes the nearest of 0001-01-01 and 9999-12-31, as least/greatest say', async () => {
     const result = await run('clamped', { transform: { infinity: 'clamp' } });
     assert.equal(result.rows, 500);
