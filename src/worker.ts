@@ -1,11 +1,13 @@
 /** Running a worker with the plugin: what `pg-parquet worker` and `pg-parquet demo` do. */
 import { Worker, type NativeConnection } from '@temporalio/worker';
+import { sharedEncoder } from './parquet/encoder-pool.js';
 import { PgParquetPlugin, type PgParquetPluginOptions } from './plugin.js';
 import { connectWorker, taskQueueFromEnv } from './temporal-connection.js';
 
 /**
- * Parallel extraction activities per worker. Each holds one batch in memory, and Parquet encoding
- * shares one thread, so a small number keeps memory bounded; scale out with more workers.
+ * Parallel activities per worker. Each extraction holds up to three batches in memory (one being
+ * decoded, two being encoded or stored), and all share the process's encoder threads
+ * (`PG_PARQUET_ENCODER_THREADS`), so a small number keeps memory bounded; scale out with workers.
  */
 export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 4;
 
@@ -19,6 +21,8 @@ export interface CreateWorkerOptions extends PgParquetPluginOptions {
 
 /** Creates (does not run) a worker on the exporter's task queue. */
 export async function createWorker(options: CreateWorkerOptions = {}): Promise<Worker> {
+  // Start the encoder threads with the worker, not with its first extraction.
+  if (!options.encoder) sharedEncoder();
   const own = options.connection ? undefined : await connectWorker();
   const connection = options.connection ?? own!.connection;
   return Worker.create({

@@ -137,6 +137,8 @@ export async function extractPartition(
   ctx: ExtractContext,
   deps: ExtractDeps,
 ): Promise<ExtractPartitionResult> {
+  // First: the encoder threads load parquet-wasm while the plan is read and COPY starts.
+  const encoder = deps.encoder ?? sharedEncoder();
   const store = deps.openStore(input.destination);
   const run = { table: displayName(input.table), runKey: input.runKey };
   const p = input.partition.index;
@@ -192,7 +194,6 @@ export async function extractPartition(
       ? input.partition
       : { lo: (BigInt(lastStored) + 1n).toString(), hi: input.partition.hi, includesNulls: false };
   const exhausted = range.lo !== null && range.hi !== null && BigInt(range.lo) >= BigInt(range.hi);
-  const encoder = deps.encoder ?? sharedEncoder();
   const noDictionary = noDictionaryColumns(columns, plan.cursorUnique ? plan.cursor : null);
   /** Starts encoding a batch (on an encoder thread); only what the commit needs is kept. */
   const encodeBatch = (decoded: DecodedBatch): Promise<EncodedBatch> => {

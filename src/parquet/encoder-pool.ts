@@ -86,10 +86,19 @@ export class ParquetEncoderPool implements ParquetEncoder {
   private nextId = 0;
   private closed = false;
 
-  constructor(readonly threads: number) {
+  /**
+   * @param threads the most threads at once.
+   * @param prestart start them all now (each loads parquet-wasm, which takes a while), so that
+   *   the first files do not wait for it; otherwise threads start on demand.
+   */
+  constructor(
+    readonly threads: number,
+    prestart = false,
+  ) {
     if (!Number.isSafeInteger(threads) || threads < 1) {
       throw new RangeError(`invalid encoder thread count ${String(threads)}: expected a positive integer`);
     }
+    if (prestart) while (this.spawn()) continue;
   }
 
   encode(ipc: Uint8Array, opts: ParquetWriteOptions): Promise<Uint8Array> {
@@ -163,7 +172,7 @@ let shared: ParquetEncoder | undefined;
 export function sharedEncoder(): ParquetEncoder {
   if (!shared) {
     const threads = encoderThreadsFromEnv();
-    shared = threads === 0 ? inlineEncoder : new ParquetEncoderPool(threads);
+    shared = threads === 0 ? inlineEncoder : new ParquetEncoderPool(threads, true);
   }
   return shared;
 }

@@ -32,7 +32,7 @@ function batchOf(start: number, rows: number): RecordBatch {
 const opts: ParquetWriteOptions = { compression: 'zstd', rowGroupRows: 4096, metadata: { k: 'v' } };
 
 test('files from encoder threads equal those of the inline encoder, whatever the concurrency', async () => {
-  const pool = new ParquetEncoderPool(2);
+  const pool = new ParquetEncoderPool(2, true);
   try {
     const batches = Array.from({ length: 5 }, (_, i) => batchOf(i * 10_000, 10_000 + i));
     const threaded = await Promise.all(batches.map((b) => pool.encode(toIpcStream(schema, [b]), opts)));
