@@ -199,6 +199,8 @@ export async function extractPartition(
   const encodeBatch = (decoded: DecodedBatch): Promise<EncodedBatch> => {
     const { rows: decodedRows, cursorFirst, cursorLast } = decoded;
     const ipc = toIpcStream(schema, [appendMetadataColumns(decoded.batch, meta)]);
+    // The batch is copied into the IPC stream: its buffers can hold the next batch.
+    decoder.release(decoded);
     const opts: ParquetWriteOptions = {
       ...input.parquet,
       ...(input.intermediate ? INTERMEDIATE_FORMAT : {}),

@@ -359,6 +359,19 @@ function newColumn(
   return col;
 }
 
+/** Empties a column for reuse, keeping its buffers (bits are OR-ed in, so they are cleared). */
+function emptyColumn(col: Column): void {
+  col.n = 0;
+  col.nullCount = 0;
+  col.nulls?.fill(0);
+  if (col.kind === K_BOOL) col.bits.fill(0);
+  col.dataLen = 0;
+  if (col.offsets.length > 0) col.offsets[0] = 0;
+  col.clampedFirst = false;
+  col.clampedLast = -1;
+  if (col.child) emptyColumn(col.child);
+}
+
 /** Marks slot `n` NULL (a fixed-width slot keeps whatever it holds). */
 function setNull(col: Column, n: number): void {
   let nulls = col.nulls;
@@ -965,6 +978,10 @@ export class CopyBinaryDecoder {
   private readonly cursorIndex: number;
   private readonly initialCap: number;
   private columns: Column[];
+  /** The columns behind each returned batch, until the caller releases it. */
+  private readonly owners = new WeakMap<DecodedBatch, Column[]>();
+  /** Columns of a released batch, reused (emptied) by the next cut instead of new buffers. */
+  private spare: Column[] | null = null;
   private headerDone = false;
   private ended = false;
   private finished = false;
@@ -1006,6 +1023,18 @@ export class CopyBinaryDecoder {
   /** Rows decoded so far, in all batches (returned or still being built). */
   get rowsDecoded(): number {
     return this.total;
+  }
+
+  /**
+   * Tells the decoder that `batch` is no longer used (its data was copied, e.g. serialized to IPC):
+   * a later batch is then built in its buffers instead of new ones, which keeps allocation and
+   * garbage-collection pressure at one batch. Using `batch` after releasing it reads other rows.
+   */
+  release(batch: DecodedBatch): void {
+    const cols = this.owners.get(batch);
+    if (!cols) return;
+    this.owners.delete(batch);
+    this.spare = cols;
   }
 
   /** Feeds a chunk (any size, any boundary); returns the batches it completed, in order. */
@@ -1244,10 +1273,16 @@ export class CopyBinaryDecoder {
     const cursor = this.cursorIndex >= 0 ? cols[this.cursorIndex] : undefined;
     const cursorFirst = cursor ? cursorAt(cursor, 0) : null;
     const cursorLast = cursor ? cursorAt(cursor, rows - 1) : null;
-    this.columns = this.newColumns(cols);
+    if (this.spare) {
+      this.spare.forEach(emptyColumn);
+      this.columns = this.spare;
+      this.spare = null;
+    } else this.columns = this.newColumns(cols);
     this.rows = 0;
     this.bytes = 0;
-    return { batch, rows, bytes, cursorFirst, cursorLast };
+    const decoded = { batch, rows, bytes, cursorFirst, cursorLast };
+    this.owners.set(decoded, cols);
+    return decoded;
   }
 
   /** The typed error for a value of column `c` in the (complete) row starting at `rowStart`. */
