@@ -3,6 +3,7 @@
  * (`_compaction.json`, written once per run), then merge each group into one data file with large
  * row groups, streaming one raw file at a time so memory stays bounded by a batch and a row group.
  */
+import pMap from 'p-map';
 import { ErrorType, PgParquetError } from '../errors.js';
 import type { Compression } from '../export-input.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
@@ -70,6 +71,9 @@ export interface CompactDeps {
   readonly openStore: (url: string) => ObjectStore;
 }
 
+/** Concurrent small reads (markers, footers) against the object store. */
+export const STORE_READ_CONCURRENCY = 32;
+
 /** Lists the raw files of every finished partition, in key order. */
 export async function rawFilesOfRun(
   store: ObjectStore,
@@ -80,12 +84,16 @@ export async function rawFilesOfRun(
 }> {
   const plan = await loadRunPlan(store, run);
   if (!plan) throw missing(`no plan stored for run ${run.runKey}`, { runKey: run.runKey });
-  const partitions: PartitionStats[] = [];
-  for (let index = 0; index < plan.partitionCount; index++) {
-    const stats = await readJson<PartitionStats>(store, partitionDoneKey(run, index));
-    if (!stats) throw missing(`partition ${index} is not complete`, { partition: index });
-    partitions.push(stats);
-  }
+  // Many small reads (100,000 partitions at most): concurrent, in partition order.
+  const partitions = await pMap(
+    Array.from({ length: plan.partitionCount }, (_, index) => index),
+    async (index) => {
+      const stats = await readJson<PartitionStats>(store, partitionDoneKey(run, index));
+      if (!stats) throw missing(`partition ${index} is not complete`, { partition: index });
+      return stats;
+    },
+    { concurrency: STORE_READ_CONCURRENCY },
+  );
   return { plan, partitions };
 }
 

@@ -3,6 +3,7 @@
  * partition, against the rows PostgreSQL sent; only then writes `_manifest.json` and `_SUCCESS`,
  * and deletes the raw batch files that compaction merged (unless `keepRaw`).
  */
+import pMap from 'p-map';
 import { metadataFields } from '../arrow/transforms.js';
 import { describeArrowType } from '../arrow/type-map.js';
 import { ErrorType, PgParquetError } from '../errors.js';
@@ -23,7 +24,7 @@ import type pg from 'pg';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { rangeCondition } from '../postgres/copy-query.js';
 import { quoteQualified } from '../postgres/identifiers.js';
-import { rawFilesOfRun, type CompactionPlan } from './compact.js';
+import { rawFilesOfRun, STORE_READ_CONCURRENCY, type CompactionPlan } from './compact.js';
 import type { RunPlan } from './run-plan.js';
 import type { PartitionStats } from './extract-partition.js';
 import { readJson, writeJson } from './json-object.js';
@@ -167,18 +168,20 @@ async function verifyRawFiles(
   partitions: readonly PartitionStats[],
   ctx: FinalizeContext,
 ): Promise<ManifestFile[]> {
-  const files: ManifestFile[] = [];
-  for (const p of partitions) {
-    for (const f of p.files) {
+  const all = partitions.flatMap((p) => p.files);
+  let verified = 0;
+  return pMap(
+    all,
+    async (f): Promise<ManifestFile> => {
       const info = await footer(store, f.key);
       if (info.rows !== f.rows) {
         throw verification(`${f.key} holds ${info.rows} rows, ${f.rows} were extracted`, { key: f.key });
       }
-      files.push({ ...f, bytes: info.size, rowGroups: info.rowGroups });
-    }
-    ctx.heartbeat({ step: 'verify', done: p.partition.index + 1, total: partitions.length });
-  }
-  return files;
+      ctx.heartbeat({ step: 'verify', done: ++verified, total: all.length });
+      return { ...f, bytes: info.size, rowGroups: info.rowGroups };
+    },
+    { concurrency: STORE_READ_CONCURRENCY },
+  );
 }
 
 /**
@@ -209,29 +212,32 @@ async function verifyDataFiles(
     const key = [...merged.keys()][0];
     throw verification(`compaction merges ${key}, which no partition recorded`, { key });
   }
-  const files: ManifestFile[] = [];
-  for (const g of plan.groups) {
-    const key = dataFileKey(run, g.index);
-    const info = await footer(store, key);
-    if (info.rows !== g.rows) {
-      throw verification(`${key} holds ${info.rows} rows, its raw files ${g.rows}`, {
+  let verified = 0;
+  return pMap(
+    plan.groups,
+    async (g): Promise<ManifestFile> => {
+      const key = dataFileKey(run, g.index);
+      const info = await footer(store, key);
+      if (info.rows !== g.rows) {
+        throw verification(`${key} holds ${info.rows} rows, its raw files ${g.rows}`, {
+          key,
+          stored: info.rows,
+          expected: g.rows,
+        });
+      }
+      const span = cursorSpan(g.inputs);
+      ctx.heartbeat({ step: 'verify', done: ++verified, total: plan.groups.length });
+      return {
         key,
-        stored: info.rows,
-        expected: g.rows,
-      });
-    }
-    const span = cursorSpan(g.inputs);
-    files.push({
-      key,
-      rows: info.rows,
-      bytes: info.size,
-      rowGroups: info.rowGroups,
-      cursorMin: span.min,
-      cursorMax: span.max,
-    });
-    ctx.heartbeat({ step: 'verify', done: g.index + 1, total: plan.groups.length });
-  }
-  return files;
+        rows: info.rows,
+        bytes: info.size,
+        rowGroups: info.rowGroups,
+        cursorMin: span.min,
+        cursorMax: span.max,
+      };
+    },
+    { concurrency: STORE_READ_CONCURRENCY },
+  );
 }
 
 async function footer(
