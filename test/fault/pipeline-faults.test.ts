@@ -8,11 +8,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { extractPartition, type ExtractPartitionInput } from '../../src/export/extract-partition.js';
-import { planExport, planRanges } from '../../src/export/plan-export.js';
 import { ParquetEncoderPool } from '../../src/parquet/encoder-pool.js';
 import { openObjectStore } from '../../src/storage/destination.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { bucket, database, download, listObjects, s3, stack, uniquePrefix } from '../support/fixtures.js';
+import { planDirect } from '../support/direct-export.js';
 import { queryParquet } from '../support/parquet-reader.js';
 
 const TABLE = 'it_pipeline_faults';
@@ -59,25 +59,13 @@ test('a failed store with batches in flight keeps a prefix; the retry resumes an
   const destination = `s3://${bucket()}/${prefix}`;
   const runKey = 'faults-1';
   const table = { schema: 'public', name: TABLE };
-  await planExport(
-    {
-      connection: 'default',
-      table,
-      cursor: 'id',
-      columns: null,
-      where: null,
-      destination,
-      runKey,
-      startedAt: '2026-11-22T00:00:00.000Z',
-      partitions: { count: 1, targetBytes: 1 << 29, strategy: 'minmax' },
-      timestampUnit: 'us',
-    },
-    { openStore: openObjectStore },
-  );
-  const { ranges } = await planRanges(
-    { table, destination, runKey, start: 0, count: 1 },
-    { openStore: openObjectStore },
-  );
+  const ranges = await planDirect({
+    table,
+    destination,
+    runKey,
+    partitions: 1,
+    startedAt: '2026-11-22T00:00:00.000Z',
+  });
   const input: ExtractPartitionInput = {
     connection: 'default',
     table,

@@ -11,8 +11,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../src/errors.js';
 import { extractPartition } from '../../src/export/extract-partition.js';
-import { planExport, planRanges } from '../../src/export/plan-export.js';
 import { openObjectStore } from '../../src/storage/destination.js';
+import { planDirect } from '../support/direct-export.js';
 import { startHarness, type TemporalHarness } from '../support/temporal.js';
 import {
   bucket,
@@ -49,26 +49,8 @@ test('a raw batch lost before compaction fails the run with VerificationFailed a
     extractionIdColumn: '_extraction_id',
     timestampUnit: 'us' as const,
   };
-  const { plan } = await planExport(
-    {
-      connection: 'default',
-      table,
-      cursor: 'id',
-      columns: null,
-      where: null,
-      destination,
-      runKey,
-      startedAt: new Date().toISOString(),
-      partitions: { count: 2, targetBytes: 1 << 29, strategy: 'minmax' },
-      timestampUnit: 'us',
-    },
-    { openStore: openObjectStore },
-  );
   const ctx = { heartbeat: () => undefined, signal: new AbortController().signal };
-  const { ranges } = await planRanges(
-    { table, destination, runKey, start: 0, count: plan.partitionCount },
-    { openStore: openObjectStore },
-  );
+  const ranges = await planDirect({ table, destination, runKey, partitions: 2 });
   for (const partition of ranges) {
     await extractPartition(
       {
@@ -128,31 +110,13 @@ test('verify: "source" counts each range at the source and catches rows added af
   // Rows written between extraction and verification: extract the partitions first, then insert.
   await db.query('DELETE FROM it_verify WHERE id > 5000');
   const runKey = 'source-changed';
-  const { plan } = await planExport(
-    {
-      connection: 'default',
-      table: { schema: 'public', name: 'it_verify' },
-      cursor: 'id',
-      columns: null,
-      where: null,
-      destination,
-      runKey,
-      startedAt: new Date().toISOString(),
-      partitions: { count: 2, targetBytes: 1 << 29, strategy: 'auto' },
-      timestampUnit: 'us',
-    },
-    { openStore: openObjectStore },
-  );
-  const { ranges } = await planRanges(
-    {
-      table: { schema: 'public', name: 'it_verify' },
-      destination,
-      runKey,
-      start: 0,
-      count: plan.partitionCount,
-    },
-    { openStore: openObjectStore },
-  );
+  const ranges = await planDirect({
+    table: { schema: 'public', name: 'it_verify' },
+    destination,
+    runKey,
+    partitions: 2,
+    strategy: 'auto',
+  });
   for (const partition of ranges) {
     await extractPartition(
       {

@@ -1,0 +1,41 @@
+/**
+ * The export's phases called directly, without Temporal (the seam the activities adapt), for tests
+ * that need to act between them: plan a run and get its partition ranges.
+ */
+import { planExport, planRanges } from '../../src/export/plan-export.js';
+import type { PartitionRange } from '../../src/plan/partitions.js';
+import type { PartitionStrategy } from '../../src/export-input.js';
+import { openObjectStore } from '../../src/storage/destination.js';
+import type { QualifiedName } from '../../src/table-name.js';
+
+/** Plans `table` by `id` into `partitions` ranges under `destination`/runKey; returns the ranges. */
+export async function planDirect(options: {
+  readonly table: QualifiedName;
+  readonly destination: string;
+  readonly runKey: string;
+  readonly partitions: number;
+  readonly strategy?: PartitionStrategy;
+  readonly startedAt?: string;
+}): Promise<PartitionRange[]> {
+  const { table, destination, runKey } = options;
+  const { plan } = await planExport(
+    {
+      connection: 'default',
+      table,
+      cursor: 'id',
+      columns: null,
+      where: null,
+      destination,
+      runKey,
+      startedAt: options.startedAt ?? new Date().toISOString(),
+      partitions: { count: options.partitions, targetBytes: 1 << 29, strategy: options.strategy ?? 'minmax' },
+      timestampUnit: 'us',
+    },
+    { openStore: openObjectStore },
+  );
+  const { ranges } = await planRanges(
+    { table, destination, runKey, start: 0, count: plan.partitionCount },
+    { openStore: openObjectStore },
+  );
+  return ranges;
+}
