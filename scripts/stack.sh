@@ -493,32 +493,22 @@ foreign_note() { # pid
 }
 
 status() {
-  local rc=0 pid
+  local rc=0
   row() { printf '%-9s %-8s %-16s pid %-8s %s\n' "$@"; }
-  if port_open "$PG_PORT"; then
-    pid=$(pg_pid)
-    [ -n "$pid" ] || pid=$(port_pid "$PG_PORT")
-    row postgres running "$HOST:$PG_PORT" "${pid:--}" "db $PG_DB, user $PG_USER$(foreign_note "$pid")"
-  else
-    row postgres stopped "$HOST:$PG_PORT" - ""
-    rc=1
-  fi
-  if port_open "$TEMPORAL_PORT"; then
-    pid=$(pidfile_pid temporal)
-    [ -n "$pid" ] || pid=$(port_pid "$TEMPORAL_PORT")
-    row temporal running "$HOST:$TEMPORAL_PORT" "${pid:--}" "UI http://$HOST:$TEMPORAL_UI_PORT$(foreign_note "$pid")"
-  else
-    row temporal stopped "$HOST:$TEMPORAL_PORT" - ""
-    rc=1
-  fi
-  if port_open "$MINIO_PORT"; then
-    pid=$(pidfile_pid minio)
-    [ -n "$pid" ] || pid=$(port_pid "$MINIO_PORT")
-    row minio running "$HOST:$MINIO_PORT" "${pid:--}" "console http://$HOST:$MINIO_CONSOLE_PORT, bucket $BUCKET$(foreign_note "$pid")"
-  else
-    row minio stopped "$HOST:$MINIO_PORT" - ""
-    rc=1
-  fi
+  # service NAME PORT PID DETAIL: one row; the pid falls back to whoever listens on the port.
+  service() {
+    local pid=$3
+    if port_open "$2"; then
+      [ -n "$pid" ] || pid=$(port_pid "$2")
+      row "$1" running "$HOST:$2" "${pid:--}" "$4$(foreign_note "$pid")"
+    else
+      row "$1" stopped "$HOST:$2" - ""
+      rc=1
+    fi
+  }
+  service postgres "$PG_PORT" "$(pg_pid)" "db $PG_DB, user $PG_USER"
+  service temporal "$TEMPORAL_PORT" "$(pidfile_pid temporal)" "UI http://$HOST:$TEMPORAL_UI_PORT"
+  service minio "$MINIO_PORT" "$(pidfile_pid minio)" "console http://$HOST:$MINIO_CONSOLE_PORT, bucket $BUCKET"
   return $rc
 }
 

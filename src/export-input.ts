@@ -4,7 +4,12 @@
  * is refused before any work starts, with the field, the value and what would be accepted.
  */
 import { z } from 'zod';
-import { INFINITY_MODES, type InfinityMode, type TypeOptions } from './arrow/column-spec.js';
+import {
+  INFINITY_MODES,
+  MAX_DECIMAL_PRECISION,
+  type InfinityMode,
+  type TypeOptions,
+} from './arrow/column-spec.js';
 import { ErrorType, InputError } from './errors.js';
 import { parseColumnName, parseQualifiedName, type QualifiedName } from './table-name.js';
 
@@ -23,8 +28,6 @@ export const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_ROW_GROUP_ROWS = 1_000_000;
 export const DEFAULT_TARGET_FILE_BYTES = 256 * 1024 * 1024;
 export const MAX_PARTITIONS = 100_000;
-/** Largest precision of a Decimal128 (also in src/arrow/type-map.ts, which workflows cannot import). */
-const MAX_DECIMAL_PRECISION = 38;
 
 export const COMPRESSIONS = ['zstd', 'snappy', 'gzip', 'brotli', 'lz4', 'uncompressed'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];

@@ -77,6 +77,9 @@ export type InfinityMode = 'error' | 'null' | 'clamp';
 /** Every accepted {@link InfinityMode}. */
 export const INFINITY_MODES: readonly InfinityMode[] = ['error', 'null', 'clamp'];
 
+/** Largest precision Decimal128 holds. */
+export const MAX_DECIMAL_PRECISION = 38;
+
 /** Extraction-wide type options (from the workflow input's `transform`). */
 export interface TypeOptions {
   /** Unit of every timestamp column. */
@@ -100,3 +103,11 @@ export interface TypeOptions {
   /** Every array column as PostgreSQL's text form (`{{1,2},{3,4}}`) instead of a List. */
   readonly arraysAsText?: boolean;
 }
+
+/** The type options other than the timestamp unit, at their defaults (every value exact or refused). */
+export const DEFAULT_TYPE_OPTIONS: Required<Omit<TypeOptions, 'timestampUnit'>> = {
+  infinity: 'error',
+  numericAsString: false,
+  unconstrainedNumeric: null,
+  arraysAsText: false,
+};

@@ -32,13 +32,18 @@ import {
   Utf8,
 } from 'apache-arrow';
 import { quoteIdent } from '../postgres/identifiers.js';
-import type { ColumnSpec, DecoderKind, PgColumn, TypeOptions } from './column-spec.js';
+import {
+  MAX_DECIMAL_PRECISION,
+  type ColumnSpec,
+  type DecoderKind,
+  type PgColumn,
+  type TypeOptions,
+} from './column-spec.js';
+
+export { MAX_DECIMAL_PRECISION };
 
 /** Kinds whose values can be ±infinity. */
 const INFINITE_KINDS: ReadonlySet<DecoderKind> = new Set<DecoderKind>(['date', 'timestamp', 'timestamptz']);
-
-/** Largest precision Decimal128 holds. */
-export const MAX_DECIMAL_PRECISION = 38;
 
 /** Binary-decoded base types by OID. */
 const KIND_BY_OID: ReadonlyMap<number, DecoderKind> = new Map<number, DecoderKind>([

@@ -4,7 +4,12 @@
  * or reuses the plan a previous attempt of the same runKey stored.
  */
 import type pg from 'pg';
-import type { ColumnSpec, PgColumn, TypeOptions } from '../arrow/column-spec.js';
+import {
+  DEFAULT_TYPE_OPTIONS,
+  type ColumnSpec,
+  type PgColumn,
+  type TypeOptions,
+} from '../arrow/column-spec.js';
 import { planColumns } from '../arrow/type-map.js';
 import { ErrorType, PgParquetError } from '../errors.js';
 import type { PartitionStrategy, TimestampUnit } from '../export-input.js';
@@ -259,13 +264,15 @@ async function checkWhere(client: pg.Client, table: QualifiedName, where: string
 }
 
 /** The type options a plan is made with: every field explicit, so that stored plans compare. */
-function planTypeOptions(input: PlanExportInput): TypeOptions {
+function planTypeOptions(input: PlanExportInput): Required<TypeOptions> {
+  const t = input.types ?? {};
+  const d = DEFAULT_TYPE_OPTIONS;
   return {
     timestampUnit: input.timestampUnit,
-    infinity: input.types?.infinity ?? 'error',
-    numericAsString: input.types?.numericAsString ?? false,
-    unconstrainedNumeric: input.types?.unconstrainedNumeric ?? null,
-    arraysAsText: input.types?.arraysAsText ?? false,
+    infinity: t.infinity ?? d.infinity,
+    numericAsString: t.numericAsString ?? d.numericAsString,
+    unconstrainedNumeric: t.unconstrainedNumeric ?? d.unconstrainedNumeric,
+    arraysAsText: t.arraysAsText ?? d.arraysAsText,
   };
 }
 

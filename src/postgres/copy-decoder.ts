@@ -148,7 +148,7 @@ const INT32_MAX = 0x7fffffff;
 const INF_ERROR = 0;
 const INF_NULL = 1;
 const INF_CLAMP = 2;
-const INFINITY_MODES: Readonly<Record<InfinityMode, number>> = {
+const INFINITY_CODES: Readonly<Record<InfinityMode, number>> = {
   error: INF_ERROR,
   null: INF_NULL,
   clamp: INF_CLAMP,
@@ -345,7 +345,7 @@ function newColumn(
   const valueCap = Math.min(prev ? prev.n + (prev.n >> 3) + 16 : cap, maxValues);
   const dataCap = prev ? prev.dataLen + (prev.dataLen >> 3) + 256 : cap * 16;
   const col = new Column(kindCode(spec.kind, opts), spec, type, valueCap, dataCap);
-  col.infinity = INFINITY_MODES[opts.infinity ?? 'error'];
+  col.infinity = INFINITY_CODES[opts.infinity ?? 'error'];
   if (spec.kind === 'numeric-decimal') {
     col.precision = spec.precision ?? 38;
     col.scale = spec.scale ?? 0;
@@ -580,18 +580,6 @@ function badLength(col: Column, len: number, expected: number): never {
 }
 
 /**
- * 1 for a timestamp's `infinity`, -1 for `-infinity`, else 0. Throws the problem instead when
- * the column's mode is "error".
- */
-function infinity64(hi: number, lo: number, col?: Column): number {
-  const inf = hi === INT32_MAX && lo === 0xffffffff ? 1 : hi === INT32_MIN && lo === 0 ? -1 : 0;
-  if (inf !== 0 && (col === undefined || col.infinity === INF_ERROR)) {
-    throw new ValueProblem(inf > 0 ? 'infinity' : '-infinity', UNSUPPORTED_VALUE_OPTIONS.infinity);
-  }
-  return inf;
-}
-
-/**
  * Handles a timestamp's ±infinity per the column's mode: marks row `n` NULL, or writes the clamp
  * limit (`max` / `min`, as words). False when the value is finite; throws in "error" mode.
  */
@@ -603,8 +591,11 @@ function infiniteTimestamp(
   max: readonly [number, number],
   min: readonly [number, number],
 ): boolean {
-  const inf = infinity64(hi, lo, col);
+  const inf = hi === INT32_MAX && lo === 0xffffffff ? 1 : hi === INT32_MIN && lo === 0 ? -1 : 0;
   if (inf === 0) return false;
+  if (col.infinity === INF_ERROR) {
+    throw new ValueProblem(inf > 0 ? 'infinity' : '-infinity', UNSUPPORTED_VALUE_OPTIONS.infinity);
+  }
   if (col.infinity === INF_NULL) {
     setNull(col, n);
     return true;

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import type { Manifest } from '../../src/storage/manifest.js';
+import type { ExportTableInput } from '../../src/export-input.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { queryParquet } from '../support/parquet-reader.js';
 import { startWorkerProcess, waitFor, type WorkerProcess } from '../support/worker-process.js';
@@ -60,6 +61,19 @@ describe('kill, terminate and resume', () => {
     return w;
   };
 
+  /** A worker on a fresh task queue, and an export of TABLE to a fresh prefix started on it. */
+  async function startRun(name: string, runKey: string, input: Omit<ExportTableInput, 'destination'>) {
+    const taskQueue = `fault-${randomUUID()}`;
+    const prefix = uniquePrefix(name);
+    const first = await worker(taskQueue);
+    const handle = await client.workflow.start('exportTable', {
+      taskQueue,
+      workflowId: `it-${name}-${randomUUID()}`,
+      args: [{ ...input, destination: `s3://${bucket()}/${prefix}`, runKey }],
+    });
+    return { taskQueue, prefix, first, handle };
+  }
+
   /** Checks the finished run against the source with DuckDB: every id once, nothing else. */
   async function assertExactlyOnce(prefix: string, runKey: string): Promise<Manifest> {
     const runPrefix = `${prefix}/${TABLE}/run=${runKey}`;
@@ -96,23 +110,12 @@ describe('kill, terminate and resume', () => {
     'SIGKILL of the worker mid-partition: a new worker resumes after the stored batches',
     { timeout: 240_000 },
     async () => {
-      const taskQueue = `fault-${randomUUID()}`;
-      const prefix = uniquePrefix('kill-extract');
       const runKey = 'kill-1';
-      const first = await worker(taskQueue);
-      const handle = await client.workflow.start('exportTable', {
-        taskQueue,
-        workflowId: `it-kill-extract-${randomUUID()}`,
-        args: [
-          {
-            source: { table: TABLE },
-            destination: `s3://${bucket()}/${prefix}`,
-            runKey,
-            partitions: { count: 1 },
-            batch: { rows: 20_000 },
-            compaction: { keepRaw: true },
-          },
-        ],
+      const { taskQueue, prefix, first, handle } = await startRun('kill-extract', runKey, {
+        source: { table: TABLE },
+        partitions: { count: 1 },
+        batch: { rows: 20_000 },
+        compaction: { keepRaw: true },
       });
       await waitFor(
         '3 stored batches',
@@ -136,23 +139,12 @@ describe('kill, terminate and resume', () => {
     'SIGKILL during compaction: the run completes, finished data files are kept',
     { timeout: 240_000 },
     async () => {
-      const taskQueue = `fault-${randomUUID()}`;
-      const prefix = uniquePrefix('kill-compact');
       const runKey = 'kill-2';
-      const first = await worker(taskQueue);
-      const handle = await client.workflow.start('exportTable', {
-        taskQueue,
-        workflowId: `it-kill-compact-${randomUUID()}`,
-        args: [
-          {
-            source: { table: TABLE },
-            destination: `s3://${bucket()}/${prefix}`,
-            runKey,
-            partitions: { count: 2, maxConcurrent: 1 },
-            batch: { rows: 10_000 },
-            compaction: { targetFileBytes: 1_500_000 },
-          },
-        ],
+      const { taskQueue, prefix, first, handle } = await startRun('kill-compact', runKey, {
+        source: { table: TABLE },
+        partitions: { count: 2, maxConcurrent: 1 },
+        batch: { rows: 10_000 },
+        compaction: { targetFileBytes: 1_500_000 },
       });
       const dataFiles = (v: Map<string, string>) =>
         new Map([...v].filter(([k]) => k.includes('/data/part-')));
@@ -202,25 +194,14 @@ describe('kill, terminate and resume', () => {
   );
 
   test('pg_terminate_backend mid-COPY: retried, resumed, no duplicates', { timeout: 240_000 }, async () => {
-    const taskQueue = `fault-${randomUUID()}`;
-    const prefix = uniquePrefix('terminate-backend');
     const runKey = 'backend-1';
-    await worker(taskQueue);
-    const handle = await client.workflow.start('exportTable', {
-      taskQueue,
-      workflowId: `it-backend-${randomUUID()}`,
-      args: [
-        {
-          // A filter that keeps every row and marks this test's COPY in pg_stat_activity: backends
-          // of earlier tests' killed workers may still be running their COPY.
-          source: { table: TABLE, where: "label <> 'pg-terminate-marker'" },
-          destination: `s3://${bucket()}/${prefix}`,
-          runKey,
-          partitions: { count: 1 },
-          batch: { rows: 20_000 },
-          compaction: { keepRaw: true },
-        },
-      ],
+    const { prefix, handle } = await startRun('terminate-backend', runKey, {
+      // A filter that keeps every row and marks this test's COPY in pg_stat_activity: backends
+      // of earlier tests' killed workers may still be running their COPY.
+      source: { table: TABLE, where: "label <> 'pg-terminate-marker'" },
+      partitions: { count: 1 },
+      batch: { rows: 20_000 },
+      compaction: { keepRaw: true },
     });
     await waitFor(
       '2 stored batches',
