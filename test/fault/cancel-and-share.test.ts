@@ -6,10 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { ExportProgress, ExportTableResult } from '../../workflows/export-table.js';
-import { startWorkerProcess, waitFor, type WorkerProcess } from '../support/worker-process.js';
+import { waitFor, WorkerFleet } from '../support/worker-process.js';
 import { bucket, database, objectVersions, s3, stack, uniquePrefix } from '../support/fixtures.js';
 
 const ROWS = 400_000;
@@ -17,9 +17,8 @@ const TABLE = 'public.it_operations';
 
 describe('operations while running', () => {
   let db: pg.Client;
-  let connection: Connection;
+  let fleet: WorkerFleet;
   let client: Client;
-  const workers: WorkerProcess[] = [];
 
   before(async () => {
     stack();
@@ -28,12 +27,11 @@ describe('operations while running', () => {
       CREATE TABLE it_operations (id bigint PRIMARY KEY, label text);
       INSERT INTO it_operations SELECT g, 'label ' || md5(g::text) FROM generate_series(1, ${ROWS}) g;
       ANALYZE it_operations;`);
-    connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-    client = new Client({ connection });
+    fleet = await WorkerFleet.connect();
+    client = fleet.client;
   });
   after(async () => {
-    for (const w of workers) await w.kill().catch(() => undefined);
-    await connection?.close();
+    await fleet?.close();
     await db?.end();
   });
 
@@ -50,7 +48,7 @@ describe('operations while running', () => {
     { timeout: 240_000 },
     async () => {
       const taskQueue = `ops-${randomUUID()}`;
-      workers.push(await startWorkerProcess(taskQueue));
+      await fleet.worker(taskQueue);
       const storage = s3();
       const prefix = uniquePrefix('cancel');
       const runKey = 'cancel-1';
@@ -93,7 +91,8 @@ describe('operations while running', () => {
 
   test('two worker processes on one task queue share the partitions', { timeout: 240_000 }, async () => {
     const taskQueue = `ops-${randomUUID()}`;
-    workers.push(await startWorkerProcess(taskQueue), await startWorkerProcess(taskQueue));
+    await fleet.worker(taskQueue);
+    await fleet.worker(taskQueue);
     const prefix = uniquePrefix('share');
     const workflowId = `it-share-${randomUUID()}`;
     const handle = await client.workflow.start('exportTable', {

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Manifest } from '../../src/storage/manifest.js';
 import type { ExportTableInput } from '../../src/export-input.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { queryParquet } from '../support/parquet-reader.js';
-import { startWorkerProcess, waitFor, type WorkerProcess } from '../support/worker-process.js';
+import { waitFor, WorkerFleet, type WorkerProcess } from '../support/worker-process.js';
 import {
   bucket,
   database,
@@ -32,9 +32,8 @@ const TABLE = 'public.it_faults';
 describe('kill, terminate and resume', () => {
   let db: pg.Client;
   let storage: S3Client;
-  let connection: Connection;
+  let fleet: WorkerFleet;
   let client: Client;
-  const workers: WorkerProcess[] = [];
 
   before(async () => {
     stack();
@@ -45,21 +44,16 @@ describe('kill, terminate and resume', () => {
         FROM generate_series(1, ${ROWS}) g;
       ANALYZE it_faults;`);
     storage = s3();
-    connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-    client = new Client({ connection });
+    fleet = await WorkerFleet.connect();
+    client = fleet.client;
   });
 
   after(async () => {
-    for (const w of workers) await w.kill().catch(() => undefined);
-    await connection?.close();
+    await fleet?.close();
     await db?.end();
   });
 
-  const worker = async (taskQueue: string): Promise<WorkerProcess> => {
-    const w = await startWorkerProcess(taskQueue);
-    workers.push(w);
-    return w;
-  };
+  const worker = (taskQueue: string): Promise<WorkerProcess> => fleet.worker(taskQueue);
 
   /** A worker on a fresh task queue, and an export of TABLE to a fresh prefix started on it. */
   async function startRun(name: string, runKey: string, input: Omit<ExportTableInput, 'destination'>) {

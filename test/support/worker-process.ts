@@ -1,6 +1,7 @@
 /** A `pg-parquet worker` as a separate OS process, so that tests can SIGKILL it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -62,4 +63,35 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * The worker processes of one test file and a Temporal client to start runs on them: `worker()`
+ * starts one more, `close()` kills them all and closes the connection.
+ */
+export class WorkerFleet {
+  private readonly workers: WorkerProcess[] = [];
+
+  private constructor(
+    readonly client: Client,
+    private readonly connection: Connection,
+  ) {}
+
+  static async connect(): Promise<WorkerFleet> {
+    const connection = await Connection.connect({
+      address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    });
+    return new WorkerFleet(new Client({ connection }), connection);
+  }
+
+  async worker(taskQueue: string): Promise<WorkerProcess> {
+    const w = await startWorkerProcess(taskQueue);
+    this.workers.push(w);
+    return w;
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.workers) await w.kill().catch(() => undefined);
+    await this.connection.close();
+  }
 }
