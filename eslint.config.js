@@ -46,7 +46,7 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts'],
     rules: {
-      // Workflow code is replayed: only types and pure helpers may be imported at runtime.
+      // Workflow code is replayed: only types, and the pure contract in src/contract/, at runtime.
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
@@ -55,6 +55,33 @@ export default tseslint.config(
               group: FORBIDDEN_IN_WORKFLOWS,
               allowTypeImports: true,
               message: 'workflows/ must stay deterministic: import types only.',
+            },
+            {
+              regex: '^\\.\\./(src/(?!contract/)|activities/)',
+              allowTypeImports: true,
+              message: 'workflows/ may import values only from src/contract/ (pure, deterministic).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/contract/**/*.ts'],
+    rules: {
+      // The contract is what workflows import: the same fence, and nothing from the rest of src/.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: FORBIDDEN_IN_WORKFLOWS,
+              allowTypeImports: true,
+              message: 'src/contract/ is imported by workflows: it must stay deterministic.',
+            },
+            {
+              group: ['../**'],
+              message: 'src/contract/ imports only its own modules (and pure packages such as zod).',
             },
           ],
         },

@@ -7,10 +7,10 @@
  *     --destination file:///tmp/x --run-key bench-1
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_ROW_GROUP_ROWS } from '../src/export-input.js';
+import { DEFAULT_ROW_GROUP_ROWS } from '../src/contract/export-input.js';
 import { compactGroup, planCompaction } from '../src/export/compact.js';
 import { openObjectStore } from '../src/storage/destination.js';
-import { parseQualifiedName } from '../src/table-name.js';
+import { parseQualifiedName } from '../src/contract/table-name.js';
 import { startEventLoopMonitor } from './event-loop-delay.js';
 import { startMemorySampler } from './memory-sampler.js';
 

@@ -12,11 +12,11 @@ import {
   DEFAULT_BATCH_ROWS,
   DEFAULT_ROW_GROUP_ROWS,
   DEFAULT_TARGET_PARTITION_BYTES,
-} from '../src/export-input.js';
+} from '../src/contract/export-input.js';
 import { extractPartition } from '../src/export/extract-partition.js';
 import { planExport, planRanges } from '../src/export/plan-export.js';
 import { openObjectStore } from '../src/storage/destination.js';
-import { parseQualifiedName } from '../src/table-name.js';
+import { parseQualifiedName } from '../src/contract/table-name.js';
 import { startEventLoopMonitor } from './event-loop-delay.js';
 import { startMemorySampler } from './memory-sampler.js';
 

@@ -8,8 +8,8 @@ import {
   type WorkflowHandle,
   WorkflowIdReusePolicy,
 } from '@temporalio/client';
-import { resolveExportInput, type ExportTableInput } from './export-input.js';
-import { displayName } from './table-name.js';
+import { resolveExportInput, type ExportTableInput } from './contract/export-input.js';
+import { displayName } from './contract/table-name.js';
 import { taskQueueFromEnv } from './temporal-connection.js';
 import type { ExportProgress, ExportTableResult } from '../workflows/export-table.js';
 import { exportWorkflowId, runKeyFromTime } from '../workflows/run-key.js';

@@ -13,8 +13,8 @@ export {
 } from './client.js';
 export { createWorker, DEFAULT_MAX_CONCURRENT_ACTIVITIES, type CreateWorkerOptions } from './worker.js';
 export { connectClient, connectWorker, taskQueueFromEnv } from './temporal-connection.js';
-export * from './export-input.js';
-export * from './errors.js';
+export * from './contract/export-input.js';
+export * from './contract/errors.js';
 export type { Manifest, ManifestColumn, ManifestFile, ManifestPartition } from './storage/manifest.js';
 export type { ExportProgress, ExportTableResult, ExportPhase } from '../workflows/export-table.js';
 export { exportWorkflowId } from '../workflows/run-key.js';

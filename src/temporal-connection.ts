@@ -6,7 +6,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
-import { DEFAULT_TASK_QUEUE } from './export-input.js';
+import { DEFAULT_TASK_QUEUE } from './contract/export-input.js';
 
 /** The task queue of the worker and the CLI: `PG_PARQUET_TASK_QUEUE` or `pg-parquet`. */
 export function taskQueueFromEnv(env: NodeJS.ProcessEnv = process.env): string {

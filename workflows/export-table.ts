@@ -15,18 +15,18 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PgParquetActivities } from '../activities/index.js';
-import { ErrorType, InputError, PgParquetError } from '../src/errors.js';
+import { ErrorType, InputError, PgParquetError } from '../src/contract/errors.js';
 import {
   resolveExportInput,
   typeOptionsOf,
   type ExportTableInput,
   type ResolvedExportInput,
-} from '../src/export-input.js';
-import { PARTITIONS_PER_CHUNK } from '../src/plan/chunks.js';
-import { displayName } from '../src/table-name.js';
+} from '../src/contract/export-input.js';
+import { PARTITIONS_PER_CHUNK } from '../src/contract/chunks.js';
+import { displayName } from '../src/contract/table-name.js';
 import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
 
-export type { ExportTableInput } from '../src/export-input.js';
+export type { ExportTableInput } from '../src/contract/export-input.js';
 
 /** Phases of a run, in order. */
 export type ExportPhase =

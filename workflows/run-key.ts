@@ -1,5 +1,5 @@
 /** Pure helpers that name a run. Used by the workflow, the client and the CLI. */
-import { RUN_KEY_PATTERN } from '../src/export-input.js';
+import { RUN_KEY_PATTERN } from '../src/contract/export-input.js';
 
 /** Prefix of every workflow id this package assigns. */
 export const WORKFLOW_ID_PREFIX = 'pg-parquet';

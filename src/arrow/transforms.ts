@@ -15,7 +15,7 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import type { TimestampUnit } from '../export-input.js';
+import type { TimestampUnit } from '../contract/export-input.js';
 
 /** The metadata columns to add (a null name leaves the column out). */
 export interface MetadataColumns {

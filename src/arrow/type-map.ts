@@ -31,16 +31,9 @@ import {
   Type,
   Utf8,
 } from 'apache-arrow';
-import { quoteIdent } from '../postgres/identifiers.js';
-import {
-  MAX_DECIMAL_PRECISION,
-  type ColumnSpec,
-  type DecoderKind,
-  type PgColumn,
-  type TypeOptions,
-} from './column-spec.js';
-
-export { MAX_DECIMAL_PRECISION };
+import { quoteIdent } from '../contract/identifiers.js';
+import type { ColumnSpec, DecoderKind, PgColumn } from './column-spec.js';
+import { MAX_DECIMAL_PRECISION, type TypeOptions } from '../contract/type-options.js';
 
 /** Kinds whose values can be ±infinity. */
 const INFINITE_KINDS: ReadonlySet<DecoderKind> = new Set<DecoderKind>(['date', 'timestamp', 'timestamptz']);

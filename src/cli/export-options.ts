@@ -1,7 +1,7 @@
 /** Builds workflow input from `pg-parquet export` flags and an optional `--input` JSON file. */
 import { readFileSync } from 'node:fs';
-import { InputError } from '../errors.js';
-import type { ExportTableInput } from '../export-input.js';
+import { InputError } from '../contract/errors.js';
+import type { ExportTableInput } from '../contract/export-input.js';
 
 /** The flags of `pg-parquet export`, as commander parses them. */
 export interface ExportFlags {

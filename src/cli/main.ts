@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { startExport, waitForExport, queryProgress } from '../client.js';
-import { PgParquetError } from '../errors.js';
+import { PgParquetError } from '../contract/errors.js';
 import { connectClient } from '../temporal-connection.js';
 import { createWorker } from '../worker.js';
 import { exportInputFromFlags, type ExportFlags } from './export-options.js';

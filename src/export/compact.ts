@@ -4,8 +4,8 @@
  * row groups, streaming one raw file at a time so memory stays bounded by a batch and a row group.
  */
 import pMap from 'p-map';
-import { ErrorType, PgParquetError } from '../errors.js';
-import type { Compression } from '../export-input.js';
+import { ErrorType, PgParquetError } from '../contract/errors.js';
+import type { Compression } from '../contract/export-input.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { createParquetStream } from '../parquet/writer.js';
 import { readParquetBatches } from '../parquet/reader.js';
@@ -14,7 +14,7 @@ import { readParquetMetadata } from '../parquet/writer.js';
 import { planCompactionGroups, type CompactionGroup, type CompactionInput } from '../plan/compaction.js';
 import { compactionKey, dataFileKey, partitionDoneKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { displayName, type QualifiedName } from '../table-name.js';
+import { displayName, type QualifiedName } from '../contract/table-name.js';
 import type { PartitionStats } from './extract-partition.js';
 import { readJson, writeJson } from './json-object.js';
 import { loadRunPlan, type RunPlan } from './run-plan.js';

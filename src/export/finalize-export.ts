@@ -6,8 +6,8 @@
 import pMap from 'p-map';
 import { metadataFields } from '../arrow/transforms.js';
 import { describeArrowType } from '../arrow/type-map.js';
-import { ErrorType, PgParquetError } from '../errors.js';
-import type { Compression, TimestampUnit } from '../export-input.js';
+import { ErrorType, PgParquetError } from '../contract/errors.js';
+import type { Compression, TimestampUnit } from '../contract/export-input.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
 import { cursorSpan } from '../plan/compaction.js';
 import { compactionKey, dataFileKey, manifestKey, successKey } from '../storage/keys.js';
@@ -19,11 +19,11 @@ import {
   type ManifestPartition,
 } from '../storage/manifest.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { displayName, type QualifiedName } from '../table-name.js';
+import { displayName, type QualifiedName } from '../contract/table-name.js';
 import type pg from 'pg';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { rangeCondition } from '../postgres/copy-query.js';
-import { quoteQualified } from '../postgres/identifiers.js';
+import { quoteQualified } from '../contract/identifiers.js';
 import { rawFilesOfRun, STORE_READ_CONCURRENCY, type CompactionPlan } from './compact.js';
 import type { RunPlan } from './run-plan.js';
 import type { PartitionStats } from './extract-partition.js';

@@ -4,25 +4,21 @@
  * or reuses the plan a previous attempt of the same runKey stored.
  */
 import type pg from 'pg';
-import {
-  DEFAULT_TYPE_OPTIONS,
-  type ColumnSpec,
-  type PgColumn,
-  type TypeOptions,
-} from '../arrow/column-spec.js';
+import { type ColumnSpec, type PgColumn } from '../arrow/column-spec.js';
+import { DEFAULT_TYPE_OPTIONS, type TypeOptions } from '../contract/type-options.js';
 import { planColumns } from '../arrow/type-map.js';
-import { ErrorType, PgParquetError } from '../errors.js';
-import type { PartitionStrategy, TimestampUnit } from '../export-input.js';
-import { MAX_PARTITIONS } from '../export-input.js';
+import { ErrorType, PgParquetError } from '../contract/errors.js';
+import type { PartitionStrategy, TimestampUnit } from '../contract/export-input.js';
+import { MAX_PARTITIONS } from '../contract/export-input.js';
 import { planBalancedRanges } from '../plan/balanced.js';
 import { cursorQuantiles } from '../plan/cursor-stats.js';
 import { planUniformRanges, type PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { cursorKindOf, cursorValueSql } from '../postgres/cursor-kind.js';
 import { describeTable } from '../postgres/introspect.js';
-import { quoteIdent, quoteQualified } from '../postgres/identifiers.js';
+import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { displayName, type QualifiedName } from '../table-name.js';
+import { displayName, type QualifiedName } from '../contract/table-name.js';
 import { loadRanges, loadRunPlan, RUN_PLAN_VERSION, storeRunPlan, type RunPlan } from './run-plan.js';
 
 /** Input of the planning activity. */

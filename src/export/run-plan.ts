@@ -1,11 +1,12 @@
 /** The persisted plan of one run (`_plan.json`): what re-runs of the same runKey must reuse. */
-import type { ColumnSpec, TypeOptions } from '../arrow/column-spec.js';
+import type { ColumnSpec } from '../arrow/column-spec.js';
+import type { TypeOptions } from '../contract/type-options.js';
 import type { CursorKind } from '../postgres/cursor-kind.js';
-import { PARTITIONS_PER_CHUNK } from '../plan/chunks.js';
+import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import type { PartitionRange } from '../plan/partitions.js';
 import { planKey, rangesKey, type RunLocation } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { QualifiedName } from '../table-name.js';
+import type { QualifiedName } from '../contract/table-name.js';
 import { readJson, writeJson } from './json-object.js';
 
 export const RUN_PLAN_VERSION = 2;

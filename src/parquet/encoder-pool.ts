@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { inlineEncoder, type ParquetEncoder } from './encoder.js';
 import type { ParquetWriteOptions } from './writer.js';
+import { ErrorType, PgParquetError } from '../contract/errors.js';
 
 /** Message to an encoder thread. */
 export interface EncodeRequest {
@@ -75,8 +76,11 @@ interface Slot {
 }
 
 /** Error of a file the encoder thread could not write (or of a thread that died). */
-export class ParquetEncodeError extends Error {
-  override readonly name = 'ParquetEncodeError';
+export class ParquetEncodeError extends PgParquetError {
+  constructor(message: string) {
+    // Transient: a dead thread is replaced, and a closed pool belongs to a worker shutting down.
+    super(ErrorType.EncodeFailed, message, true);
+  }
 }
 
 /** Encodes on up to `threads` worker threads, started on first use; a dead thread is replaced. */

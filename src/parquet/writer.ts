@@ -14,6 +14,7 @@
  */
 import { Table, tableFromIPC, tableToIPC, util, type RecordBatch, type Schema } from 'apache-arrow';
 import * as wasm from 'parquet-wasm';
+import { ErrorType, PgParquetError } from '../contract/errors.js';
 
 /** Compression codecs offered to users. `lz4` is written as LZ4_RAW (the non-deprecated framing). */
 export type ParquetCompression = 'zstd' | 'snappy' | 'gzip' | 'brotli' | 'lz4' | 'uncompressed';
@@ -103,10 +104,9 @@ function assertSameSchema(expected: Schema, actual: Schema, what: string): void 
 }
 
 /** A batch whose schema differs from the file's schema was given to a writer. */
-export class SchemaMismatchError extends Error {
+export class SchemaMismatchError extends PgParquetError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SchemaMismatchError';
+    super(ErrorType.SchemaMismatch, message, false);
   }
 }
 
@@ -398,10 +398,10 @@ export async function readParquetMetadataFromBlob(blob: Blob): Promise<ParquetFi
 }
 
 /** The bytes are not a (complete) Parquet file. */
-export class ParquetFormatError extends Error {
+export class ParquetFormatError extends PgParquetError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ParquetFormatError';
+    // Terminal: stored objects are written whole, so a file that is not Parquet stays so.
+    super(ErrorType.ParquetFormat, message, false);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { CURSOR_SQL_TYPE, cursorValueSql, type CursorKind } from '../postgres/cursor-kind.js';
-import { quoteIdent, quoteQualified } from '../postgres/identifiers.js';
+import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 
 /** Values sampled at most, whatever the table size. */
 export const MAX_SAMPLE_ROWS = 100_000;

@@ -3,7 +3,7 @@
  * worker reads from its own environment, so no secret ever enters workflow history.
  */
 import pg from 'pg';
-import { ErrorType, PgParquetError } from '../errors.js';
+import { ErrorType, PgParquetError } from '../contract/errors.js';
 
 /** `application_name` of every session we open: visible in pg_stat_activity. */
 export const APPLICATION_NAME = 'pg-parquet';

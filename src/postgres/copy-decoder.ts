@@ -13,9 +13,10 @@
  * bytes; an int16 -1 ends the data.
  */
 import { makeData, RecordBatch, Schema, Struct, type Data, type DataType, type Field } from 'apache-arrow';
-import type { ColumnSpec, DecoderKind, InfinityMode, TypeOptions } from '../arrow/column-spec.js';
+import type { ColumnSpec, DecoderKind } from '../arrow/column-spec.js';
+import type { InfinityMode, TypeOptions } from '../contract/type-options.js';
 import { arrowField } from '../arrow/type-map.js';
-import { ErrorType, PgParquetError } from '../errors.js';
+import { ErrorType, PgParquetError } from '../contract/errors.js';
 
 /** One decoded batch and what the exporter records about it. */
 export interface DecodedBatch {
@@ -68,7 +69,6 @@ export const UNSUPPORTED_VALUE_OPTIONS = {
  * column, value, the row's cursor value and the option that would accept it. Non-retryable.
  */
 export class UnsupportedValueError extends PgParquetError {
-  readonly code = 'UNSUPPORTED_VALUE';
   constructor(
     readonly table: string,
     readonly column: string,
@@ -92,11 +92,10 @@ export class UnsupportedValueError extends PgParquetError {
 }
 
 /** The bytes are not a well-formed binary COPY stream for these columns, or it ended early. */
-export class CopyFormatError extends Error {
-  readonly code = 'COPY_FORMAT';
+export class CopyFormatError extends PgParquetError {
   constructor(message: string) {
-    super(message);
-    this.name = 'CopyFormatError';
+    // Transient: from a live server this is a stream cut short; a retry reads it again.
+    super(ErrorType.CopyFormat, message, true);
   }
 }
 

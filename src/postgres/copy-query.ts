@@ -4,7 +4,7 @@
  */
 import type { ColumnSpec } from '../arrow/column-spec.js';
 import { cursorLiteralSql, type CursorKind } from './cursor-kind.js';
-import { quoteIdent, quoteQualified } from './identifiers.js';
+import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 
 /** Session settings that make text casts (interval, inet, …) independent of server defaults. */
 export const SESSION_SETTINGS_SQL =

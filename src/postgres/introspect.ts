@@ -1,16 +1,14 @@
 /** Describes a relation's columns, with domains resolved to their base types. */
 import type pg from 'pg';
 import type { PgColumn } from '../arrow/column-spec.js';
-import { ErrorType, PgParquetError } from '../errors.js';
-import { quoteQualified } from './identifiers.js';
+import { ErrorType, PgParquetError } from '../contract/errors.js';
+import { quoteQualified } from '../contract/identifiers.js';
 
 /**
- * The relation does not exist (or is not visible to the connecting role). An `Error` with
- * `code = 'TABLE_NOT_FOUND'`; it also carries the exporter's failure type so that it surfaces as
- * a non-retryable `PgParquetTableNotFound` naming the `source.table` field.
+ * The relation does not exist (or is not visible to the connecting role): a terminal
+ * `PgParquetTableNotFound` naming the `source.table` field.
  */
 export class TableNotFoundError extends PgParquetError {
-  readonly code = 'TABLE_NOT_FOUND';
   constructor(readonly table: string) {
     super(ErrorType.TableNotFound, `invalid source.table: relation ${table} does not exist`, false, {
       field: 'source.table',

@@ -1,87 +1,8 @@
-/**
- * Destination URLs: `s3://bucket[/prefix]` or `file:///absolute/path`. Parsed strictly, so that a
- * typo fails before any work instead of writing somewhere unexpected.
- */
-import { fileURLToPath } from 'node:url';
-import { ErrorType, InputError } from '../errors.js';
+/** Opens the object store (S3 or local files) of a destination URL. */
+import { parseDestination } from '../contract/destination-url.js';
 import { FileObjectStore } from './file-store.js';
 import type { ObjectStore } from './object-store.js';
 import { S3ObjectStore } from './s3-store.js';
-
-/** What a destination may look like, as said in error messages. */
-export const ACCEPTED_DESTINATIONS = 's3://bucket[/prefix] or file:///absolute/path';
-
-/** A parsed destination. For `file`, `path` is the absolute folder and `prefix` is ''. */
-export type Destination =
-  | { readonly scheme: 's3'; readonly bucket: string; readonly prefix: string; readonly path?: undefined }
-  | { readonly scheme: 'file'; readonly bucket?: undefined; readonly prefix: string; readonly path: string };
-
-/** A destination URL that cannot be used; names the field, the value, what is accepted and why. */
-export class DestinationError extends InputError {
-  readonly code = 'INVALID_DESTINATION';
-
-  constructor(
-    value: unknown,
-    /** What exactly is wrong, e.g. "bucket names are 3 to 63 characters". */
-    readonly reason: string,
-  ) {
-    super('destination', value, ACCEPTED_DESTINATIONS, ErrorType.InvalidDestination);
-    this.message = `${this.message} (${reason})`;
-    this.details.reason = reason;
-  }
-}
-
-/**
- * Parses a destination URL. Throws {@link DestinationError} for relative file paths, file URLs
- * with a host, other schemes, empty or invalid bucket names (per the S3 naming rules), and
- * prefixes with empty, '.' or '..' segments, query strings or control characters.
- */
-export function parseDestination(url: string): Destination {
-  const fail = (reason: string): never => {
-    throw new DestinationError(url, reason);
-  };
-  if (typeof url !== 'string' || url.trim() === '') fail('it is empty');
-  if (/[\0-\x1f\x7f]/.test(url)) fail('it contains control characters');
-  if (url !== url.trim()) fail('it has leading or trailing spaces');
-
-  const s3 = /^s3:\/\/([^/]*)(?:\/(.*))?$/i.exec(url);
-  if (s3) {
-    const bucket = s3[1] ?? '';
-    const problem = bucketNameProblem(bucket);
-    if (problem) fail(problem);
-    const prefix = (s3[2] ?? '').replace(/\/+$/, '');
-    if (/[?#]/.test(prefix)) fail('a prefix cannot contain "?" or "#"');
-    if (prefix !== '' && prefix.split('/').some((s) => s === '' || s === '.' || s === '..')) {
-      fail('the prefix has an empty, "." or ".." segment');
-    }
-    return { scheme: 's3', bucket, prefix };
-  }
-
-  if (/^file:/i.test(url)) {
-    const m = /^file:\/\/(?:localhost)?(\/.*)$/i.exec(url);
-    if (!m) fail('a file URL needs an absolute path: file:///path (three slashes)');
-    const rawPath = m?.[1] ?? '';
-    if (/[?#]/.test(rawPath)) fail('a file URL cannot contain "?" or "#"');
-    if (rawPath.split('/').some((s) => s === '.' || s === '..' || /^%2e(%2e)?$/i.test(s))) {
-      fail('the path has a "." or ".." segment');
-    }
-    let path = '';
-    try {
-      path = fileURLToPath(`file://${rawPath}`);
-    } catch (err) {
-      fail(err instanceof Error ? err.message : 'not a valid file URL');
-    }
-    if (path.length > 1) path = path.replace(/\/+$/, '');
-    return { scheme: 'file', prefix: '', path };
-  }
-
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
-  return fail(
-    scheme
-      ? `the scheme "${scheme}:" is not supported`
-      : 'it is not a URL; a local folder is file:///absolute/path',
-  );
-}
 
 /** Opens the store for a destination URL (see {@link parseDestination}). */
 export function openObjectStore(url: string): ObjectStore {
@@ -89,22 +10,4 @@ export function openObjectStore(url: string): ObjectStore {
   return dest.scheme === 's3'
     ? new S3ObjectStore({ bucket: dest.bucket, prefix: dest.prefix })
     : new FileObjectStore(dest.path);
-}
-
-/** Why `name` is not a valid S3 general purpose bucket name, or undefined when it is. */
-export function bucketNameProblem(name: string): string | undefined {
-  if (name === '') return 'the bucket name is empty';
-  if (name.length < 3 || name.length > 63) return 'bucket names are 3 to 63 characters long';
-  if (!/^[a-z0-9.-]+$/.test(name)) return 'bucket names use only lowercase letters, digits, "." and "-"';
-  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name))
-    return 'bucket names begin and end with a letter or digit';
-  if (name.includes('..')) return 'bucket names cannot contain two adjacent periods';
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'bucket names cannot look like an IP address';
-  for (const p of ['xn--', 'sthree-', 'amzn-s3-demo-']) {
-    if (name.startsWith(p)) return `bucket names cannot start with "${p}"`;
-  }
-  for (const s of ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3']) {
-    if (name.endsWith(s)) return `bucket names cannot end with "${s}"`;
-  }
-  return undefined;
 }

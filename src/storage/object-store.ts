@@ -1,4 +1,5 @@
 /** Where exported objects go: an S3 bucket prefix or a local folder, behind one small interface. */
+import { ErrorType, PgParquetError } from '../contract/errors.js';
 
 /** Metadata of one stored object. */
 export interface ObjectInfo {
@@ -38,24 +39,53 @@ export interface ObjectStore {
   delete(keys: readonly string[]): Promise<void>;
 }
 
+/** Error names (S3) and errno codes (files) that say the destination itself is missing. */
+const NOT_FOUND_CODES = new Set(['NoSuchBucket', 'ENOTDIR']);
+/** Error names and errno codes that say the credentials or permissions refuse the destination. */
+const DENIED_CODES = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'CredentialsProviderError',
+  'AllAccessDisabled',
+  'Forbidden',
+  '403',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+]);
+
 /**
  * A storage operation failed. The message names the operation and the object URL, never a
- * credential; `retryable` says whether the same call could succeed later (network, throttling,
- * 5xx) or never will (access denied, missing bucket).
+ * credential. The failure type follows from the cause: a missing bucket or folder is
+ * `PgParquetDestinationNotFound`, refused credentials or permissions `PgParquetDestinationDenied`
+ * (both terminal); anything else `PgParquetStorageError`, transient when `retryable` says the same
+ * call could succeed later (network, throttling, 5xx).
  */
-export class ObjectStoreError extends Error {
+export class ObjectStoreError extends PgParquetError {
   constructor(
     message: string,
     /** The store operation, e.g. `put`, `putStream`, `list`. */
     readonly operation: string,
     /** The object (or prefix) URL the operation was about. */
     readonly url: string,
-    readonly retryable: boolean,
-    /** HTTP status or errno code, when known. */
-    readonly code?: string,
+    retryable: boolean,
+    /** The S3 error name or the errno code, when known (decides the failure type). */
+    code?: string,
   ) {
-    super(message);
-    this.name = 'ObjectStoreError';
+    const type =
+      code !== undefined && NOT_FOUND_CODES.has(code)
+        ? ErrorType.DestinationNotFound
+        : code !== undefined && DENIED_CODES.has(code)
+          ? ErrorType.DestinationDenied
+          : ErrorType.StorageError;
+    super(type, message, type === ErrorType.StorageError && retryable, {
+      operation,
+      url,
+      ...(code === undefined ? {} : { code }),
+    });
   }
 }
 

@@ -382,7 +382,8 @@ export class S3ObjectStore implements ObjectStore {
       operation,
       url,
       isRetryable(name, status, e),
-      status ? String(status) : name,
+      // A HEAD answer has no body, so its name can be generic: the status then tells.
+      status !== undefined && ['Unknown', 'UnknownError', 'Error'].includes(name) ? String(status) : name,
     );
   }
 }

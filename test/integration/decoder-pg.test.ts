@@ -13,14 +13,15 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import type { ColumnSpec, TypeOptions } from '../../src/arrow/column-spec.js';
+import type { ColumnSpec } from '../../src/arrow/column-spec.js';
+import type { TypeOptions } from '../../src/contract/type-options.js';
 import { planColumns } from '../../src/arrow/type-map.js';
 import {
   CopyBinaryDecoder,
   UnsupportedValueError,
   type DecodedBatch,
 } from '../../src/postgres/copy-decoder.js';
-import { quoteIdent, quoteQualified } from '../../src/postgres/identifiers.js';
+import { quoteIdent, quoteQualified } from '../../src/contract/identifiers.js';
 import { describeTable, TableNotFoundError } from '../../src/postgres/introspect.js';
 import { rowsOf } from '../support/arrow-cells.js';
 
@@ -389,7 +390,8 @@ describe('decoder against PostgreSQL', () => {
     for (const name of ['no_such_table', 'Every_Type', 'x"; DROP TABLE y; --']) {
       await assert.rejects(
         () => describeTable(db, SCHEMA, name),
-        (err: unknown) => err instanceof TableNotFoundError && err.code === 'TABLE_NOT_FOUND',
+        (err: unknown) =>
+          err instanceof TableNotFoundError && err.type === 'PgParquetTableNotFound' && !err.retryable,
       );
     }
     await assert.rejects(() => describeTable(db, 'no_such_schema', 'every_type'), TableNotFoundError);

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../src/errors.js';
+import { ErrorType } from '../../src/contract/errors.js';
 import { startHarness, type TemporalHarness } from '../support/temporal.js';
 import { bucket, database, listObjects, s3, stack, uniquePrefix } from '../support/fixtures.js';
 

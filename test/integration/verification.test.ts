@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../src/errors.js';
+import { ErrorType } from '../../src/contract/errors.js';
 import { extractPartition } from '../../src/export/extract-partition.js';
 import { openObjectStore } from '../../src/storage/destination.js';
 import { planDirect } from '../support/direct-export.js';

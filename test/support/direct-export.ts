@@ -4,9 +4,9 @@
  */
 import { planExport, planRanges } from '../../src/export/plan-export.js';
 import type { PartitionRange } from '../../src/plan/partitions.js';
-import type { PartitionStrategy } from '../../src/export-input.js';
+import type { PartitionStrategy } from '../../src/contract/export-input.js';
 import { openObjectStore } from '../../src/storage/destination.js';
-import type { QualifiedName } from '../../src/table-name.js';
+import type { QualifiedName } from '../../src/contract/table-name.js';
 
 /** Plans `table` by `id` into `partitions` ranges under `destination`/runKey; returns the ranges. */
 export async function planDirect(options: {

@@ -8,7 +8,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordBatch } from 'apache-arrow';
 import { DataType, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
-import type { ColumnSpec, PgColumn, TypeOptions } from '../../src/arrow/column-spec.js';
+import type { ColumnSpec, PgColumn } from '../../src/arrow/column-spec.js';
+import type { TypeOptions } from '../../src/contract/type-options.js';
 import { planColumns } from '../../src/arrow/type-map.js';
 import {
   CopyBinaryDecoder,
@@ -645,7 +646,7 @@ describe('CopyBinaryDecoder: values Parquet cannot hold', () => {
         () => decode(specs, stream, { chunk, cursorColumn: 2, typeOptions }),
         (err: unknown) => {
           assert.ok(err instanceof UnsupportedValueError, String(err));
-          assert.equal(err.code, 'UNSUPPORTED_VALUE');
+          assert.equal(err.type, 'PgParquetUnsupportedValue');
           assert.equal(err.table, 'public.t');
           assert.equal(err.column, pg.name);
           assert.equal(err.pgType, pg.pgType);

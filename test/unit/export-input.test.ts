@@ -1,14 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorType, InputError } from '../../src/errors.js';
+import { ErrorType, InputError } from '../../src/contract/errors.js';
 import {
   DEFAULT_BATCH_ROWS,
   DEFAULT_MAX_CONCURRENT,
   DEFAULT_TARGET_PARTITION_BYTES,
   resolveExportInput,
   typeOptionsOf,
-} from '../../src/export-input.js';
-import { parseQualifiedName } from '../../src/table-name.js';
+} from '../../src/contract/export-input.js';
+import { parseQualifiedName } from '../../src/contract/table-name.js';
 
 const ok = { source: { table: 'public.events' }, destination: 's3://bucket/prefix' };
 
@@ -119,6 +119,9 @@ describe('resolveExportInput', () => {
     refuses({ ...ok, destination: 'gs://b/p' }, 'destination', ErrorType.InvalidDestination);
     refuses({ ...ok, destination: 'file://relative/path' }, 'destination', ErrorType.InvalidDestination);
     refuses({ ...ok, destination: 's3://' }, 'destination', ErrorType.InvalidDestination);
+    // One parser for the workflow and the worker: what the store would refuse, the input refuses.
+    refuses({ ...ok, destination: 's3://xn--abc' }, 'destination', ErrorType.InvalidDestination);
+    refuses({ ...ok, destination: 'file:///a/%2Fb' }, 'destination', ErrorType.InvalidDestination);
     assert.equal(resolveExportInput({ ...ok, destination: 's3://my-bucket' }).destination, 's3://my-bucket');
   });
 

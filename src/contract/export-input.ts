@@ -9,7 +9,8 @@ import {
   MAX_DECIMAL_PRECISION,
   type InfinityMode,
   type TypeOptions,
-} from './arrow/column-spec.js';
+} from './type-options.js';
+import { parseDestination } from './destination-url.js';
 import { ErrorType, InputError } from './errors.js';
 import { parseColumnName, parseQualifiedName, type QualifiedName } from './table-name.js';
 
@@ -191,7 +192,7 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
   if (columnNames && new Set(columnNames).size !== columnNames.length) {
     throw new InputError('source.columns', input.source.columns, 'distinct column names');
   }
-  checkDestinationSyntax(input.destination);
+  parseDestination(input.destination);
   const t = input.transform;
   if (t.extractedAtColumn !== null && t.extractedAtColumn === t.extractionIdColumn) {
     throw new InputError(
@@ -202,18 +203,6 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
   }
   if (input.source.where !== null) checkWhereSyntax(input.source.where);
   return { ...input, table, cursorColumn, columnNames };
-}
-
-/**
- * Cheap syntactic checks on the destination URL, so the workflow can refuse it without I/O.
- * The worker parses it again when it opens the store.
- */
-export function checkDestinationSyntax(destination: string): void {
-  const accepted = 's3://bucket[/prefix] or file:///absolute/path';
-  const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[^\0]*)?$/.exec(destination);
-  if (s3) return;
-  if (/^file:\/\/\/[^\0]*$/.test(destination)) return;
-  throw new InputError('destination', destination, accepted, ErrorType.InvalidDestination);
 }
 
 /**

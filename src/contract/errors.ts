@@ -4,25 +4,59 @@
  * safe to put into workflow history (never a secret).
  */
 
-/** The ApplicationFailure types this package raises. Tests assert on these, not on messages. */
+/**
+ * The failure types this package raises, one per problem. Tests assert on these, not on messages.
+ * Each error also says whether a retry can help (see {@link PgParquetError.retryable}); the
+ * README's failure table lists both.
+ */
 export const ErrorType = {
+  // Input and configuration: terminal, refused before any work.
   InvalidInput: 'PgParquetInvalidInput',
   ConnectionNotConfigured: 'PgParquetConnectionNotConfigured',
+  InvalidWhere: 'PgParquetInvalidWhere',
+  InvalidDestination: 'PgParquetInvalidDestination',
+  // What the source contradicts: terminal.
   TableNotFound: 'PgParquetTableNotFound',
   ColumnNotFound: 'PgParquetColumnNotFound',
   UnsupportedCursor: 'PgParquetUnsupportedCursor',
-  InvalidWhere: 'PgParquetInvalidWhere',
-  InvalidDestination: 'PgParquetInvalidDestination',
   UnsupportedValue: 'PgParquetUnsupportedValue',
+  /** A PostgreSQL error: retryable or not by its SQLSTATE class. */
   SourceError: 'PgParquetSourceError',
+  /** The database could not be reached (refused, reset, timed out): transient. */
+  SourceUnavailable: 'PgParquetSourceUnavailable',
+  /** The binary COPY stream was malformed or cut short: transient (a broken connection). */
+  CopyFormat: 'PgParquetCopyFormat',
+  // The destination.
+  /** The bucket (or folder) does not exist or is not a folder: terminal. */
+  DestinationNotFound: 'PgParquetDestinationNotFound',
+  /** Credentials refused, access denied, read-only: terminal. */
+  DestinationDenied: 'PgParquetDestinationDenied',
+  /** Any other object-store failure: transient for 5xx, throttling and the network, else terminal. */
+  StorageError: 'PgParquetStorageError',
+  // Parquet.
+  /** Bytes that should be Parquet are not (a corrupt or foreign file): terminal. */
+  ParquetFormat: 'PgParquetParquetFormat',
+  /** A batch's schema differs from its file's (parquet-wasm would drop it silently): terminal. */
+  SchemaMismatch: 'PgParquetSchemaMismatch',
+  /** An encoder thread failed or was shut down: transient. */
+  EncodeFailed: 'PgParquetEncodeFailed',
+  // A run's own state.
+  /** Stored output does not add up (rows, files): terminal unless the check says otherwise. */
   VerificationFailed: 'PgParquetVerificationFailed',
+  /** The runKey was planned with other settings: terminal. */
   PlanMismatch: 'PgParquetPlanMismatch',
+  /** An error this package does not know: left to the retry policy (transient). */
+  Internal: 'PgParquetInternal',
 } as const;
 
 /** One of the {@link ErrorType} values. */
 export type ErrorTypeName = (typeof ErrorType)[keyof typeof ErrorType];
 
-/** Base class: a problem the exporter understands, with a failure type and safe details. */
+/**
+ * Base class of every error src/ throws on purpose: a failure type, whether a retry can help,
+ * and JSON-safe details (never a secret). The activity boundary turns it into an
+ * ApplicationFailure of the same type, non-retryable when `retryable` is false.
+ */
 export class PgParquetError extends Error {
   constructor(
     readonly type: ErrorTypeName,

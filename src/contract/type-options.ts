@@ -1,0 +1,42 @@
+/** Type options of an export (`transform.*`): plain data, shared by the workflow and the worker. */
+
+/** What ±infinity dates and timestamps become (`transform.infinity`). */
+export type InfinityMode = 'error' | 'null' | 'clamp';
+
+/** Every accepted {@link InfinityMode}. */
+export const INFINITY_MODES: readonly InfinityMode[] = ['error', 'null', 'clamp'];
+
+/** Largest precision Decimal128 holds. */
+export const MAX_DECIMAL_PRECISION = 38;
+
+/** Extraction-wide type options (from the workflow input's `transform`). */
+export interface TypeOptions {
+  /** Unit of every timestamp column. */
+  readonly timestampUnit: 'us' | 'ms';
+  /**
+   * ±infinity in date/timestamp columns: fail the batch ("error", the default), write NULL
+   * ("null": such columns are then nullable) or the nearest of 0001-01-01 / 9999-12-31
+   * 23:59:59.999999 ("clamp").
+   */
+  readonly infinity?: InfinityMode;
+  /**
+   * numeric(p,s) columns as exact strings instead of Decimal128 (accepts NaN, ±Infinity; the
+   * escape hatch for values a decimal cannot hold).
+   */
+  readonly numericAsString?: boolean;
+  /**
+   * Unconstrained numeric columns as Decimal128 with this precision and scale instead of exact
+   * strings. A value with more digits, or more decimal places, fails the batch: never rounded.
+   */
+  readonly unconstrainedNumeric?: { readonly precision: number; readonly scale: number } | null;
+  /** Every array column as PostgreSQL's text form (`{{1,2},{3,4}}`) instead of a List. */
+  readonly arraysAsText?: boolean;
+}
+
+/** The type options other than the timestamp unit, at their defaults (every value exact or refused). */
+export const DEFAULT_TYPE_OPTIONS: Required<Omit<TypeOptions, 'timestampUnit'>> = {
+  infinity: 'error',
+  numericAsString: false,
+  unconstrainedNumeric: null,
+  arraysAsText: false,
+};
