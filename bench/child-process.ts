@@ -33,12 +33,12 @@ export function peakRssMib(pid: number): number | undefined {
 }
 
 /** Replaces the password of every `scheme://user:password@` URL in `text` with `***`. */
-export function redactPasswords(text: string): string {
+function redactPasswords(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
 }
 
 /** The last line of `stdout` that parses as a JSON object. */
-export function lastJsonLine(stdout: string): JsonLine | undefined {
+function lastJsonLine(stdout: string): JsonLine | undefined {
   for (const line of stdout.trim().split('\n').reverse()) {
     const t = line.trim();
     if (!t.startsWith('{')) continue;

@@ -4,7 +4,7 @@
  */
 import { ENCODER_THREADS_ENV } from '../src/parquet/encoder-pool.js';
 import { openObjectStore } from '../src/storage/destination.js';
-import { runPrefix } from '../src/storage/keys.js';
+import { runPrefix } from '../src/run/keys.js';
 import { eventsTable, type BenchTable } from './bench-tables.js';
 import { numberField, runJsonChild, type JsonLine } from './child-process.js';
 import { tsNodeArgs } from './paths.js';

@@ -15,7 +15,7 @@ export interface TableSize {
 }
 
 /** Medians of one measurement. */
-export interface Summary {
+interface Summary {
   readonly label: string;
   readonly kind: Measurement['kind'];
   readonly table: string;
@@ -67,7 +67,7 @@ export interface ReportInput {
 }
 
 /** One row of the report's scaling section. */
-export interface ScalingSummary {
+interface ScalingSummary {
   readonly rows: number;
   readonly ours_seconds: number | null;
   readonly ours_rows_per_s: number | null;

@@ -13,8 +13,27 @@ export {
 } from './client.js';
 export { createWorker, DEFAULT_MAX_CONCURRENT_ACTIVITIES, type CreateWorkerOptions } from './worker.js';
 export { connectClient, connectWorker, taskQueueFromEnv } from './temporal-connection.js';
-export * from './contract/export-input.js';
-export * from './contract/errors.js';
-export type { Manifest, ManifestColumn, ManifestFile, ManifestPartition } from './storage/manifest.js';
+export {
+  resolveExportInput,
+  COMPRESSIONS,
+  DEFAULT_BATCH_BYTES,
+  DEFAULT_BATCH_ROWS,
+  DEFAULT_CONNECTION,
+  DEFAULT_MAX_CONCURRENT,
+  DEFAULT_ROW_GROUP_ROWS,
+  DEFAULT_TARGET_FILE_BYTES,
+  DEFAULT_TARGET_PARTITION_BYTES,
+  DEFAULT_TASK_QUEUE,
+  MAX_PARTITIONS,
+  PARTITION_STRATEGIES,
+  type Compression,
+  type ExportTableInput,
+  type PartitionStrategy,
+  type ResolvedExportInput,
+  type TimestampUnit,
+} from './contract/export-input.js';
+export type { InfinityMode, TypeOptions } from './contract/type-options.js';
+export { ErrorType, InputError, PgParquetError, type ErrorTypeName } from './contract/errors.js';
+export type { Manifest, ManifestColumn, ManifestFile, ManifestPartition } from './run/manifest.js';
 export type { ExportProgress, ExportTableResult, ExportPhase } from '../workflows/export-table.js';
 export { exportWorkflowId } from '../workflows/run-key.js';

@@ -72,7 +72,7 @@ export interface ExportTableResult {
  * Where a run that continued as new picks up (second workflow argument, set only by the workflow
  * itself): the phase, the next partition or compaction group, and the totals so far.
  */
-export interface ExportContinuation {
+interface ExportContinuation {
   readonly runKey: string;
   readonly phase: 'extracting' | 'compacting';
   readonly next: number;

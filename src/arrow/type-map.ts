@@ -65,7 +65,7 @@ const KIND_BY_OID: ReadonlyMap<number, DecoderKind> = new Map<number, DecoderKin
  * numeric typmod → precision and scale, or undefined for an unconstrained numeric. PostgreSQL 15
  * allows negative scales and scales above the precision; the type map sends those to text.
  */
-export function numericTypmod(typmod: number): { precision: number; scale: number } | undefined {
+function numericTypmod(typmod: number): { precision: number; scale: number } | undefined {
   if (typmod < 4) return undefined;
   const precision = ((typmod - 4) >> 16) & 0xffff;
   const raw = (typmod - 4) & 0x7ff;
@@ -173,7 +173,7 @@ export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): Colum
 }
 
 /** The Arrow type a spec decodes to (timestamps in `opts.timestampUnit`, time always in µs). */
-export function arrowTypeOf(
+function arrowTypeOf(
   spec: Pick<ColumnSpec, 'kind' | 'precision' | 'scale' | 'element'>,
   opts: TypeOptions,
 ): DataType {

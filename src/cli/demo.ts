@@ -12,7 +12,7 @@ import { ensureLocalStack } from './local-stack.js';
 import { formatBytes, formatCount, ProgressView } from './progress-view.js';
 
 /** The sample table. */
-export const DEMO_TABLE = 'public.pg_parquet_demo';
+const DEMO_TABLE = 'public.pg_parquet_demo';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** scripts/stack.sh of this package (from source or from dist/). */
-export function stackScript(): string {
+function stackScript(): string {
   for (const rel of ['../../scripts/stack.sh', '../../../scripts/stack.sh']) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
@@ -13,7 +13,7 @@ export function stackScript(): string {
 }
 
 /** Parses `export NAME='value'` lines. */
-export function parseExports(text: string): Record<string, string> {
+function parseExports(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const m = /^export ([A-Z_][A-Z0-9_]*)=(?:'((?:[^']|'\\'')*)'|"([^"]*)"|(\S*))$/.exec(line.trim());

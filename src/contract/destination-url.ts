@@ -6,7 +6,7 @@
 import { ErrorType, InputError } from './errors.js';
 
 /** What a destination may look like, as said in error messages. */
-export const ACCEPTED_DESTINATIONS = 's3://bucket[/prefix] or file:///absolute/path';
+const ACCEPTED_DESTINATIONS = 's3://bucket[/prefix] or file:///absolute/path';
 
 /** A parsed destination. For `file`, `path` is the absolute folder and `prefix` is ''. */
 export type Destination =
@@ -82,7 +82,7 @@ export function parseDestination(url: string): Destination {
 }
 
 /** Why `name` is not a valid S3 general purpose bucket name, or undefined when it is. */
-export function bucketNameProblem(name: string): string | undefined {
+function bucketNameProblem(name: string): string | undefined {
   if (name === '') return 'the bucket name is empty';
   if (name.length < 3 || name.length > 63) return 'bucket names are 3 to 63 characters long';
   if (!/^[a-z0-9.-]+$/.test(name)) return 'bucket names use only lowercase letters, digits, "." and "-"';

@@ -88,7 +88,7 @@ export class InputError extends PgParquetError {
 }
 
 /** Short, single-line rendering of a user value for messages. */
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   let text: string;
   try {

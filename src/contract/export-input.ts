@@ -103,7 +103,7 @@ const schema = z.strictObject({
  * `"decimal(P,S)"` → precision and scale (1 ≤ P ≤ 38, 0 ≤ S ≤ P), else undefined. Spaces are
  * allowed after the comma, as PostgreSQL prints types.
  */
-export function parseDecimalType(text: string): { precision: number; scale: number } | undefined {
+function parseDecimalType(text: string): { precision: number; scale: number } | undefined {
   const m = /^decimal\((\d{1,2}),\s*(\d{1,2})\)$/.exec(text);
   if (!m) return undefined;
   const precision = Number(m[1]);
@@ -210,7 +210,7 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
  * could end the expression or the statement: semicolons, comments, unbalanced parentheses
  * or quotes. The worker then checks at the source (READ ONLY) that it is a boolean expression.
  */
-export function checkWhereSyntax(where: string): void {
+function checkWhereSyntax(where: string): void {
   const fail = (why: string): never => {
     throw new InputError(
       'source.where',

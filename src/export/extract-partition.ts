@@ -17,16 +17,14 @@ import type { PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { CopyBinaryDecoder, type DecodedBatch } from '../postgres/copy-decoder.js';
 import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
-import { readStoredParquetInfo } from '../parquet/stored-footer.js';
 import type { ParquetEncoder } from '../parquet/encoder.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { sharedEncoder } from '../parquet/encoder-pool.js';
 import { readParquetMetadata, toIpcStream, type ParquetWriteOptions } from '../parquet/writer.js';
-import { parseRawBatchKey, partitionDoneKey, rawBatchKey, rawPartitionPrefix } from '../storage/keys.js';
+import type { BatchFile } from '../run/documents.js';
+import { batchMetadata, RunStore } from '../run/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
-import { loadRunPlan } from './run-plan.js';
-import { readJson, writeJson } from './json-object.js';
 import { OrderedCommits } from './ordered-commits.js';
 
 /** Input of one extraction activity. */
@@ -55,26 +53,6 @@ export interface ExtractPartitionInput {
   readonly intermediate?: boolean;
 }
 
-/** One stored raw batch file. */
-export interface BatchFile {
-  readonly key: string;
-  readonly rows: number;
-  readonly bytes: number;
-  readonly cursorMin: string | null;
-  readonly cursorMax: string | null;
-}
-
-/** What a finished partition stored; also the content of its `_partition.json`. */
-export interface PartitionStats {
-  readonly partition: PartitionRange;
-  /** Rows PostgreSQL reported for the COPY. */
-  readonly sourceRows: number;
-  /** Rows in the stored files (checked against each file's footer). */
-  readonly rows: number;
-  readonly bytes: number;
-  readonly files: readonly BatchFile[];
-}
-
 /** Result of the extraction activity. */
 export interface ExtractPartitionResult {
   readonly partition: number;
@@ -88,7 +66,7 @@ export interface ExtractPartitionResult {
 }
 
 /** Progress reported after each durably stored batch (Temporal heartbeat details). */
-export interface ExtractProgress {
+interface ExtractProgress {
   readonly partition: number;
   /** Index of the next batch to write. */
   readonly batch: number;
@@ -115,7 +93,7 @@ export interface ExtractDeps {
  * Batches of one partition being encoded or waiting to be stored while the next one is decoded.
  * Two keep an encoder thread busy per partition; memory grows by one encoded batch per step.
  */
-export const BATCHES_IN_FLIGHT = 2;
+const BATCHES_IN_FLIGHT = 2;
 
 /**
  * How raw files that only compaction reads are written: data page v2 and LZ4, which together
@@ -140,29 +118,21 @@ export async function extractPartition(
 ): Promise<ExtractPartitionResult> {
   // First: the encoder threads load parquet-wasm while the plan is read and COPY starts.
   const encoder = deps.encoder ?? sharedEncoder();
-  const store = deps.openStore(input.destination);
-  const run = { table: displayName(input.table), runKey: input.runKey };
+  const run = RunStore.open(deps.openStore(input.destination), input.table, input.runKey);
   const p = input.partition.index;
-  const doneKey = partitionDoneKey(run, p);
-  const done = await readJson<PartitionStats>(store, doneKey);
+  const done = await run.finishedPartition(p);
   if (done) {
-    const stats = done;
     return {
       partition: p,
-      rows: stats.rows,
-      bytes: stats.bytes,
-      files: stats.files.length,
+      rows: done.rows,
+      bytes: done.bytes,
+      files: done.files.length,
       skipped: true,
       resumedBatches: 0,
     };
   }
 
-  const plan = await loadRunPlan(store, run);
-  if (!plan) {
-    throw new PgParquetError(ErrorType.PlanMismatch, `no plan stored for run ${input.runKey}`, false, {
-      runKey: input.runKey,
-    });
-  }
+  const plan = await run.requirePlan();
   const columns: readonly ColumnSpec[] = plan.columns;
   const meta: MetadataColumns = {
     ...input.transform,
@@ -184,7 +154,7 @@ export async function extractPartition(
   });
 
   // Resume: batches an earlier attempt stored are kept; extraction continues after the last one.
-  const files: BatchFile[] = plan.cursorUnique && cursorIndex >= 0 ? await storedBatches(store, run, p) : [];
+  const files: BatchFile[] = plan.cursorUnique && cursorIndex >= 0 ? await run.storedBatches(p) : [];
   const resumedBatches = files.length;
   const resumedRows = files.reduce((s, f) => s + f.rows, 0);
   let rows = resumedRows;
@@ -222,8 +192,7 @@ export async function extractPartition(
         { partition: p, batch: files.length, stored, decoded: encoded.rows },
       );
     }
-    const key = rawBatchKey(run, p, files.length);
-    await store.put(key, body, 'application/vnd.apache.parquet');
+    const key = await run.storeBatch(p, files.length, body);
     files.push({
       key,
       rows: encoded.rows,
@@ -298,68 +267,8 @@ export async function extractPartition(
       { partition: p, sourceRows, decoded: decoder.rowsDecoded, stored: rows },
     );
   }
-  await removeStaleBatches(store, run, p, files.length);
-  const stats: PartitionStats = { partition: input.partition, sourceRows, rows, bytes, files };
-  await writeJson(store, doneKey, stats);
+  await run.finishPartition({ partition: input.partition, sourceRows, rows, bytes, files });
   return { partition: p, rows, bytes, files: files.length, skipped: false, resumedBatches };
-}
-
-/**
- * Parquet key/value metadata of a raw batch: its cursor span, so a resumed attempt can read it
- * back. One key only: parquet-wasm does not keep the order of several keys, and the file must be
- * byte-identical when it is written again.
- */
-const BATCH_METADATA_KEY = 'pg_parquet.batch';
-
-function batchMetadata(cursorMin: string | null, cursorMax: string | null): Record<string, string> {
-  return { [BATCH_METADATA_KEY]: JSON.stringify({ cursorMin, cursorMax }) };
-}
-
-/**
- * The batches 0..k-1 an earlier attempt stored, as verified from storage (heartbeat details can be
- * stale): consecutive from batch 0, each with a readable footer and its cursor span. Objects are
- * written whole, so every stored batch is complete.
- */
-async function storedBatches(
-  store: ObjectStore,
-  run: { table: string; runKey: string },
-  partition: number,
-): Promise<BatchFile[]> {
-  const bySize = new Map<number, { key: string; size: number }>();
-  for (const o of await store.list(rawPartitionPrefix(run, partition))) {
-    const parsed = parseRawBatchKey(o.key);
-    if (parsed) bySize.set(parsed.batch, { key: o.key, size: o.size });
-  }
-  const files: BatchFile[] = [];
-  for (let b = 0; ; b++) {
-    const o = bySize.get(b);
-    if (!o) break;
-    const info = await readStoredParquetInfo(store, o.key, o.size).catch(() => undefined);
-    const meta = info?.keyValueMetadata[BATCH_METADATA_KEY];
-    if (!info || meta === undefined) break;
-    const span = JSON.parse(meta) as { cursorMin: string | null; cursorMax: string | null };
-    files.push({
-      key: o.key,
-      rows: info.rows,
-      bytes: o.size,
-      cursorMin: span.cursorMin,
-      cursorMax: span.cursorMax,
-    });
-  }
-  // NULL cursors come first and cannot be resumed after: start such a partition over.
-  return files.at(-1)?.cursorMax === null ? [] : files;
-}
-
-/** Batches beyond the last one written come from an earlier attempt that saw more rows. */
-async function removeStaleBatches(
-  store: ObjectStore,
-  run: { table: string; runKey: string },
-  partition: number,
-  written: number,
-): Promise<void> {
-  const existing = await store.list(rawPartitionPrefix(run, partition));
-  const stale = existing.filter((o) => (parseRawBatchKey(o.key)?.batch ?? -1) >= written).map((o) => o.key);
-  if (stale.length > 0) await store.delete(stale);
 }
 
 /** Destroying a COPY stream does not stop the server: cancel the backend from a second session. */

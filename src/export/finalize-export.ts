@@ -8,26 +8,23 @@ import { metadataFields } from '../arrow/transforms.js';
 import { describeArrowType } from '../arrow/type-map.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 import type { Compression, TimestampUnit } from '../contract/export-input.js';
-import { readStoredParquetInfo } from '../parquet/stored-footer.js';
 import { cursorSpan } from '../plan/compaction.js';
-import { compactionKey, dataFileKey, manifestKey, successKey } from '../storage/keys.js';
 import {
   MANIFEST_VERSION,
   type Manifest,
   type ManifestColumn,
   type ManifestFile,
   type ManifestPartition,
-} from '../storage/manifest.js';
+} from '../run/manifest.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { displayName, type QualifiedName } from '../contract/table-name.js';
+import type { QualifiedName } from '../contract/table-name.js';
 import type pg from 'pg';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { rangeCondition } from '../postgres/copy-query.js';
 import { quoteQualified } from '../contract/identifiers.js';
-import { rawFilesOfRun, STORE_READ_CONCURRENCY, type CompactionPlan } from './compact.js';
-import type { RunPlan } from './run-plan.js';
-import type { PartitionStats } from './extract-partition.js';
-import { readJson, writeJson } from './json-object.js';
+import type { PartitionStats } from '../run/documents.js';
+import type { RunPlan } from '../run/run-plan.js';
+import { RunStore, STORE_READ_CONCURRENCY } from '../run/run-store.js';
 
 /** Input of the finalizing activity. */
 export interface FinalizeExportInput {
@@ -79,9 +76,9 @@ export async function finalizeExport(
   ctx: FinalizeContext,
   deps: FinalizeDeps,
 ): Promise<FinalizeExportResult> {
-  const store = deps.openStore(input.destination);
-  const run = { table: displayName(input.table), runKey: input.runKey };
-  const { plan, partitions } = await rawFilesOfRun(store, run);
+  const run = RunStore.open(deps.openStore(input.destination), input.table, input.runKey);
+  const plan = await run.requirePlan();
+  const partitions = await run.finishedPartitions(plan);
   for (const p of partitions) {
     const recorded = p.files.reduce((s, f) => s + f.rows, 0);
     if (recorded !== p.sourceRows) {
@@ -100,8 +97,8 @@ export async function finalizeExport(
     await verifyAtSource(config, plan, partitions, ctx);
   }
   const files = input.compacted
-    ? await verifyDataFiles(store, run, partitions, ctx)
-    : await verifyRawFiles(store, partitions, ctx);
+    ? await verifyDataFiles(run, partitions, ctx)
+    : await verifyRawFiles(run, partitions, ctx);
 
   const columns: ManifestColumn[] = [
     ...plan.columns.map((c) => ({
@@ -143,17 +140,15 @@ export async function finalizeExport(
     // The run's time, not the wall clock: a re-run writes the same manifest bytes.
     createdAt: plan.extractedAt,
   };
-  const key = manifestKey(run);
-  await writeJson(store, key, manifest);
-  await store.put(successKey(run), new Uint8Array(0), 'text/plain');
+  const manifestUrl = await run.commitManifest(manifest);
   let rawDeleted = 0;
   if (input.compacted && !input.keepRaw) {
     const raw = partitions.flatMap((p) => p.files.map((f) => f.key));
-    await store.delete(raw);
+    await run.deleteRawFiles(raw);
     rawDeleted = raw.length;
   }
   return {
-    manifestUrl: store.urlOf(key),
+    manifestUrl,
     rows,
     bytes,
     files: files.length,
@@ -164,7 +159,7 @@ export async function finalizeExport(
 
 /** Raw layout: every batch file's footer must hold the rows recorded for it. */
 async function verifyRawFiles(
-  store: ObjectStore,
+  run: RunStore,
   partitions: readonly PartitionStats[],
   ctx: FinalizeContext,
 ): Promise<ManifestFile[]> {
@@ -173,7 +168,7 @@ async function verifyRawFiles(
   return pMap(
     all,
     async (f): Promise<ManifestFile> => {
-      const info = await footer(store, f.key);
+      const info = await run.storedFile(f.key);
       if (info.rows !== f.rows) {
         throw verification(`${f.key} holds ${info.rows} rows, ${f.rows} were extracted`, { key: f.key });
       }
@@ -189,15 +184,13 @@ async function verifyRawFiles(
  * footer must hold the rows of its raw files, so each partition's rows are all there, once.
  */
 async function verifyDataFiles(
-  store: ObjectStore,
-  run: { table: string; runKey: string },
+  run: RunStore,
   partitions: readonly PartitionStats[],
   ctx: FinalizeContext,
 ): Promise<ManifestFile[]> {
-  const plan = await readJson<CompactionPlan>(store, compactionKey(run));
-  if (!plan) throw verification(`no compaction plan stored for run ${run.runKey}`, { runKey: run.runKey });
+  const groups = await run.compactionGroups();
   const merged = new Map<string, number>();
-  for (const g of plan.groups) for (const f of g.inputs) merged.set(f.key, (merged.get(f.key) ?? 0) + 1);
+  for (const g of groups) for (const f of g.inputs) merged.set(f.key, (merged.get(f.key) ?? 0) + 1);
   for (const p of partitions) {
     for (const f of p.files) {
       if (merged.get(f.key) !== 1) {
@@ -214,10 +207,10 @@ async function verifyDataFiles(
   }
   let verified = 0;
   return pMap(
-    plan.groups,
+    groups,
     async (g): Promise<ManifestFile> => {
-      const key = dataFileKey(run, g.index);
-      const info = await footer(store, key);
+      const key = run.dataFileKey(g.index);
+      const info = await run.storedFile(key);
       if (info.rows !== g.rows) {
         throw verification(`${key} holds ${info.rows} rows, its raw files ${g.rows}`, {
           key,
@@ -226,7 +219,7 @@ async function verifyDataFiles(
         });
       }
       const span = cursorSpan(g.inputs);
-      ctx.heartbeat({ step: 'verify', done: ++verified, total: plan.groups.length });
+      ctx.heartbeat({ step: 'verify', done: ++verified, total: groups.length });
       return {
         key,
         rows: info.rows,
@@ -238,16 +231,6 @@ async function verifyDataFiles(
     },
     { concurrency: STORE_READ_CONCURRENCY },
   );
-}
-
-async function footer(
-  store: ObjectStore,
-  key: string,
-): Promise<{ rows: number; rowGroups: number; size: number }> {
-  const head = await store.head(key);
-  const info = head ? await readStoredParquetInfo(store, key, head.size) : undefined;
-  if (!head || !info) throw verification(`${key} is missing`, { key });
-  return { rows: info.rows, rowGroups: info.rowGroups, size: head.size };
 }
 
 /** `count(*)` of every partition's range at the source, in one READ ONLY snapshot. */

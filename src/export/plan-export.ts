@@ -19,7 +19,8 @@ import { describeTable } from '../postgres/introspect.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
-import { loadRanges, loadRunPlan, RUN_PLAN_VERSION, storeRunPlan, type RunPlan } from './run-plan.js';
+import { RUN_PLAN_VERSION, type RunPlan } from '../run/run-plan.js';
+import { RunStore } from '../run/run-store.js';
 
 /** Input of the planning activity. */
 export interface PlanExportInput {
@@ -56,9 +57,8 @@ export interface PlanDeps {
 
 /** Plans a run, or returns the plan already stored for this runKey. */
 export async function planExport(input: PlanExportInput, deps: PlanDeps): Promise<PlanExportResult> {
-  const store = deps.openStore(input.destination);
-  const run = { table: displayName(input.table), runKey: input.runKey };
-  const stored = await loadRunPlan(store, run);
+  const run = RunStore.open(deps.openStore(input.destination), input.table, input.runKey);
+  const stored = await run.plan();
   if (stored) {
     checkSamePlan(stored, input);
     return { plan: stored, reused: true };
@@ -69,7 +69,7 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
     await client.query('BEGIN READ ONLY');
     const { plan, ranges } = await planFromSource(client, input);
     await client.query('COMMIT');
-    await storeRunPlan(store, run, plan, ranges);
+    await run.storePlan(plan, ranges);
     return { plan, reused: false };
   } finally {
     await client.end().catch(() => undefined);
@@ -316,7 +316,6 @@ export async function planRanges(
   input: PlanRangesInput,
   deps: Pick<PlanDeps, 'openStore'>,
 ): Promise<{ ranges: PartitionRange[] }> {
-  const store = deps.openStore(input.destination);
-  const run = { table: displayName(input.table), runKey: input.runKey };
-  return { ranges: await loadRanges(store, run, input.start, input.count) };
+  const run = RunStore.open(deps.openStore(input.destination), input.table, input.runKey);
+  return { ranges: await run.ranges(input.start, input.count) };
 }

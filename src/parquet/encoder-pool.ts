@@ -26,7 +26,7 @@ export type EncodeReply =
 export const ENCODER_THREADS_ENV = 'PG_PARQUET_ENCODER_THREADS';
 
 /** Upper bound of the default thread count: more threads mostly add WASM memory. */
-export const MAX_DEFAULT_ENCODER_THREADS = 4;
+const MAX_DEFAULT_ENCODER_THREADS = 4;
 
 /**
  * Thread count from `PG_PARQUET_ENCODER_THREADS`, else one per core but one (which decodes COPY

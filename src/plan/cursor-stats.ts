@@ -7,7 +7,7 @@ import { CURSOR_SQL_TYPE, cursorValueSql, type CursorKind } from '../postgres/cu
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 
 /** Values sampled at most, whatever the table size. */
-export const MAX_SAMPLE_ROWS = 100_000;
+const MAX_SAMPLE_ROWS = 100_000;
 /** Pages sampled at most (about what ANALYZE reads at the default statistics target). */
 const SAMPLE_PAGES = 30_000;
 /** Quantiles kept from a sample (like a statistics target). */

@@ -6,10 +6,10 @@ import pg from 'pg';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 
 /** `application_name` of every session we open: visible in pg_stat_activity. */
-export const APPLICATION_NAME = 'pg-parquet';
+const APPLICATION_NAME = 'pg-parquet';
 
 /** The environment variable that holds the URL of connection `name` (other than `default`). */
-export function connectionEnvVar(name: string): string {
+function connectionEnvVar(name: string): string {
   return `PG_PARQUET_CONNECTION_${name.toUpperCase()}`;
 }
 

@@ -41,7 +41,7 @@ export function rangeCondition(cursor: string, range: CursorRange, kind: CursorK
 }
 
 /** `SELECT … FROM … WHERE range AND (where) ORDER BY cursor` */
-export function selectSql(q: ExtractQuery): string {
+function selectSql(q: ExtractQuery): string {
   const list = q.columns.map((c) => c.selectExpr).join(', ');
   const filter = q.where === null ? '' : ` AND (${q.where})`;
   return (

@@ -26,13 +26,13 @@ import {
 } from './object-store.js';
 
 /** Multipart part size: fixed, because a stream's length is unknown (16 MiB × 10,000 parts ≈ 156 GiB). */
-export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 /** Parts in flight per upload: bounds memory to about (queueSize + 1) × partSize. */
-export const DEFAULT_QUEUE_SIZE = 2;
+const DEFAULT_QUEUE_SIZE = 2;
 /** SDK attempts per request (first try included) for throttling, 5xx and network errors. */
-export const DEFAULT_MAX_ATTEMPTS = 5;
+const DEFAULT_MAX_ATTEMPTS = 5;
 /** `DeleteObjects` accepts at most this many keys per request. */
-export const DELETE_BATCH = 1000;
+const DELETE_BATCH = 1000;
 
 /** Settings of the S3 client; everything left out comes from the SDK's environment and config files. */
 export interface S3ClientOptions {
@@ -89,7 +89,7 @@ let shared: { readonly signature: string; readonly client: S3Client } | undefine
  * One client per process for a given environment, so that activities share its connection pool
  * and resolved credentials. A changed environment (tests) yields a fresh client.
  */
-export function sharedS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
+function sharedS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   // The signature holds no secret: the access key id names the identity, the secret is left out.
   const signature = JSON.stringify([
     env.AWS_ENDPOINT_URL_S3,

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
-import type { Manifest } from '../../src/storage/manifest.js';
+import type { Manifest } from '../../src/run/manifest.js';
 import type { ExportTableInput } from '../../src/contract/export-input.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { queryParquet } from '../support/parquet-reader.js';

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Manifest } from '../../src/storage/manifest.js';
+import type { Manifest } from '../../src/run/manifest.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { exportWorkflowId } from '../../workflows/run-key.js';
 import { queryParquet } from '../support/parquet-reader.js';

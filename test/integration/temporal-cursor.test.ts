@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { cursorLiteralSql, cursorValueSql, type CursorKind } from '../../src/postgres/cursor-kind.js';
-import type { Manifest } from '../../src/storage/manifest.js';
+import type { Manifest } from '../../src/run/manifest.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { queryParquet } from '../support/parquet-reader.js';
 import { startHarness, type TemporalHarness } from '../support/temporal.js';

@@ -8,7 +8,7 @@ import {
   rawBatchKey,
   runPrefix,
   successKey,
-} from '../../src/storage/keys.js';
+} from '../../src/run/keys.js';
 
 const run = { table: 'public.events', runKey: '20261122T101500Z' };
 

@@ -3,11 +3,7 @@ import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { TypeOptions } from '../contract/type-options.js';
 import type { CursorKind } from '../postgres/cursor-kind.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
-import type { PartitionRange } from '../plan/partitions.js';
-import { planKey, rangesKey, type RunLocation } from '../storage/keys.js';
-import type { ObjectStore } from '../storage/object-store.js';
 import type { QualifiedName } from '../contract/table-name.js';
-import { readJson, writeJson } from './json-object.js';
 
 export const RUN_PLAN_VERSION = 2;
 /**
@@ -39,49 +35,4 @@ export interface RunPlan {
   readonly partitionCount: number;
   readonly sourceBytes: number;
   readonly warnings: readonly string[];
-}
-
-/** Stores a run's plan: the ranges first, `_plan.json` last (its presence implies the ranges). */
-export async function storeRunPlan(
-  store: ObjectStore,
-  run: RunLocation,
-  plan: RunPlan,
-  ranges: readonly PartitionRange[],
-): Promise<void> {
-  for (let start = 0; start < ranges.length; start += RANGES_PER_CHUNK) {
-    await writeJson(
-      store,
-      rangesKey(run, start / RANGES_PER_CHUNK),
-      ranges.slice(start, start + RANGES_PER_CHUNK),
-    );
-  }
-  await writeJson(store, planKey(run), plan);
-}
-
-/** The stored plan of a run, or undefined. */
-export async function loadRunPlan(store: ObjectStore, run: RunLocation): Promise<RunPlan | undefined> {
-  const plan = await readJson<RunPlan>(store, planKey(run));
-  if (plan && plan.version !== RUN_PLAN_VERSION) {
-    throw new RangeError(
-      `_plan.json of run ${run.runKey} has version ${plan.version}, expected ${RUN_PLAN_VERSION}`,
-    );
-  }
-  return plan;
-}
-
-/** Ranges [start, start + count) of a stored plan (within one chunk or across chunks). */
-export async function loadRanges(
-  store: ObjectStore,
-  run: RunLocation,
-  start: number,
-  count: number,
-): Promise<PartitionRange[]> {
-  const out: PartitionRange[] = [];
-  for (let chunk = Math.floor(start / RANGES_PER_CHUNK); out.length < count; chunk++) {
-    const ranges = await readJson<PartitionRange[]>(store, rangesKey(run, chunk));
-    if (!ranges) break;
-    for (const r of ranges) if (r.index >= start && r.index < start + count) out.push(r);
-    if (ranges.length < RANGES_PER_CHUNK) break;
-  }
-  return out;
 }

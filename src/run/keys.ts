@@ -4,14 +4,18 @@
  *
  *     <schema>.<table>/run=<runKey>/raw/part=<p>/batch=<b>.parquet
  *     <schema>.<table>/run=<runKey>/data/part-<n>.parquet
+ *     <schema>.<table>/run=<runKey>/_plan.json, _plan/ranges-<chunk>.json
+ *     <schema>.<table>/run=<runKey>/_compaction.json, _compaction/groups-<chunk>.json
  *     <schema>.<table>/run=<runKey>/_manifest.json
  *     <schema>.<table>/run=<runKey>/_SUCCESS
+ *
+ * Only {@link RunStore} (run-store.ts) and tests that inspect a run's objects use these.
  */
 
 /** Digits of partition numbers in keys (partitions are limited to 100,000). */
-export const PARTITION_DIGITS = 5;
+const PARTITION_DIGITS = 5;
 /** Digits of batch numbers in keys. */
-export const BATCH_DIGITS = 6;
+const BATCH_DIGITS = 6;
 
 /** The parts of a run's location. */
 export interface RunLocation {
@@ -63,9 +67,14 @@ export function planKey(run: RunLocation): string {
   return `${runPrefix(run)}_plan.json`;
 }
 
-/** `…/_compaction.json`: which raw files each data file merges, written once per run. */
+/** `…/_compaction.json`: the run's compaction plan (its totals), written once, after its groups. */
 export function compactionKey(run: RunLocation): string {
   return `${runPrefix(run)}_compaction.json`;
+}
+
+/** `…/_compaction/groups-<chunk>.json`: which raw files each data file of one chunk merges. */
+export function compactionGroupsKey(run: RunLocation, chunk: number): string {
+  return `${runPrefix(run)}_compaction/groups-${pad(chunk, PARTITION_DIGITS)}.json`;
 }
 
 /** `…/_plan/ranges-<chunk>.json`: the partition ranges of the plan, a chunk at a time. */

@@ -1,0 +1,38 @@
+/** The JSON documents a run stores beside its data, other than the plan and the manifest. */
+import type { PartitionRange } from '../plan/partitions.js';
+
+/** One stored raw batch file. */
+export interface BatchFile {
+  readonly key: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly cursorMin: string | null;
+  readonly cursorMax: string | null;
+}
+
+/** `_partition.json`: what a finished partition stored. Its presence means the partition is done. */
+export interface PartitionStats {
+  readonly partition: PartitionRange;
+  /** Rows PostgreSQL reported for the COPY. */
+  readonly sourceRows: number;
+  /** Rows in the stored files (checked against each file's footer). */
+  readonly rows: number;
+  readonly bytes: number;
+  readonly files: readonly BatchFile[];
+}
+
+/** Version of `_compaction.json`; 1 held every group inline, 2 keeps them in chunk documents. */
+export const COMPACTION_PLAN_VERSION = 2;
+
+/**
+ * `_compaction.json`: the totals of a run's compaction plan. The groups (which raw files each
+ * data file merges) are in `_compaction/groups-<chunk>.json`, so one compaction activity reads
+ * one chunk, not the whole run's plan. Written after its chunks: its presence implies them.
+ */
+export interface CompactionSummary {
+  readonly version: number;
+  readonly targetFileBytes: number;
+  /** Number of data files (groups). */
+  readonly groups: number;
+  readonly rows: number;
+}

@@ -1,0 +1,370 @@
+/**
+ * A run's durable state, and the questions the activities ask of it: the one module that knows
+ * which objects a run stores, in which order, and what counts as done.
+ *
+ * - planned: `_plan.json` exists (its range chunks were written before it);
+ * - a partition is done: its `_partition.json` marker exists; before that, its stored batches
+ *   0..k-1 (verified from their footers) are a prefix that a retry keeps and continues after;
+ * - compaction is planned: `_compaction.json` exists (its group chunks were written before it);
+ *   a data file is done when it is stored with its group's row count;
+ * - the run is done: `_manifest.json`, then `_SUCCESS`, written last.
+ */
+import pMap from 'p-map';
+import { ErrorType, PgParquetError } from '../contract/errors.js';
+import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
+import { displayName, type QualifiedName } from '../contract/table-name.js';
+import { readStoredParquetInfo } from '../parquet/stored-footer.js';
+import { readParquetMetadata } from '../parquet/writer.js';
+import type { CompactionGroup, CompactionInput } from '../plan/compaction.js';
+import type { PartitionRange } from '../plan/partitions.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import {
+  COMPACTION_PLAN_VERSION,
+  type BatchFile,
+  type CompactionSummary,
+  type PartitionStats,
+} from './documents.js';
+import { readJson, writeJson } from './json-object.js';
+import {
+  compactionGroupsKey,
+  compactionKey,
+  dataFileKey,
+  manifestKey,
+  parseRawBatchKey,
+  partitionDoneKey,
+  planKey,
+  rangesKey,
+  rawBatchKey,
+  rawPartitionPrefix,
+  successKey,
+  type RunLocation,
+} from './keys.js';
+import type { Manifest } from './manifest.js';
+import { RANGES_PER_CHUNK, RUN_PLAN_VERSION, type RunPlan } from './run-plan.js';
+
+/** Concurrent small reads (markers, footers) against the object store. */
+export const STORE_READ_CONCURRENCY = 32;
+
+/** Compaction groups per `_compaction/groups-<chunk>.json` (the workflow works a chunk at a time). */
+const GROUPS_PER_CHUNK = PARTITIONS_PER_CHUNK;
+
+/**
+ * Parquet key/value metadata of a raw batch: its cursor span, so a resumed attempt can read it
+ * back. One key only: parquet-wasm does not keep the order of several keys, and the file must be
+ * byte-identical when it is written again.
+ */
+const BATCH_METADATA_KEY = 'pg_parquet.batch';
+
+/** The key/value metadata to write into raw batch file (see {@link RunStore.storedBatches}). */
+export function batchMetadata(cursorMin: string | null, cursorMax: string | null): Record<string, string> {
+  return { [BATCH_METADATA_KEY]: JSON.stringify({ cursorMin, cursorMax }) };
+}
+
+/** `_compaction.json` as version 1 wrote it: every group inline. Read so that older runs resume. */
+interface CompactionPlanV1 {
+  readonly targetFileBytes: number;
+  readonly groups: readonly CompactionGroup[];
+}
+
+/** One run (table + runKey) in one object store. */
+export class RunStore {
+  private constructor(
+    /** The object store the run lives in. */
+    readonly store: ObjectStore,
+    private readonly location: RunLocation,
+  ) {}
+
+  /** The run of `table` under `runKey` in `store`. Opening reads nothing. */
+  static open(store: ObjectStore, table: QualifiedName, runKey: string): RunStore {
+    return new RunStore(store, { table: displayName(table), runKey });
+  }
+
+  /** `schema.table` as displayed. */
+  get table(): string {
+    return this.location.table;
+  }
+
+  get runKey(): string {
+    return this.location.runKey;
+  }
+
+  /** Full URL of one of the run's keys. */
+  urlOf(key: string): string {
+    return this.store.urlOf(key);
+  }
+
+  // --- the plan -------------------------------------------------------------------------------
+
+  /** The stored plan, or undefined when the run is not planned yet. */
+  async plan(): Promise<RunPlan | undefined> {
+    const plan = await readJson<RunPlan>(this.store, planKey(this.location));
+    if (plan && plan.version !== RUN_PLAN_VERSION) {
+      throw new PgParquetError(
+        ErrorType.PlanMismatch,
+        `_plan.json of run ${this.runKey} has version ${plan.version}, expected ${RUN_PLAN_VERSION}; ` +
+          'accepted: a new runKey (this run was planned by another version)',
+        false,
+        { runKey: this.runKey, version: plan.version },
+      );
+    }
+    return plan;
+  }
+
+  /** The stored plan; a run that must have one and has none cannot continue. */
+  async requirePlan(): Promise<RunPlan> {
+    const plan = await this.plan();
+    if (!plan) {
+      throw new PgParquetError(ErrorType.PlanMismatch, `no plan stored for run ${this.runKey}`, false, {
+        runKey: this.runKey,
+      });
+    }
+    return plan;
+  }
+
+  /** Stores the plan: the ranges first, `_plan.json` last (its presence implies the ranges). */
+  async storePlan(plan: RunPlan, ranges: readonly PartitionRange[]): Promise<void> {
+    for (let start = 0; start < ranges.length; start += RANGES_PER_CHUNK) {
+      await writeJson(
+        this.store,
+        rangesKey(this.location, start / RANGES_PER_CHUNK),
+        ranges.slice(start, start + RANGES_PER_CHUNK),
+      );
+    }
+    await writeJson(this.store, planKey(this.location), plan);
+  }
+
+  /** Ranges [start, start + count) of the stored plan (within one chunk or across chunks). */
+  async ranges(start: number, count: number): Promise<PartitionRange[]> {
+    const out: PartitionRange[] = [];
+    for (let chunk = Math.floor(start / RANGES_PER_CHUNK); out.length < count; chunk++) {
+      const ranges = await readJson<PartitionRange[]>(this.store, rangesKey(this.location, chunk));
+      if (!ranges) break;
+      for (const r of ranges) if (r.index >= start && r.index < start + count) out.push(r);
+      if (ranges.length < RANGES_PER_CHUNK) break;
+    }
+    return out;
+  }
+
+  // --- partitions -----------------------------------------------------------------------------
+
+  /** The stats of partition `p` when it is done, else undefined. */
+  async finishedPartition(p: number): Promise<PartitionStats | undefined> {
+    return readJson<PartitionStats>(this.store, partitionDoneKey(this.location, p));
+  }
+
+  /**
+   * The batches 0..k-1 an earlier attempt stored for partition `p`, as verified from storage
+   * (heartbeat details can be stale): consecutive from batch 0, each with a readable footer and
+   * its cursor span. Objects are written whole, so every stored batch is complete.
+   */
+  async storedBatches(p: number): Promise<BatchFile[]> {
+    const byIndex = new Map<number, { key: string; size: number }>();
+    for (const o of await this.store.list(rawPartitionPrefix(this.location, p))) {
+      const parsed = parseRawBatchKey(o.key);
+      if (parsed) byIndex.set(parsed.batch, { key: o.key, size: o.size });
+    }
+    const files: BatchFile[] = [];
+    for (let b = 0; ; b++) {
+      const o = byIndex.get(b);
+      if (!o) break;
+      const info = await readStoredParquetInfo(this.store, o.key, o.size).catch(() => undefined);
+      const meta = info?.keyValueMetadata[BATCH_METADATA_KEY];
+      if (!info || meta === undefined) break;
+      const span = JSON.parse(meta) as { cursorMin: string | null; cursorMax: string | null };
+      files.push({ key: o.key, rows: info.rows, bytes: o.size, ...span });
+    }
+    // NULL cursors come first and cannot be resumed after: start such a partition over.
+    return files.at(-1)?.cursorMax === null ? [] : files;
+  }
+
+  /** Stores batch `batch` of partition `p` (replacing what an earlier attempt wrote there). */
+  async storeBatch(p: number, batch: number, body: Uint8Array): Promise<string> {
+    const key = rawBatchKey(this.location, p, batch);
+    await this.store.put(key, body, 'application/vnd.apache.parquet');
+    return key;
+  }
+
+  /**
+   * Marks a partition done: batches beyond the last one written (from an earlier attempt that
+   * saw more rows) are removed first, then `_partition.json` is written with the stats.
+   */
+  async finishPartition(stats: PartitionStats): Promise<void> {
+    const p = stats.partition.index;
+    const existing = await this.store.list(rawPartitionPrefix(this.location, p));
+    const stale = existing
+      .filter((o) => (parseRawBatchKey(o.key)?.batch ?? -1) >= stats.files.length)
+      .map((o) => o.key);
+    if (stale.length > 0) await this.store.delete(stale);
+    await writeJson(this.store, partitionDoneKey(this.location, p), stats);
+  }
+
+  /** The stats of every partition of the plan, in order; all of them must be done. */
+  async finishedPartitions(plan: RunPlan): Promise<PartitionStats[]> {
+    // Many small reads (100,000 partitions at most): concurrent, in partition order.
+    return pMap(
+      Array.from({ length: plan.partitionCount }, (_, index) => index),
+      async (index) => {
+        const stats = await this.finishedPartition(index);
+        if (!stats) throw lost(`partition ${index} is not complete`, { partition: index });
+        return stats;
+      },
+      { concurrency: STORE_READ_CONCURRENCY },
+    );
+  }
+
+  /** Deletes raw batch files (after the manifest lists the data files that merged them). */
+  async deleteRawFiles(keys: readonly string[]): Promise<void> {
+    await this.store.delete(keys);
+  }
+
+  // --- compaction -----------------------------------------------------------------------------
+
+  /** The stored compaction plan's totals, or undefined when compaction is not planned yet. */
+  async compactionPlan(): Promise<CompactionSummary | undefined> {
+    const doc = await readJson<CompactionSummary | CompactionPlanV1>(
+      this.store,
+      compactionKey(this.location),
+    );
+    if (!doc) return undefined;
+    if (!isV1(doc)) return doc;
+    return {
+      version: 1,
+      targetFileBytes: doc.targetFileBytes,
+      groups: doc.groups.length,
+      rows: doc.groups.reduce((s, g) => s + g.rows, 0),
+    };
+  }
+
+  /** Stores the groups a chunk at a time, then `_compaction.json` (its presence implies them). */
+  async storeCompactionPlan(
+    targetFileBytes: number,
+    groups: readonly CompactionGroup[],
+  ): Promise<CompactionSummary> {
+    for (let start = 0; start < groups.length; start += GROUPS_PER_CHUNK) {
+      await writeJson(
+        this.store,
+        compactionGroupsKey(this.location, start / GROUPS_PER_CHUNK),
+        groups.slice(start, start + GROUPS_PER_CHUNK),
+      );
+    }
+    const summary: CompactionSummary = {
+      version: COMPACTION_PLAN_VERSION,
+      targetFileBytes,
+      groups: groups.length,
+      rows: groups.reduce((s, g) => s + g.rows, 0),
+    };
+    await writeJson(this.store, compactionKey(this.location), summary);
+    return summary;
+  }
+
+  /** Which raw files data file `n` merges (reads one chunk), or undefined when not planned. */
+  async compactionGroup(n: number): Promise<CompactionGroup | undefined> {
+    const doc = await readJson<CompactionSummary | CompactionPlanV1>(
+      this.store,
+      compactionKey(this.location),
+    );
+    if (!doc) return undefined;
+    if (isV1(doc)) return doc.groups[n];
+    const chunk = await readJson<CompactionGroup[]>(
+      this.store,
+      compactionGroupsKey(this.location, Math.floor(n / GROUPS_PER_CHUNK)),
+    );
+    return chunk?.[n % GROUPS_PER_CHUNK];
+  }
+
+  /** Every group of the stored compaction plan, in order (for verification). */
+  async compactionGroups(): Promise<CompactionGroup[]> {
+    const doc = await readJson<CompactionSummary | CompactionPlanV1>(
+      this.store,
+      compactionKey(this.location),
+    );
+    if (!doc) throw lost(`no compaction plan stored for run ${this.runKey}`, { runKey: this.runKey });
+    if (isV1(doc)) return [...doc.groups];
+    const out: CompactionGroup[] = [];
+    for (let chunk = 0; out.length < doc.groups; chunk++) {
+      const groups = await readJson<CompactionGroup[]>(this.store, compactionGroupsKey(this.location, chunk));
+      if (!groups || groups.length === 0) {
+        throw lost(`compaction chunk ${chunk} of run ${this.runKey} is missing`, { chunk });
+      }
+      out.push(...groups);
+    }
+    return out;
+  }
+
+  /** Key of data file `n`. */
+  dataFileKey(n: number): string {
+    return dataFileKey(this.location, n);
+  }
+
+  /** A raw batch file's bytes, checked against the rows its partition recorded for it. */
+  async readRawFile(raw: CompactionInput): Promise<Uint8Array> {
+    const bytes = await this.store.get(raw.key);
+    if (!bytes) throw lost(`raw file ${raw.key} is missing`, { key: raw.key, partition: raw.partition });
+    const rows = readParquetMetadata(bytes).rows;
+    if (rows !== raw.rows) {
+      throw lost(`raw file ${raw.key} holds ${rows} rows, ${raw.rows} were recorded`, { key: raw.key, rows });
+    }
+    return bytes;
+  }
+
+  /** The footer of a data file when it is done: stored with its group's row count. */
+  async finishedDataFile(group: CompactionGroup): Promise<StoredFile | undefined> {
+    const info = await this.storedFile(this.dataFileKey(group.index)).catch(() => undefined);
+    return info?.rows === group.rows ? info : undefined;
+  }
+
+  /**
+   * Stores data file `group.index` from a stream of Parquet chunks and checks its footer against
+   * the group's rows; a file that does not add up is deleted again (transient: a retry rewrites it).
+   */
+  async storeDataFile(group: CompactionGroup, chunks: AsyncIterable<Uint8Array>): Promise<StoredFile> {
+    const key = this.dataFileKey(group.index);
+    const stored = await this.store.putStream(key, chunks, 'application/vnd.apache.parquet');
+    const info = await readStoredParquetInfo(this.store, key, stored.size);
+    if (info?.rows !== group.rows) {
+      await this.store.delete([key]);
+      throw new PgParquetError(
+        ErrorType.VerificationFailed,
+        `data file ${key}: ${info?.rows ?? 'no'} rows stored, ${group.rows} expected from its raw files`,
+        true,
+        { key, stored: info?.rows ?? null, expected: group.rows },
+      );
+    }
+    return { key, rows: info.rows, rowGroups: info.rowGroups, size: stored.size };
+  }
+
+  /** Size and footer counts of a stored Parquet file; a missing or unreadable one is lost output. */
+  async storedFile(key: string): Promise<StoredFile> {
+    const head = await this.store.head(key);
+    const info = head ? await readStoredParquetInfo(this.store, key, head.size) : undefined;
+    if (!head || !info) throw lost(`${key} is missing`, { key });
+    return { key, rows: info.rows, rowGroups: info.rowGroups, size: head.size };
+  }
+
+  // --- the end --------------------------------------------------------------------------------
+
+  /** Writes `_manifest.json`, then `_SUCCESS`; returns the manifest's URL. */
+  async commitManifest(manifest: Manifest): Promise<string> {
+    const key = manifestKey(this.location);
+    await writeJson(this.store, key, manifest);
+    await this.store.put(successKey(this.location), new Uint8Array(0), 'text/plain');
+    return this.store.urlOf(key);
+  }
+}
+
+/** A stored Parquet file as its footer and size describe it. */
+export interface StoredFile {
+  readonly key: string;
+  readonly rows: number;
+  readonly rowGroups: number;
+  readonly size: number;
+}
+
+function isV1(doc: CompactionSummary | CompactionPlanV1): doc is CompactionPlanV1 {
+  return Array.isArray(doc.groups);
+}
+
+/** Stored state lost between the phases of a run: re-running cannot fix it, so it is terminal. */
+function lost(message: string, details: Record<string, unknown>): PgParquetError {
+  return new PgParquetError(ErrorType.VerificationFailed, message, false, details);
+}
