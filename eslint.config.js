@@ -22,6 +22,34 @@ const FORBIDDEN_IN_WORKFLOWS = [
   '@temporalio/activity',
 ];
 
+/**
+ * Workflow code is replayed, so it and what it imports must be deterministic: no module with side
+ * effects at runtime (type imports are fine), plus `own`, the folder's own import rule.
+ * @param {string[]} files
+ * @param {string} folder
+ * @param {Record<string, unknown>} own
+ */
+function deterministic(files, folder, own) {
+  return {
+    files,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: FORBIDDEN_IN_WORKFLOWS,
+              allowTypeImports: true,
+              message: `${folder} must stay deterministic: import types only.`,
+            },
+            own,
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.stack/**', 'bench/results/**', 'eslint.config.js'] },
   ...tseslint.configs.recommendedTypeChecked,
@@ -43,51 +71,17 @@ export default tseslint.config(
       'import-x/no-cycle': 'error',
     },
   },
-  {
-    files: ['workflows/**/*.ts'],
-    rules: {
-      // Workflow code is replayed: only types, and the pure contract in src/contract/, at runtime.
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: FORBIDDEN_IN_WORKFLOWS,
-              allowTypeImports: true,
-              message: 'workflows/ must stay deterministic: import types only.',
-            },
-            {
-              regex: '^\\.\\./(src/(?!contract/)|activities/)',
-              allowTypeImports: true,
-              message: 'workflows/ may import values only from src/contract/ (pure, deterministic).',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/contract/**/*.ts'],
-    rules: {
-      // The contract is what workflows import: the same fence, and nothing from the rest of src/.
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: FORBIDDEN_IN_WORKFLOWS,
-              allowTypeImports: true,
-              message: 'src/contract/ is imported by workflows: it must stay deterministic.',
-            },
-            {
-              group: ['../**'],
-              message: 'src/contract/ imports only its own modules (and pure packages such as zod).',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  deterministic(['workflows/**/*.ts'], 'workflows/', {
+    // Values only from the pure contract; types from anywhere.
+    regex: '^\\.\\./(src/(?!contract/)|activities/)',
+    allowTypeImports: true,
+    message: 'workflows/ may import values only from src/contract/ (pure, deterministic).',
+  }),
+  deterministic(['src/contract/**/*.ts'], 'src/contract/', {
+    // The contract is what workflows import: nothing from the rest of src/ may come with it.
+    group: ['../**'],
+    message: 'src/contract/ imports only its own modules (and pure packages such as zod).',
+  }),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
