@@ -18,7 +18,12 @@ import type { Manifest } from '../../src/storage/manifest.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { createS3Client, DEFAULT_MAX_ATTEMPTS, S3ObjectStore } from '../../src/storage/s3-store.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
-import { startFaultyS3Proxy, type FaultyS3Proxy, type S3Fault } from '../support/faulty-s3-proxy.js';
+import {
+  startFaultyS3Proxy,
+  type FaultyS3Proxy,
+  type FaultyS3ProxyOptions,
+  type S3Fault,
+} from '../support/faulty-s3-proxy.js';
 import { queryParquet } from '../support/parquet-reader.js';
 import { startHarness, type TemporalHarness } from '../support/temporal.js';
 import {
@@ -138,54 +143,70 @@ describe('object-store failures through exportTable', () => {
     await db?.end();
   });
 
-  test('refused credentials: PgParquetDestinationDenied after one attempt, no secret in the error or history', async () => {
-    const prefix = uniquePrefix('storage-denied');
-    const wrongSecret = `wrong-${randomUUID()}`;
-    // A plain proxy (no faults) in front of MinIO, only to see the signatures the worker sent.
-    const proxy = await startFaultyS3Proxy({
-      upstream: process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:9000',
-      fault: '503',
-      count: 0,
-    });
-    proxies.push(proxy);
-    clients.set(
-      `${bucket()}/${prefix}`,
-      new S3Client({
-        endpoint: proxy.url,
-        forcePathStyle: true,
-        region: process.env.AWS_REGION ?? 'us-east-1',
-        credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'x', secretAccessKey: wrongSecret },
-        // What production uses: the SDK must not retry a refusal either.
-        maxAttempts: DEFAULT_MAX_ATTEMPTS,
+  const upstream = () => process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:9000';
+
+  /** Starts a fault proxy in front of MinIO, closed in after(). */
+  async function proxy(options: Omit<FaultyS3ProxyOptions, 'upstream'>): Promise<FaultyS3Proxy> {
+    const p = await startFaultyS3Proxy({ upstream: upstream(), ...options });
+    proxies.push(p);
+    return p;
+  }
+
+  const refusals = [
+    ['a wrong secret key', (id: string, secret: string) => ({ accessKeyId: id, secretAccessKey: secret })],
+    [
+      'an unknown access key',
+      (_id: string, secret: string) => ({
+        accessKeyId: `NOBODY${randomUUID().slice(0, 8)}`,
+        secretAccessKey: secret,
       }),
-    );
+    ],
+  ] as const;
+  for (const [what, credentials] of refusals) {
+    test(`${what}: PgParquetDestinationDenied after one attempt, no secret in the error or history`, async () => {
+      const prefix = uniquePrefix('storage-denied');
+      const wrongSecret = `wrong-${randomUUID()}`;
+      // A plain proxy (no faults) in front of MinIO, only to see the requests and their signatures.
+      const plain = await proxy({ fault: '503', count: 0 });
+      clients.set(
+        `${bucket()}/${prefix}`,
+        new S3Client({
+          endpoint: plain.url,
+          forcePathStyle: true,
+          region: process.env.AWS_REGION ?? 'us-east-1',
+          credentials: credentials(process.env.AWS_ACCESS_KEY_ID ?? 'x', wrongSecret),
+          // What production uses: the SDK must not retry a refusal either.
+          maxAttempts: DEFAULT_MAX_ATTEMPTS,
+        }),
+      );
 
-    const { failure, activityFailure, activities, historyText } = await expectFailure(
-      `s3://${bucket()}/${prefix}`,
-    );
-    assert.equal(failure.type, ErrorType.DestinationDenied);
-    assert.equal(activityFailure.retryState, 'NON_RETRYABLE_FAILURE');
-    assert.deepEqual(
-      activities.map((a) => [a.activityType, a.attempt]),
-      [['pgParquetPlan', 1]],
-      'the planning activity ran once and nothing after it',
-    );
-    assert.equal(proxy.requests.length, 1, 'the SDK did not retry the refused request');
+      const { failure, activityFailure, activities, historyText } = await expectFailure(
+        `s3://${bucket()}/${prefix}`,
+      );
+      assert.equal(failure.type, ErrorType.DestinationDenied);
+      assert.equal(activityFailure.retryState, 'NON_RETRYABLE_FAILURE');
+      assert.deepEqual(
+        activities.map((a) => [a.activityType, a.attempt]),
+        [['pgParquetPlan', 1]],
+        'the planning activity ran once and nothing after it',
+      );
+      assert.equal(plain.requests.length, 1, 'the SDK did not retry the refused request');
 
-    const signatures = proxy.requests.map((r) => r.signature);
-    assert.ok(
-      signatures.every((s) => s !== undefined && s.length === 64),
-      'requests were signed',
-    );
-    const secrets = [wrongSecret, process.env.AWS_SECRET_ACCESS_KEY ?? '', ...(signatures as string[])];
-    const errorText = JSON.stringify([failure.message, failure.details, activityFailure.message]);
-    for (const secret of secrets) {
-      assert.ok(secret.length >= 8, 'a real secret to look for');
-      assert.ok(!errorText.includes(secret), `the error holds no secret (${secret.slice(0, 3)}…)`);
-      assert.ok(!historyText.includes(secret), `the history holds no secret (${secret.slice(0, 3)}…)`);
-    }
-    assert.equal((await listObjects(s3(), prefix)).size, 0, 'nothing was written');
-  });
+      const signatures = plain.requests.map((r) => r.signature);
+      assert.ok(
+        signatures.every((s) => s !== undefined && s.length === 64),
+        'requests were signed',
+      );
+      const secrets = [wrongSecret, process.env.AWS_SECRET_ACCESS_KEY ?? '', ...(signatures as string[])];
+      const errorText = JSON.stringify([failure.message, failure.details, activityFailure.message]);
+      for (const secret of secrets) {
+        assert.ok(secret.length >= 8, 'a real secret to look for');
+        assert.ok(!errorText.includes(secret), `the error holds no secret (${secret.slice(0, 3)}…)`);
+        assert.ok(!historyText.includes(secret), `the history holds no secret (${secret.slice(0, 3)}…)`);
+      }
+      assert.equal((await listObjects(s3(), prefix)).size, 0, 'nothing was written');
+    });
+  }
 
   test('a missing bucket: PgParquetDestinationNotFound after one attempt', async () => {
     // The production store (shared client from the environment), nothing routed.
@@ -201,40 +222,75 @@ describe('object-store failures through exportTable', () => {
   });
 
   const FAULTS = 2;
+  /** Faults hit the PUTs of raw batch files after batch 0's: extraction fails mid-partition. */
+  const isBatchPut = ({ method, path }: { readonly method: string; readonly path: string }) =>
+    method === 'PUT' && path.includes('/raw/') && path.includes('.parquet');
+
+  /**
+   * Exports the table through a proxy that serves `FAULTS` faults, with the store's S3 client at
+   * `maxAttempts` SDK attempts; checks that every row arrived exactly once (DuckDB over the data
+   * files the manifest lists) and returns the proxy and the run's activities.
+   */
+  async function exportThroughFaults(
+    fault: S3Fault,
+    maxAttempts: number,
+  ): Promise<{ proxy: FaultyS3Proxy; activities: ActivityRecord[] }> {
+    const prefix = uniquePrefix(`storage-${fault}`);
+    const runPrefix = `${prefix}/${TABLE}/run=${RUN_KEY}`;
+    const faulty = await proxy({ fault, count: FAULTS, skip: 1, match: isBatchPut });
+    // The production client settings (path style, timeouts), at this endpoint and attempt count.
+    clients.set(
+      `${bucket()}/${prefix}`,
+      createS3Client({ endpoint: faulty.url, forcePathStyle: true, maxAttempts }),
+    );
+
+    const workflowId = `it-storage-failures-${randomUUID()}`;
+    const result = await harness.client.workflow.execute<(i: unknown) => Promise<ExportTableResult>>(
+      'exportTable',
+      { taskQueue: harness.taskQueue, workflowId, args: [input(`s3://${bucket()}/${prefix}`)] },
+    );
+    assert.equal(faulty.requests.filter((r) => r.faulted).length, FAULTS, 'every fault was served');
+
+    const client = s3();
+    const manifest = JSON.parse(
+      new TextDecoder().decode(await getObject(client, `${runPrefix}/_manifest.json`)),
+    ) as Manifest;
+    assert.equal(result.rows, ROWS);
+    assert.equal(manifest.totals.rows, ROWS);
+    const files = await download(
+      client,
+      manifest.files.map((f) => `${prefix}/${f.key}`),
+    );
+    const [got] = await queryParquet(
+      files,
+      `SELECT count(*)::VARCHAR AS n, count(DISTINCT id)::VARCHAR AS ids, min(id)::VARCHAR AS lo,
+              max(id)::VARCHAR AS hi, sum(id)::VARCHAR AS total,
+              count(*) FILTER (WHERE v = concat('v', id) AND x = id * 0.5)::VARCHAR AS intact
+         FROM read_parquet($files)`,
+    );
+    assert.deepEqual(got, {
+      n: String(ROWS),
+      ids: String(ROWS),
+      lo: '1',
+      hi: String(ROWS),
+      total: String((ROWS * (ROWS + 1)) / 2),
+      intact: String(ROWS),
+    });
+    assert.ok((await listObjects(client, prefix)).has(`${TABLE}/run=${RUN_KEY}/_SUCCESS`));
+    return {
+      proxy: faulty,
+      activities: activitiesOf(await harness.client.workflow.getHandle(workflowId).fetchHistory()),
+    };
+  }
+
   for (const fault of ['503', 'reset'] as const satisfies readonly S3Fault[]) {
-    test(`an endpoint that ${fault === '503' ? 'answers 503' : 'resets the connection'} ${FAULTS} times: Temporal retries, every row exactly once`, async () => {
-      const prefix = uniquePrefix(`storage-${fault}`);
-      const runPrefix = `${prefix}/${TABLE}/run=${RUN_KEY}`;
-      // Faults hit the PUTs of raw batch files after the first one: the extraction activity
-      // fails mid-partition with batch 0 stored.
-      const isBatchPut = ({ method, path }: { method: string; path: string }) =>
-        method === 'PUT' && path.includes('/raw/') && path.includes('.parquet');
-      const proxy = await startFaultyS3Proxy({
-        upstream: process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:9000',
-        fault,
-        count: FAULTS,
-        skip: 1,
-        match: isBatchPut,
-      });
-      proxies.push(proxy);
-      // The production client settings, but without the SDK's own retries, which would absorb
-      // these faults: each one then fails one activity attempt, and Temporal retries it.
-      clients.set(
-        `${bucket()}/${prefix}`,
-        createS3Client({ endpoint: proxy.url, forcePathStyle: true, maxAttempts: 1 }),
-      );
-
-      const workflowId = `it-storage-failures-${randomUUID()}`;
-      const result = await harness.client.workflow.execute<(i: unknown) => Promise<ExportTableResult>>(
-        'exportTable',
-        { taskQueue: harness.taskQueue, workflowId, args: [input(`s3://${bucket()}/${prefix}`)] },
-      );
-
-      assert.equal(proxy.requests.filter((r) => r.faulted).length, FAULTS, 'every fault was served');
-      const activities = activitiesOf(await harness.client.workflow.getHandle(workflowId).fetchHistory());
-      const retried = activities.filter((a) => a.attempt > 1);
+    const what = fault === '503' ? 'answers 503' : 'resets the connection';
+    test(`an endpoint that ${what} ${FAULTS} times: Temporal retries the activity, every row exactly once`, async () => {
+      // Without the SDK's own retries, which absorb these faults (next test), each fault fails
+      // one activity attempt, and Temporal retries it.
+      const { proxy: faulty, activities } = await exportThroughFaults(fault, 1);
       assert.deepEqual(
-        retried.map((a) => [a.activityType, a.attempt, a.lastFailure]),
+        activities.filter((a) => a.attempt > 1).map((a) => [a.activityType, a.attempt, a.lastFailure]),
         [['pgParquetExtractPartition', FAULTS + 1, { type: ErrorType.StorageError, nonRetryable: false }]],
         'the extraction activity failed once per fault, as a retryable PgParquetStorageError',
       );
@@ -243,35 +299,22 @@ describe('object-store failures through exportTable', () => {
         FAULTS,
         'no other activity was retried',
       );
-      const batch0 = proxy.requests.filter((r) => isBatchPut(r) && r.path.includes('batch%3D000000'));
+      const batch0 = faulty.requests.filter((r) => isBatchPut(r) && r.path.includes('batch%3D000000'));
       assert.equal(batch0.length, 1, 'the retry resumed after the stored batch 0 instead of rewriting it');
-
-      const client = s3();
-      const manifest = JSON.parse(
-        new TextDecoder().decode(await getObject(client, `${runPrefix}/_manifest.json`)),
-      ) as Manifest;
-      assert.equal(result.rows, ROWS);
-      assert.equal(manifest.totals.rows, ROWS);
-      const files = await download(
-        client,
-        manifest.files.map((f) => `${prefix}/${f.key}`),
-      );
-      const [got] = await queryParquet(
-        files,
-        `SELECT count(*)::VARCHAR AS n, count(DISTINCT id)::VARCHAR AS ids, min(id)::VARCHAR AS lo,
-                max(id)::VARCHAR AS hi, sum(id)::VARCHAR AS total,
-                count(*) FILTER (WHERE v = concat('v', id) AND x = id * 0.5)::VARCHAR AS intact
-           FROM read_parquet($files)`,
-      );
-      assert.deepEqual(got, {
-        n: String(ROWS),
-        ids: String(ROWS),
-        lo: '1',
-        hi: String(ROWS),
-        total: String((ROWS * (ROWS + 1)) / 2),
-        intact: String(ROWS),
-      });
-      assert.ok((await listObjects(client, prefix)).has(`${TABLE}/run=${RUN_KEY}/_SUCCESS`));
     });
   }
+
+  test(`with the production client, the SDK's retries absorb ${FAULTS} 503s: no activity retry`, async () => {
+    const { proxy: faulty, activities } = await exportThroughFaults('503', DEFAULT_MAX_ATTEMPTS);
+    assert.deepEqual(
+      activities.filter((a) => a.attempt > 1),
+      [],
+    );
+    const faultedKey = faulty.requests.find((r) => r.faulted)?.path;
+    assert.equal(
+      faulty.requests.filter((r) => r.method === 'PUT' && r.path === faultedKey).length,
+      FAULTS + 1,
+      'the SDK sent the faulted PUT again until it went through',
+    );
+  });
 });
