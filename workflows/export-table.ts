@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PgParquetActivities } from '../activities/index.js';
+import type { PartitionRange } from '../src/plan/partitions.js';
 import { ErrorType, InputError, PgParquetError } from '../src/contract/errors.js';
 import {
   resolveExportInput,
@@ -22,7 +23,7 @@ import {
   type ExportTableInput,
   type ResolvedExportInput,
 } from '../src/contract/export-input.js';
-import { PARTITIONS_PER_CHUNK } from '../src/contract/chunks.js';
+import { ITEMS_PER_FETCH, PARTITIONS_PER_CHUNK } from '../src/contract/chunks.js';
 import { displayName } from '../src/contract/table-name.js';
 import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
 
@@ -161,6 +162,7 @@ export async function exportTable(
         partitions: input.partitions,
         timestampUnit: input.transform.timestampUnit,
         types: typeOptionsOf(input.transform),
+        intermediateRaw: intermediateRaw(input),
       });
       for (const w of plan.warnings) log.warn(w, { table, runKey });
       if (reused) log.info('reusing the stored plan of this runKey', { table, runKey });
@@ -195,44 +197,49 @@ export async function exportTable(
 
     if (state.phase === 'extracting') {
       progress.phase = 'extracting';
-      while (state.next < state.partitionCount) {
-        if (budget <= 0) await carryOn(state);
-        const { ranges } = await planning.pgParquetPlanRanges({
-          ...where,
+      if (state.next < state.partitionCount) {
+        // Partitions run in one sliding window across the plan's range chunks; the window drains
+        // only where this run's history budget ends and it continues as new.
+        const next = await slidingWindow({
           start: state.next,
-          count: Math.min(PARTITIONS_PER_CHUNK, budget),
+          end: Math.min(state.partitionCount, state.next + budget),
+          width: input.partitions.maxConcurrent,
+          fetch: async (start, count) => {
+            const { ranges } = await planning.pgParquetPlanRanges({ ...where, start, count });
+            if (ranges.length === 0) {
+              throw ApplicationFailure.nonRetryable(
+                `partition ${start} is missing from the stored plan`,
+                ErrorType.PlanMismatch,
+              );
+            }
+            return ranges;
+          },
+          run: async (partition: PartitionRange) => {
+            progress.partitions.running++;
+            try {
+              const r = await extraction.pgParquetExtractPartition({
+                connection: input.source.connection,
+                table: input.table,
+                destination: input.destination,
+                runKey,
+                partition,
+                batch: input.batch,
+                transform: input.transform,
+                parquet: input.parquet,
+                intermediate: intermediateRaw(input),
+              });
+              progress.partitions.done++;
+              if (r.skipped) progress.partitions.skipped++;
+              progress.rows += r.rows;
+              progress.bytes += r.bytes;
+            } finally {
+              progress.partitions.running--;
+            }
+          },
         });
-        if (ranges.length === 0) {
-          throw ApplicationFailure.nonRetryable(
-            `partition ${state.next} is missing from the stored plan`,
-            ErrorType.PlanMismatch,
-          );
-        }
-        await inWindow(ranges, input.partitions.maxConcurrent, async (partition) => {
-          progress.partitions.running++;
-          try {
-            const r = await extraction.pgParquetExtractPartition({
-              connection: input.source.connection,
-              table: input.table,
-              destination: input.destination,
-              runKey,
-              partition,
-              batch: input.batch,
-              transform: input.transform,
-              parquet: input.parquet,
-              // Raw files only compaction reads may use the faster, less portable page format.
-              intermediate: input.compaction.enabled && !input.compaction.keepRaw,
-            });
-            progress.partitions.done++;
-            if (r.skipped) progress.partitions.skipped++;
-            progress.rows += r.rows;
-            progress.bytes += r.bytes;
-          } finally {
-            progress.partitions.running--;
-          }
-        });
-        state = { ...state, next: state.next + ranges.length };
-        budget -= ranges.length;
+        budget -= next - state.next;
+        state = { ...state, next };
+        if (state.next < state.partitionCount) await carryOn(state);
       }
       if (input.compaction.enabled) {
         progress.phase = 'compacting';
@@ -246,15 +253,23 @@ export async function exportTable(
 
     if (state.phase === 'compacting') {
       progress.phase = 'compacting';
-      while (state.next < state.groups) {
+      if (state.next < state.groups) {
         if (budget <= 0) await carryOn(state);
-        const count = Math.min(PARTITIONS_PER_CHUNK, budget, state.groups - state.next);
-        const indexes = Array.from({ length: count }, (_, i) => state.next + i);
-        await inWindow(indexes, input.partitions.maxConcurrent, (group) =>
-          extraction.pgParquetCompact({ ...where, group, parquet: input.parquet }),
-        );
-        state = { ...state, next: state.next + count };
-        budget -= count;
+        const next = await slidingWindow({
+          start: state.next,
+          end: Math.min(state.groups, state.next + budget),
+          width: input.partitions.maxConcurrent,
+          fetch: (start, count) => Promise.resolve(Array.from({ length: count }, (_, i) => start + i)),
+          run: (group: number) =>
+            extraction.pgParquetCompact({
+              ...where,
+              group,
+              parquet: input.parquet,
+              mode: input.compaction.mode,
+            }),
+        });
+        state = { ...state, next };
+        if (state.next < state.groups) await carryOn(state);
       }
     }
 
@@ -286,17 +301,61 @@ export async function exportTable(
   }
 }
 
-/** Runs `fn` over `items` with at most `width` in flight (deterministic: lanes take items in order). */
-async function inWindow<T>(
-  items: readonly T[],
-  width: number,
-  fn: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
+/**
+ * Raw files that only a rewriting compaction reads (and then deletes) may use the faster, less
+ * portable page format; concatenation keeps their pages, so then they are written as data files.
+ */
+function intermediateRaw(input: ResolvedExportInput): boolean {
+  return input.compaction.enabled && !input.compaction.keepRaw && input.compaction.mode === 'rewrite';
+}
+
+/** What {@link slidingWindow} works through. */
+interface Window<T> {
+  /** First and one-past-last item index of this run's share. */
+  readonly start: number;
+  readonly end: number;
+  /** Items in flight at most. */
+  readonly width: number;
+  /** Items [start, start + count) (at least one); asked for a chunk ahead of need. */
+  fetch(start: number, count: number): Promise<readonly T[]>;
+  run(item: T): Promise<unknown>;
+}
+
+/**
+ * Runs `run` over items [start, end) with up to `width` in flight, starting the next item as soon
+ * as one finishes: a slow item holds one slot, never the others, and the next chunk of items is
+ * fetched while the current one still has `width` items left, so chunk edges do not idle a slot.
+ * Deterministic: items start in index order, driven only by activity completions. Resolves with
+ * `end` once every started item is done.
+ */
+async function slidingWindow<T>(w: Window<T>): Promise<number> {
+  const fetched: T[] = [];
+  let fetchedEnd = w.start;
+  let fetching: Promise<void> | undefined;
+  let next = w.start;
+  const fetchMore = (): Promise<void> => {
+    fetching ??= (async () => {
+      const items = await w.fetch(fetchedEnd, Math.min(ITEMS_PER_FETCH, w.end - fetchedEnd));
+      fetched.push(...items);
+      fetchedEnd += items.length;
+      fetching = undefined;
+    })();
+    return fetching;
   };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+  const take = async (): Promise<T | undefined> => {
+    if (next >= w.end) return undefined;
+    const index = next++;
+    while (index >= fetchedEnd) await fetchMore();
+    // Prefetch the next chunk while this one still has a window's worth of items.
+    // Its failure surfaces where an item waits for it (`fetching` stays the rejected promise).
+    if (fetchedEnd < w.end && fetchedEnd - index <= w.width) fetchMore().catch(() => undefined);
+    return fetched[index - w.start];
+  };
+  const lane = async (): Promise<void> => {
+    for (let item = await take(); item !== undefined; item = await take()) await w.run(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(w.width, w.end - w.start) }, lane));
+  return w.end;
 }
 
 function validate(raw: ExportTableInput): ResolvedExportInput {

@@ -32,6 +32,14 @@ export const MAX_PARTITIONS = 100_000;
 
 export const COMPRESSIONS = ['zstd', 'snappy', 'gzip', 'brotli', 'lz4', 'uncompressed'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
+/**
+ * How compaction builds data files: `concat` copies the raw files' row groups byte for byte under
+ * one new footer (row groups are the extraction batches); `rewrite` decodes them and encodes again
+ * into row groups of `parquet.rowGroupRows` (a second encode: about as costly as extraction).
+ */
+export const COMPACTION_MODES = ['concat', 'rewrite'] as const;
+/** One of {@link COMPACTION_MODES}. */
+export type CompactionMode = (typeof COMPACTION_MODES)[number];
 export const PARTITION_STRATEGIES = ['auto', 'minmax'] as const;
 export type PartitionStrategy = (typeof PARTITION_STRATEGIES)[number];
 export type TimestampUnit = 'us' | 'ms';
@@ -95,6 +103,7 @@ const schema = z.strictObject({
       enabled: z.boolean().default(true),
       targetFileBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(DEFAULT_TARGET_FILE_BYTES),
       keepRaw: z.boolean().default(false),
+      mode: z.enum(COMPACTION_MODES).default('concat'),
     })
     .prefault({}),
 });

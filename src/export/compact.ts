@@ -4,13 +4,14 @@
  * row groups, streaming one raw file at a time so memory stays bounded by a batch and a row group.
  */
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import type { Compression } from '../contract/export-input.js';
+import type { CompactionMode, Compression } from '../contract/export-input.js';
+import { concatParquet } from '../parquet/concat.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { createParquetStream } from '../parquet/writer.js';
 import { readParquetBatches } from '../parquet/reader.js';
 import { readParquetMetadata } from '../parquet/writer.js';
-import { planCompactionGroups, type CompactionInput } from '../plan/compaction.js';
-import { RunStore } from '../run/run-store.js';
+import { planCompactionGroups, type CompactionGroup, type CompactionInput } from '../plan/compaction.js';
+import { BATCH_METADATA_KEY, RunStore, type StoredFile } from '../run/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { QualifiedName } from '../contract/table-name.js';
 
@@ -35,6 +36,8 @@ export interface CompactGroupInput {
   readonly runKey: string;
   readonly group: number;
   readonly parquet: { readonly compression: Compression; readonly rowGroupRows: number };
+  /** Concatenate the raw files' row groups (default) or decode and encode them again. */
+  readonly mode?: CompactionMode;
 }
 
 /** Result of one compaction activity. */
@@ -101,31 +104,27 @@ export async function compactGroup(
     };
   }
 
-  const first = group.inputs[0];
-  if (!first) throw missing(`compaction group ${group.index} has no input`, { group: group.index });
-  const firstBytes = await run.readRawFile(first);
-  const schema = readParquetMetadata(firstBytes).schema;
   let inputsDone = 0;
-  let rows = 0;
-  async function* batches() {
-    for (const raw of group!.inputs) {
-      const bytes = raw === first ? firstBytes : await run.readRawFile(raw);
-      for (const b of readParquetBatches(bytes, schema)) {
-        rows += b.numRows;
-        yield b;
-      }
-      inputsDone++;
-      ctx.heartbeat({ group: group!.index, inputsDone, inputs: group!.inputs.length, rows });
-    }
-  }
-  // The raw files' encoding choices, so data files are as small and cheap to write as they are.
-  const runPlan = await run.plan();
-  const noDictionary = runPlan
-    ? noDictionaryColumns(runPlan.columns, runPlan.cursorUnique ? runPlan.cursor : null)
-    : [];
-  const stream = createParquetStream(schema, batches(), { ...input.parquet, noDictionary });
-  // The stored footer is checked against the group's rows: a truncated stream cannot pass.
-  const stored = await run.storeDataFile(group, stream.chunks);
+  const progress = (rows: number) =>
+    ctx.heartbeat({ group: group.index, inputsDone, inputs: group.inputs.length, rows });
+  const stored =
+    input.mode === 'rewrite'
+      ? await rewrite(run, group, input.parquet, progress, () => inputsDone++)
+      : await run.storeDataFile(
+          group,
+          // The stored footer is checked against the group's rows: a truncated stream cannot pass.
+          concatParquet(
+            (async function* () {
+              let rows = 0;
+              for (const raw of group.inputs) {
+                yield await run.readRawFile(raw);
+                inputsDone++;
+                progress((rows += raw.rows));
+              }
+            })(),
+            { dropKeys: [BATCH_METADATA_KEY] },
+          ),
+        );
   return {
     group: group.index,
     rows: stored.rows,
@@ -133,6 +132,41 @@ export async function compactGroup(
     rowGroups: stored.rowGroups,
     skipped: false,
   };
+}
+
+/**
+ * The `rewrite` mode: decodes the group's raw files one at a time and encodes them again into row
+ * groups of `parquet.rowGroupRows` (memory: one raw file plus one row group).
+ */
+async function rewrite(
+  run: RunStore,
+  group: CompactionGroup,
+  parquet: CompactGroupInput['parquet'],
+  progress: (rows: number) => void,
+  inputDone: () => void,
+): Promise<StoredFile> {
+  const first = group.inputs[0];
+  if (!first) throw missing(`compaction group ${group.index} has no input`, { group: group.index });
+  const firstBytes = await run.readRawFile(first);
+  const schema = readParquetMetadata(firstBytes).schema;
+  let rows = 0;
+  async function* batches() {
+    for (const raw of group.inputs) {
+      const bytes = raw === first ? firstBytes : await run.readRawFile(raw);
+      for (const b of readParquetBatches(bytes, schema)) {
+        rows += b.numRows;
+        yield b;
+      }
+      inputDone();
+      progress(rows);
+    }
+  }
+  // The raw files' encoding choices, so data files are as small and cheap to write as they are.
+  const plan = await run.plan();
+  const noDictionary = plan ? noDictionaryColumns(plan.columns, plan.cursorUnique ? plan.cursor : null) : [];
+  const stream = createParquetStream(schema, batches(), { ...parquet, noDictionary });
+  // The stored footer is checked against the group's rows: a truncated stream cannot pass.
+  return run.storeDataFile(group, stream.chunks);
 }
 
 /** Data lost between extraction and compaction: re-running cannot fix it, so it is terminal. */

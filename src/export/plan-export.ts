@@ -41,6 +41,11 @@ export interface PlanExportInput {
   readonly timestampUnit: TimestampUnit;
   /** The other type options of `transform` (see `typeOptionsOf`); absent means the defaults. */
   readonly types?: Omit<TypeOptions, 'timestampUnit'>;
+  /**
+   * Whether the raw files are written in the intermediate format (only a rewriting compaction
+   * reads them, see `intermediate` in extract-partition.ts); absent means false.
+   */
+  readonly intermediateRaw?: boolean;
 }
 
 /** Result of planning: the stored plan and whether it was reused from an earlier attempt. */
@@ -152,6 +157,7 @@ async function planFromSource(
     table: input.table,
     runKey: input.runKey,
     typeOptions: planTypeOptions(input),
+    intermediateRaw: input.intermediateRaw ?? false,
     extractedAt: input.startedAt,
     cursor: cursorName,
     cursorPgType: cursor.pgType,
@@ -282,6 +288,18 @@ function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {
         'or a new runKey (files already stored were written with the first ones)',
       false,
       { field: 'runKey', value: input.runKey, planned: plan.typeOptions, requested },
+    );
+  }
+  // Raw files already stored have one format; concatenation would carry it into the data files.
+  const intermediateRaw = input.intermediateRaw ?? false;
+  if (plan.intermediateRaw !== undefined && plan.intermediateRaw !== intermediateRaw) {
+    throw new PgParquetError(
+      ErrorType.PlanMismatch,
+      `run ${input.runKey} of ${displayName(input.table)} was planned ${plan.intermediateRaw ? 'with' : 'without'} ` +
+        'compaction.mode "rewrite" (which decides how raw files are written); accepted: the same ' +
+        'compaction settings, or a new runKey',
+      false,
+      { field: 'compaction.mode', planned: plan.intermediateRaw ? 'rewrite' : 'concat' },
     );
   }
   const same =

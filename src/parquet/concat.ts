@@ -58,7 +58,8 @@ export async function* concatParquet(
   yield MAGIC;
   let pos = MAGIC.length;
   let n = 0;
-  for await (const bytes of files) {
+  // for-await takes sync iterables too; the cast only names the element type for the checker.
+  for await (const bytes of files as AsyncIterable<Uint8Array>) {
     const meta = footerOf(bytes, n);
     const schema = writeThriftStruct(new Map([[2, meta.get(2)!]]));
     const keyValue = keptKeyValues(meta, drop);

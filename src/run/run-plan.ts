@@ -29,6 +29,11 @@ export interface RunPlan {
   readonly columns: readonly ColumnSpec[];
   /** The type options the columns were planned with (absent in plans of earlier versions). */
   readonly typeOptions?: TypeOptions;
+  /**
+   * Whether raw files are written in the intermediate format that only a rewriting compaction
+   * reads (absent in plans of earlier versions).
+   */
+  readonly intermediateRaw?: boolean;
   /** What the ranges were balanced on: PostgreSQL's histogram, a sample, or equal id spans. */
   readonly balance: 'pg_stats' | 'sample' | 'minmax';
   /** Number of partitions; their ranges are in `_plan/ranges-<chunk>.json`. */

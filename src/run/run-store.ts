@@ -53,7 +53,7 @@ const GROUPS_PER_CHUNK = PARTITIONS_PER_CHUNK;
  * back. One key only: parquet-wasm does not keep the order of several keys, and the file must be
  * byte-identical when it is written again.
  */
-const BATCH_METADATA_KEY = 'pg_parquet.batch';
+export const BATCH_METADATA_KEY = 'pg_parquet.batch';
 
 /** The key/value metadata to write into raw batch file (see {@link RunStore.storedBatches}). */
 export function batchMetadata(cursorMin: string | null, cursorMax: string | null): Record<string, string> {

@@ -30,7 +30,7 @@ const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 /** Parts in flight per upload: bounds memory to about (queueSize + 1) × partSize. */
 const DEFAULT_QUEUE_SIZE = 2;
 /** SDK attempts per request (first try included) for throttling, 5xx and network errors. */
-const DEFAULT_MAX_ATTEMPTS = 5;
+export const DEFAULT_MAX_ATTEMPTS = 5;
 /** `DeleteObjects` accepts at most this many keys per request. */
 const DELETE_BATCH = 1000;
 

@@ -14,7 +14,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../src/contract/errors.js';
 import { parseDestination } from '../../src/contract/destination-url.js';
 import { openObjectStore } from '../../src/storage/destination.js';
-import type { Manifest } from '../../src/storage/manifest.js';
+import type { Manifest } from '../../src/run/manifest.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { createS3Client, DEFAULT_MAX_ATTEMPTS, S3ObjectStore } from '../../src/storage/s3-store.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
