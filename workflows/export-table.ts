@@ -84,6 +84,8 @@ interface ExportContinuation {
   readonly skipped: number;
   readonly rows: number;
   readonly bytes: number;
+  /** Partitions (or compaction groups) in flight when the previous run continued as new. */
+  readonly carried?: readonly PartitionRange[] | readonly number[];
 }
 
 /** Query handler name for live progress. */
@@ -186,6 +188,9 @@ export async function exportTable(
     progress.bytes = state.bytes;
     // Activities this run may still start before it continues as new (bounded history).
     let budget = PARTITIONS_PER_CHUNK;
+    // At most half a run's budget in flight, so that a run carrying its predecessor's in-flight
+    // items over still starts as many new ones (carried items alone never fill a run).
+    const width = Math.min(input.partitions.maxConcurrent, PARTITIONS_PER_CHUNK / 2);
     const carryOn = async (next: ExportContinuation): Promise<never> =>
       continueAsNew<typeof exportTable>(rawInput, {
         ...next,
@@ -197,13 +202,18 @@ export async function exportTable(
 
     if (state.phase === 'extracting') {
       progress.phase = 'extracting';
-      if (state.next < state.partitionCount) {
-        // Partitions run in one sliding window across the plan's range chunks; the window drains
-        // only where this run's history budget ends and it continues as new.
-        const next = await slidingWindow({
+      const carried = (state.carried ?? []) as readonly PartitionRange[];
+      const carriedIndexes = new Set(carried.map((p) => p.index));
+      if (state.next < state.partitionCount || carried.length > 0) {
+        // Partitions run in one sliding window across the plan's range chunks and across runs:
+        // where this run's history budget ends, it hands its in-flight partitions to the next.
+        const end = Math.min(state.partitionCount, state.next + Math.max(0, budget - carried.length));
+        const window = await slidingWindow({
           start: state.next,
-          end: Math.min(state.partitionCount, state.next + budget),
-          width: input.partitions.maxConcurrent,
+          end,
+          carried,
+          width,
+          handOver: end < state.partitionCount,
           fetch: async (start, count) => {
             const { ranges } = await planning.pgParquetPlanRanges({ ...where, start, count });
             if (ranges.length === 0) {
@@ -229,7 +239,8 @@ export async function exportTable(
                 intermediate: intermediateRaw(input),
               });
               progress.partitions.done++;
-              if (r.skipped) progress.partitions.skipped++;
+              // A carried partition may have been finished by the attempt it replaces.
+              if (r.skipped && !carriedIndexes.has(partition.index)) progress.partitions.skipped++;
               progress.rows += r.rows;
               progress.bytes += r.bytes;
             } finally {
@@ -237,9 +248,9 @@ export async function exportTable(
             }
           },
         });
-        budget -= next - state.next;
-        state = { ...state, next };
-        if (state.next < state.partitionCount) await carryOn(state);
+        budget -= window.started;
+        state = { ...state, next: window.next, carried: window.carried };
+        if (state.next < state.partitionCount || window.carried.length > 0) await carryOn(state);
       }
       if (input.compaction.enabled) {
         progress.phase = 'compacting';
@@ -247,18 +258,22 @@ export async function exportTable(
           ...where,
           targetFileBytes: input.compaction.targetFileBytes,
         });
-        state = { ...state, phase: 'compacting', next: 0, groups };
+        state = { ...state, phase: 'compacting', next: 0, groups, carried: [] };
       }
     }
 
     if (state.phase === 'compacting') {
       progress.phase = 'compacting';
-      if (state.next < state.groups) {
+      const carried = (state.carried ?? []) as readonly number[];
+      if (state.next < state.groups || carried.length > 0) {
         if (budget <= 0) await carryOn(state);
-        const next = await slidingWindow({
+        const end = Math.min(state.groups, state.next + Math.max(0, budget - carried.length));
+        const window = await slidingWindow({
           start: state.next,
-          end: Math.min(state.groups, state.next + budget),
-          width: input.partitions.maxConcurrent,
+          end,
+          carried,
+          width,
+          handOver: end < state.groups,
           fetch: (start, count) => Promise.resolve(Array.from({ length: count }, (_, i) => start + i)),
           run: (group: number) =>
             extraction.pgParquetCompact({
@@ -268,8 +283,8 @@ export async function exportTable(
               mode: input.compaction.mode,
             }),
         });
-        state = { ...state, next };
-        if (state.next < state.groups) await carryOn(state);
+        state = { ...state, next: window.next, carried: window.carried };
+        if (state.next < state.groups || window.carried.length > 0) await carryOn(state);
       }
     }
 
@@ -311,28 +326,51 @@ function intermediateRaw(input: ResolvedExportInput): boolean {
 
 /** What {@link slidingWindow} works through. */
 interface Window<T> {
-  /** First and one-past-last item index of this run's share. */
+  /** First and one-past-last index of the items this run may start. */
   readonly start: number;
   readonly end: number;
+  /** Items an earlier run had in flight when it continued as new: started first. */
+  readonly carried: readonly T[];
   /** Items in flight at most. */
   readonly width: number;
-  /** Items [start, start + count) (at least one); asked for a chunk ahead of need. */
+  /**
+   * More items remain after `end` (for a later run): then the window does not drain. As soon as a
+   * slot has nothing left to start, it hands its in-flight items over (see {@link WindowOutcome}).
+   */
+  readonly handOver: boolean;
+  /** Items [start, start + count) (at least one); asked for ahead of need. */
   fetch(start: number, count: number): Promise<readonly T[]>;
   run(item: T): Promise<unknown>;
 }
 
+/** Where a window stopped. */
+interface WindowOutcome<T> {
+  /** Index of the first item not started. */
+  readonly next: number;
+  /**
+   * Items still in flight at a hand-over. The next run starts them again: every activity is
+   * idempotent and resumes from what is stored, and the abandoned attempt stops at its next
+   * heartbeat (its run is closed), so no slot waits for the slowest item of a run.
+   */
+  readonly carried: readonly T[];
+  /** Items started by this run (its history budget). */
+  readonly started: number;
+}
+
 /**
- * Runs `run` over items [start, end) with up to `width` in flight, starting the next item as soon
- * as one finishes: a slow item holds one slot, never the others, and the next chunk of items is
- * fetched while the current one still has `width` items left, so chunk edges do not idle a slot.
- * Deterministic: items start in index order, driven only by activity completions. Resolves with
- * `end` once every started item is done.
+ * Runs `run` over the carried items, then items [start, end), with up to `width` in flight,
+ * starting the next item as soon as one finishes: a slow item holds one slot, never the others.
+ * Items are fetched a chunk ahead, so chunk edges do not idle a slot either. Deterministic: items
+ * start in order, driven only by activity completions.
  */
-async function slidingWindow<T>(w: Window<T>): Promise<number> {
+async function slidingWindow<T>(w: Window<T>): Promise<WindowOutcome<T>> {
   const fetched: T[] = [];
   let fetchedEnd = w.start;
   let fetching: Promise<void> | undefined;
   let next = w.start;
+  let carried = 0;
+  let started = 0;
+  const inFlight = new Map<number, T>();
   const fetchMore = (): Promise<void> => {
     fetching ??= (async () => {
       const items = await w.fetch(fetchedEnd, Math.min(ITEMS_PER_FETCH, w.end - fetchedEnd));
@@ -343,19 +381,33 @@ async function slidingWindow<T>(w: Window<T>): Promise<number> {
     return fetching;
   };
   const take = async (): Promise<T | undefined> => {
+    if (carried < w.carried.length) return w.carried[carried++];
     if (next >= w.end) return undefined;
     const index = next++;
     while (index >= fetchedEnd) await fetchMore();
-    // Prefetch the next chunk while this one still has a window's worth of items.
-    // Its failure surfaces where an item waits for it (`fetching` stays the rejected promise).
+    // Prefetch the next chunk while this one still has a window's worth of items; its failure
+    // surfaces where an item waits for it (`fetching` stays the rejected promise).
     if (fetchedEnd < w.end && fetchedEnd - index <= w.width) fetchMore().catch(() => undefined);
     return fetched[index - w.start];
   };
+  let handOver: (() => void) | undefined;
+  const handedOver = new Promise<void>((resolve) => (handOver = resolve));
   const lane = async (): Promise<void> => {
-    for (let item = await take(); item !== undefined; item = await take()) await w.run(item);
+    for (;;) {
+      const item = await take();
+      if (item === undefined) {
+        if (w.handOver) handOver?.();
+        return;
+      }
+      const id = started++;
+      inFlight.set(id, item);
+      await w.run(item);
+      inFlight.delete(id);
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(w.width, w.end - w.start) }, lane));
-  return w.end;
+  const lanes = Math.min(w.width, w.carried.length + w.end - w.start);
+  await Promise.race([Promise.all(Array.from({ length: lanes }, lane)), handedOver]);
+  return { next, carried: [...inFlight.values()], started };
 }
 
 function validate(raw: ExportTableInput): ResolvedExportInput {
