@@ -10,7 +10,7 @@ import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { createParquetStream } from '../parquet/writer.js';
 import { readParquetBatches } from '../parquet/reader.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
-import { readParquetMetadata } from '../parquet/writer.js';
+import { readParquetMetadata } from '../parquet/footer.js';
 import { planCompactionGroups, type CompactionGroup, type CompactionInput } from '../plan/compaction.js';
 import { compactionKey, dataFileKey, partitionDoneKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
