@@ -39,17 +39,19 @@ export function metadataFields(m: MetadataColumns): Field<DataType>[] {
   return fields;
 }
 
+/** The metadata columns' data for `n` rows, in the order of {@link metadataFields}. */
+export function metadataColumnData(m: MetadataColumns, n: number): Data[] {
+  return metadataFields(m).map((f) =>
+    f.name === m.extractedAtColumn ? timestampColumn(f.type, m, n) : utf8Constant(m.extractionId, n),
+  );
+}
+
 /** Returns the batch with the metadata columns appended (the source columns are not copied). */
 export function appendMetadataColumns(batch: RecordBatch, m: MetadataColumns): RecordBatch {
   const extra = metadataFields(m);
   if (extra.length === 0) return batch;
   const n = batch.numRows;
-  const children: Data[] = [...batch.data.children];
-  for (const f of extra) {
-    children.push(
-      f.name === m.extractedAtColumn ? timestampColumn(f.type, m, n) : utf8Constant(m.extractionId, n),
-    );
-  }
+  const children: Data[] = [...batch.data.children, ...metadataColumnData(m, n)];
   const schema = new Schema([...batch.schema.fields, ...extra], batch.schema.metadata);
   return new RecordBatch(
     schema,
