@@ -6,11 +6,9 @@
  */
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { Schema } from 'apache-arrow';
 import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { InfinityMode, TypeOptions } from '../contract/type-options.js';
-import { arrowField } from '../arrow/type-map.js';
-import { appendMetadataColumns, metadataFields, type MetadataColumns } from '../arrow/transforms.js';
+import type { MetadataColumns } from '../arrow/transforms.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 import type { Compression, TimestampUnit } from '../contract/export-input.js';
 import type { PartitionRange } from '../plan/partitions.js';
@@ -174,7 +172,6 @@ export async function extractPartition(
     timestampUnit: input.transform.timestampUnit,
     infinity: input.transform.infinity ?? 'error',
   };
-  const schema = new Schema([...columns.map((c) => arrowField(c, opts)), ...metadataFields(meta)]);
   const cursorIndex = columns.findIndex((c) => c.name === plan.cursor);
   const decoder = new CopyBinaryDecoder(columns, {
     batchRows: input.batch.rows,
@@ -182,6 +179,7 @@ export async function extractPartition(
     cursorColumn: cursorIndex,
     typeOptions: opts,
     table: displayName(input.table),
+    metadata: meta,
   });
 
   // Resume: batches an earlier attempt stored are kept; extraction continues after the last one.
@@ -200,7 +198,7 @@ export async function extractPartition(
   /** Starts encoding a batch (on an encoder thread); only what the commit needs is kept. */
   const encodeBatch = (decoded: DecodedBatch): Promise<EncodedBatch> => {
     const { rows: decodedRows, cursorFirst, cursorLast } = decoded;
-    const ipc = toIpcStream(schema, [appendMetadataColumns(decoded.batch, meta)]);
+    const ipc = toIpcStream(decoder.schema, [decoded.batch]);
     // The batch is copied into the IPC stream: its buffers can hold the next batch.
     decoder.release(decoded);
     const opts: ParquetWriteOptions = {

@@ -12,6 +12,7 @@ import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { TypeOptions } from '../contract/type-options.js';
 import { arrowField } from '../arrow/type-map.js';
 import { BatchColumns, type Column } from '../arrow/column-buffers.js';
+import { metadataFields, type MetadataColumns } from '../arrow/transforms.js';
 import { CopyFormatError, UnsupportedValueError, type ValueProblem } from './copy-errors.js';
 import { cursorAt, rawCursorText } from './copy-cursor.js';
 import { CopyFraming, type RowSink } from './copy-framing.js';
@@ -48,6 +49,11 @@ export interface DecoderOptions {
   readonly typeOptions: TypeOptions;
   /** `schema.table`, for error messages. */
   readonly table: string;
+  /**
+   * Per-run constant columns (`_extracted_at`, `_extraction_id`) that every batch carries after
+   * the specs' columns, so a batch leaves the decoder in its final schema. None when omitted.
+   */
+  readonly metadata?: MetadataColumns;
 }
 
 /**
@@ -56,7 +62,7 @@ export interface DecoderOptions {
  * leaves the decoder failed: later calls throw the same error.
  */
 export class CopyBinaryDecoder {
-  /** The Arrow schema of every batch (one field per spec, in order). */
+  /** The Arrow schema of every batch: one field per spec, in order, then the metadata columns. */
   readonly schema: Schema;
   private readonly framing: CopyFraming;
   private readonly batches: BatchCutter;
@@ -71,10 +77,11 @@ export class CopyBinaryDecoder {
     }
     if (opts.cursorColumn >= specs.length)
       throw new RangeError(`cursorColumn ${opts.cursorColumn} out of range`);
-    this.schema = new Schema(specs.map((s) => arrowField(s, opts.typeOptions)));
+    const metadata = opts.metadata === undefined ? [] : metadataFields(opts.metadata);
+    this.schema = new Schema([...specs.map((s) => arrowField(s, opts.typeOptions)), ...metadata]);
     if (specs.length === 0) throw new RangeError('no columns to decode');
     this.framing = new CopyFraming(specs.length);
-    const buffers = new BatchColumns(specs, this.schema, opts.typeOptions, opts.batchRows, undefined);
+    const buffers = new BatchColumns(specs, this.schema, opts.typeOptions, opts.batchRows, opts.metadata);
     this.batches = new BatchCutter(specs, opts, buffers);
   }
 
