@@ -11,9 +11,15 @@
  * field lengths tell how many), decodes it, and continues in place. So every byte is read once
  * from its chunk, and only the bytes of straddling rows are copied twice.
  */
-import { appendNull, truncate, type Column } from '../arrow/column-buffers.js';
+import * as buffers from '../arrow/column-buffers.js';
+import type { Column } from '../arrow/column-buffers.js';
 import { CopyFormatError, ValueProblem } from './copy-errors.js';
-import { appendValue } from './copy-values.js';
+import * as values from './copy-values.js';
+
+// Module-local bindings of the functions the row loop calls per field: V8 treats a module's own
+// constants as known call targets, an imported binding is loaded at every call (see copy-values.ts).
+const { appendNull, truncate } = buffers;
+const { appendValue } = values;
 
 const SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
 const HEADER_BYTES = 19;
