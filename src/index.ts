@@ -15,6 +15,7 @@ export { createWorker, DEFAULT_MAX_CONCURRENT_ACTIVITIES, type CreateWorkerOptio
 export { connectClient, connectWorker, taskQueueFromEnv } from './temporal-connection.js';
 export {
   resolveExportInput,
+  COMPACTION_MODES,
   COMPRESSIONS,
   DEFAULT_BATCH_BYTES,
   DEFAULT_BATCH_ROWS,
@@ -26,6 +27,7 @@ export {
   DEFAULT_TASK_QUEUE,
   MAX_PARTITIONS,
   PARTITION_STRATEGIES,
+  type CompactionMode,
   type Compression,
   type ExportTableInput,
   type PartitionStrategy,

@@ -1,14 +1,12 @@
 /**
  * Per-run constant columns appended to every batch: `_extracted_at` (the run's start time) and
  * `_extraction_id` (the runKey). Both are the same for every attempt of a run, so a retried
- * batch encodes to the same bytes.
+ * batch encodes to the same bytes. The decoder adds them as it cuts each batch (see
+ * `BatchColumns` in column-buffers.ts), so batches leave it in their final schema.
  */
 import {
   Field,
   makeData,
-  RecordBatch,
-  Schema,
-  Struct,
   TimestampMicrosecond,
   TimestampMillisecond,
   Utf8,
@@ -39,21 +37,10 @@ export function metadataFields(m: MetadataColumns): Field<DataType>[] {
   return fields;
 }
 
-/** Returns the batch with the metadata columns appended (the source columns are not copied). */
-export function appendMetadataColumns(batch: RecordBatch, m: MetadataColumns): RecordBatch {
-  const extra = metadataFields(m);
-  if (extra.length === 0) return batch;
-  const n = batch.numRows;
-  const children: Data[] = [...batch.data.children];
-  for (const f of extra) {
-    children.push(
-      f.name === m.extractedAtColumn ? timestampColumn(f.type, m, n) : utf8Constant(m.extractionId, n),
-    );
-  }
-  const schema = new Schema([...batch.schema.fields, ...extra], batch.schema.metadata);
-  return new RecordBatch(
-    schema,
-    makeData({ type: new Struct(schema.fields), length: n, children, nullCount: 0 }),
+/** The metadata columns' data for `n` rows, in the order of {@link metadataFields}. */
+export function metadataColumnData(m: MetadataColumns, n: number): Data[] {
+  return metadataFields(m).map((f) =>
+    f.name === m.extractedAtColumn ? timestampColumn(f.type, m, n) : utf8Constant(m.extractionId, n),
   );
 }
 

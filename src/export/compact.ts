@@ -9,7 +9,7 @@ import { concatParquet } from '../parquet/concat.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { createParquetStream } from '../parquet/writer.js';
 import { readParquetBatches } from '../parquet/reader.js';
-import { readParquetMetadata } from '../parquet/writer.js';
+import { readParquetMetadata } from '../parquet/footer.js';
 import { planCompactionGroups, type CompactionGroup, type CompactionInput } from '../plan/compaction.js';
 import { BATCH_METADATA_KEY, RunStore, type StoredFile } from '../run/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';

@@ -6,11 +6,9 @@
  */
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { Schema } from 'apache-arrow';
 import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { InfinityMode, TypeOptions } from '../contract/type-options.js';
-import { arrowField } from '../arrow/type-map.js';
-import { appendMetadataColumns, metadataFields, type MetadataColumns } from '../arrow/transforms.js';
+import type { MetadataColumns } from '../arrow/transforms.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 import type { Compression, TimestampUnit } from '../contract/export-input.js';
 import type { PartitionRange } from '../plan/partitions.js';
@@ -20,7 +18,8 @@ import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
 import type { ParquetEncoder } from '../parquet/encoder.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { sharedEncoder } from '../parquet/encoder-pool.js';
-import { readParquetMetadata, toIpcStream, type ParquetWriteOptions } from '../parquet/writer.js';
+import { readParquetMetadata } from '../parquet/footer.js';
+import { toIpcStream, type ParquetWriteOptions } from '../parquet/writer.js';
 import type { BatchFile } from '../run/documents.js';
 import { batchMetadata, RunStore } from '../run/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -143,7 +142,6 @@ export async function extractPartition(
     timestampUnit: input.transform.timestampUnit,
     infinity: input.transform.infinity ?? 'error',
   };
-  const schema = new Schema([...columns.map((c) => arrowField(c, opts)), ...metadataFields(meta)]);
   const cursorIndex = columns.findIndex((c) => c.name === plan.cursor);
   const decoder = new CopyBinaryDecoder(columns, {
     batchRows: input.batch.rows,
@@ -151,6 +149,7 @@ export async function extractPartition(
     cursorColumn: cursorIndex,
     typeOptions: opts,
     table: displayName(input.table),
+    metadata: meta,
   });
 
   // Resume: batches an earlier attempt stored are kept; extraction continues after the last one.
@@ -169,7 +168,7 @@ export async function extractPartition(
   /** Starts encoding a batch (on an encoder thread); only what the commit needs is kept. */
   const encodeBatch = (decoded: DecodedBatch): Promise<EncodedBatch> => {
     const { rows: decodedRows, cursorFirst, cursorLast } = decoded;
-    const ipc = toIpcStream(schema, [appendMetadataColumns(decoded.batch, meta)]);
+    const ipc = toIpcStream(decoder.schema, [decoded.batch]);
     // The batch is copied into the IPC stream: its buffers can hold the next batch.
     decoder.release(decoded);
     const opts: ParquetWriteOptions = {

@@ -23,7 +23,8 @@ import {
   type ThriftStruct,
   type ThriftValue,
 } from './thrift-compact.js';
-import { ParquetFormatError, SchemaMismatchError } from './writer.js';
+import { ParquetFormatError } from './footer.js';
+import { SchemaMismatchError } from './writer.js';
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 

@@ -4,7 +4,7 @@
  * this code does not know included) is written back unchanged. The fast footer reader
  * (`readParquetMetadata`) stays separate: it only counts, and never builds a tree.
  */
-import { ParquetFormatError } from './writer.js';
+import { ParquetFormatError } from './footer.js';
 
 /** Thrift compact protocol type ids (booleans: 1 = true, 2 = false in a field header). */
 export const TType = {
@@ -37,13 +37,13 @@ export type ThriftValue =
 export type ThriftStruct = Map<number, ThriftValue>;
 
 /** A list or set: the element type and the elements. */
-export interface ThriftList {
+interface ThriftList {
   readonly elementType: number;
   readonly items: ThriftValue[];
 }
 
 /** A map: key and value types and the pairs. */
-export interface ThriftMap {
+interface ThriftMap {
   readonly keyType: number;
   readonly valueType: number;
   readonly entries: [ThriftValue, ThriftValue][];

@@ -14,7 +14,7 @@ import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
-import { readParquetMetadata } from '../parquet/writer.js';
+import { readParquetMetadata } from '../parquet/footer.js';
 import type { CompactionGroup, CompactionInput } from '../plan/compaction.js';
 import type { PartitionRange } from '../plan/partitions.js';
 import type { ObjectStore } from '../storage/object-store.js';

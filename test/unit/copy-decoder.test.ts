@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordBatch } from 'apache-arrow';
-import { DataType, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { DataType, Table, tableFromIPC, tableToIPC, util } from 'apache-arrow';
 import type { ColumnSpec, PgColumn } from '../../src/arrow/column-spec.js';
 import type { TypeOptions } from '../../src/contract/type-options.js';
 import { planColumns } from '../../src/arrow/type-map.js';
@@ -610,6 +610,53 @@ describe('CopyBinaryDecoder: batches', () => {
     assert.deepEqual([byInt[0]!.cursorFirst, byInt[0]!.cursorLast], ['-5', '9']);
     const none = decode(specs, stream, { cursorColumn: -1 }).batches;
     assert.deepEqual([none[0]!.cursorFirst, none[0]!.cursorLast], [null, null]);
+  });
+
+  test('metadata columns follow the source columns, with the same value in every batch', () => {
+    const extractedAt = '2024-05-06T07:08:09.123Z';
+    const plain = decode(SPECS, STREAM, { batchRows: 16 }).batches;
+    for (const [unit, extractionIdColumn, value] of [
+      ['us', '_extraction_id', BigInt(Date.parse(extractedAt)) * 1000n],
+      ['ms', null, BigInt(Date.parse(extractedAt))],
+    ] as const) {
+      const dec = new CopyBinaryDecoder(SPECS, {
+        batchRows: 16,
+        batchBytes: 1 << 30,
+        cursorColumn: 0,
+        typeOptions: US,
+        table: 'public.t',
+        metadata: {
+          extractedAtColumn: '_extracted_at',
+          extractionIdColumn,
+          timestampUnit: unit,
+          extractedAt,
+          extractionId: 'run-1',
+        },
+      });
+      const batches = [...dec.push(STREAM), dec.finish()!];
+      const names = dec.schema.fields.map((f) => f.name);
+      const extra = extractionIdColumn === null ? ['_extracted_at'] : ['_extracted_at', '_extraction_id'];
+      assert.deepEqual(names, [...SPECS.map((s) => s.name), ...extra]);
+      const at = dec.schema.fields[SPECS.length]!;
+      assert.equal(
+        String(at.type),
+        unit === 'us' ? 'Timestamp<MICROSECOND, UTC>' : 'Timestamp<MILLISECOND, UTC>',
+      );
+      assert.equal(at.nullable, false);
+      assert.deepEqual(
+        batches.map((b) => b.rows),
+        [16, 16, 16, 12],
+      );
+      for (const b of batches)
+        assert.ok(util.compareSchemas(b.batch.schema, dec.schema), 'batches carry the decoder schema');
+      const got = columns(batches.map((b) => b.batch));
+      assert.deepEqual(got._extracted_at, Array<bigint>(ROWS.length).fill(value));
+      if (extractionIdColumn !== null)
+        assert.deepEqual(got._extraction_id, Array<string>(ROWS.length).fill('run-1'));
+      delete got._extracted_at;
+      delete got._extraction_id;
+      assert.deepEqual(got, columns(plain.map((b) => b.batch)), 'source columns as without metadata');
+    }
   });
 
   test('batches do not share buffers', () => {

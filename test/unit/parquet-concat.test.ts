@@ -21,12 +21,8 @@ import {
 import { parquetMetadata, parquetReadObjects, readOffsetIndex, type FileMetaData } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { concatParquet } from '../../src/parquet/concat.js';
-import {
-  readParquetMetadata,
-  SchemaMismatchError,
-  writeParquetFile,
-  type ParquetWriteOptions,
-} from '../../src/parquet/writer.js';
+import { readParquetMetadata } from '../../src/parquet/footer.js';
+import { SchemaMismatchError, writeParquetFile, type ParquetWriteOptions } from '../../src/parquet/writer.js';
 import { readParquetBatches } from '../../src/parquet/reader.js';
 import { queryParquet } from '../support/parquet-reader.js';
 

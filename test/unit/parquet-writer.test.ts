@@ -28,12 +28,11 @@ import { parquetMetadata, parquetReadObjects, type FileMetaData, type SchemaElem
 import { compressors } from 'hyparquet-compressors';
 import {
   createParquetStream,
-  readParquetMetadata,
-  readParquetMetadataFromBlob,
   SchemaMismatchError,
   writeParquetFile,
   type ParquetWriteOptions,
 } from '../../src/parquet/writer.js';
+import { readParquetMetadata, readParquetMetadataFromBlob } from '../../src/parquet/footer.js';
 import { noDictionaryColumns } from '../../src/parquet/column-encoding.js';
 import type { ColumnSpec } from '../../src/arrow/column-spec.js';
 
