@@ -13,6 +13,7 @@
  * OffsetIndex 1 page_locations; PageLocation 1 offset; KeyValue 1 key.
  */
 import {
+  asStruct,
   intField,
   listField,
   readThriftStruct,
@@ -23,7 +24,7 @@ import {
   type ThriftStruct,
   type ThriftValue,
 } from './thrift-compact.js';
-import { ParquetFormatError } from './footer.js';
+import { ParquetFormatError } from './format-error.js';
 import { SchemaMismatchError } from './writer.js';
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
@@ -190,11 +191,6 @@ function shift(s: ThriftStruct, id: number, delta: bigint): void {
   const v = intField(s, id);
   // 0 stands for "not set" in some writers' file_offset: leave it so.
   if (v !== undefined && v !== 0n) setIntField(s, id, v + delta);
-}
-
-function asStruct(v: ThriftValue): ThriftStruct {
-  if (v.type !== TType.STRUCT) throw new ParquetFormatError('expected a Thrift struct in a Parquet footer');
-  return v.value;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

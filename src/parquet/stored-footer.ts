@@ -3,7 +3,8 @@
  * MiB): used by verification to re-count rows without downloading data.
  */
 import type { ObjectStore } from '../storage/object-store.js';
-import { ParquetFormatError, readParquetMetadata, type ParquetFileInfo } from './footer.js';
+import { readParquetMetadata, type ParquetFileInfo } from './footer.js';
+import { ParquetFormatError } from './format-error.js';
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 /** First guess of the footer's size: one request for almost every file. */

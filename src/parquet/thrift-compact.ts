@@ -4,7 +4,7 @@
  * this code does not know included) is written back unchanged. The fast footer reader
  * (`readParquetMetadata`) stays separate: it only counts, and never builds a tree.
  */
-import { ParquetFormatError } from './footer.js';
+import { ParquetFormatError } from './format-error.js';
 
 /** Thrift compact protocol type ids (booleans: 1 = true, 2 = false in a field header). */
 export const TType = {
@@ -68,6 +68,20 @@ export function structField(s: ThriftStruct, id: number): ThriftStruct {
   const v = s.get(id);
   if (v?.type !== TType.STRUCT) throw new ParquetFormatError(`Thrift field ${id} is not a struct`);
   return v.value;
+}
+
+/** `v` as a struct (throws a format error when it is another type). */
+export function asStruct(v: ThriftValue): ThriftStruct {
+  if (v.type !== TType.STRUCT) throw new ParquetFormatError('expected a Thrift struct in a Parquet file');
+  return v.value;
+}
+
+/** The UTF-8 text in binary field `id` of `s`, or undefined when it is absent. */
+export function textField(s: ThriftStruct, id: number): string | undefined {
+  const v = s.get(id);
+  if (v === undefined) return undefined;
+  if (v.type !== TType.BINARY) throw new ParquetFormatError(`Thrift field ${id} is not binary`);
+  return new TextDecoder().decode(v.value);
 }
 
 /** The list in field `id` of `s`, or an empty list when it is absent. */

@@ -6,7 +6,7 @@ import { toActivityFailure } from '../../activities/failures.js';
 import { ErrorType, InputError, PgParquetError } from '../../src/contract/errors.js';
 import { ObjectStoreError } from '../../src/storage/object-store.js';
 import { CopyFormatError } from '../../src/postgres/copy-decoder.js';
-import { ParquetFormatError } from '../../src/parquet/footer.js';
+import { ParquetFormatError } from '../../src/parquet/format-error.js';
 import { SchemaMismatchError } from '../../src/parquet/writer.js';
 import { ParquetEncodeError } from '../../src/parquet/encoder-pool.js';
 
