@@ -1,28 +1,35 @@
 /**
- * The Python anchors of ../shared/bench: the ConnectorX + Polars partitioned export and the
- * compaction engines. Each prints one JSON line with its own peak RSS (ru_maxrss).
+ * The Python anchors of ../shared/bench: the ConnectorX + Polars partitioned export, DuckDB's
+ * postgres scanner and the compaction engines. Each prints one JSON line with its own peak RSS
+ * (ru_maxrss); the bench adds wall time from outside and CPU seconds (wait4 rusage).
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { eventsTable, type BenchTable } from './bench-tables.js';
-import { numberField, runJsonChild } from './child-process.js';
+import { numberField, processFields, runJsonChild, type ChildResult } from './child-process.js';
 import { ROOT, SHARED_BENCH } from './paths.js';
 import type { Sample } from './samples.js';
 
-/** ConnectorX + Polars modes: one id range at a time, or ConnectorX's own partitioning. */
-export type CxMode = 'loop' | 'parallel';
+/**
+ * Modes of the extraction anchors: one id range at a time (loop), or the tool's own parallel
+ * read (ConnectorX's partitioning; DuckDB's ctid-range scan).
+ */
+export type AnchorMode = 'loop' | 'parallel';
 
 /** Compaction engines of anchor_compact.py. */
 export const COMPACT_ENGINES = ['pyarrow', 'duckdb', 'polars'] as const;
 /** One of {@link COMPACT_ENGINES}. */
 export type CompactEngine = (typeof COMPACT_ENGINES)[number];
 
+/** Environments of scripts/bench-python.sh: `anchors` (ConnectorX, Polars, …), `duckdb-pg`. */
+type PythonProfile = 'anchors' | 'duckdb-pg';
+
 /**
- * Installs the anchors' pinned packages once (scripts/bench-python.sh, cached under
+ * Installs the pinned packages of `profile` once (scripts/bench-python.sh, cached under
  * ~/.cache/temporal-pg-parquet) and returns the python executable that has them.
  */
-export function ensureAnchorPython(): string {
-  const out = execFileSync('bash', [join(ROOT, 'scripts', 'bench-python.sh')], {
+export function ensureAnchorPython(profile: PythonProfile = 'anchors'): string {
+  const out = execFileSync('bash', [join(ROOT, 'scripts', 'bench-python.sh'), profile], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -31,12 +38,35 @@ export function ensureAnchorPython(): string {
   return python;
 }
 
-/** Versions of the anchors' packages, for the report. */
-export function anchorVersions(python: string): Record<string, string> {
+/** Packages whose versions the report gives, per profile. */
+const REPORTED_PACKAGES: Record<PythonProfile, readonly string[]> = {
+  anchors: ['connectorx', 'polars', 'pyarrow', 'duckdb'],
+  'duckdb-pg': ['duckdb', 'duckdb-extension-postgres-scanner'],
+};
+
+/** Versions of a profile's packages, for the report. */
+export function anchorVersions(python: string, profile: PythonProfile = 'anchors'): Record<string, string> {
   const code =
-    'import json, importlib.metadata as m; ' +
-    'print(json.dumps({p: m.version(p) for p in ["connectorx", "polars", "pyarrow", "duckdb"]}))';
-  return JSON.parse(execFileSync(python, ['-c', code], { encoding: 'utf8' })) as Record<string, string>;
+    'import json, sys, importlib.metadata as m; ' +
+    'print(json.dumps({p: m.version(p) for p in sys.argv[1:]}))';
+  return JSON.parse(
+    execFileSync(python, ['-c', code, ...REPORTED_PACKAGES[profile]], { encoding: 'utf8' }),
+  ) as Record<string, string>;
+}
+
+/** A sample from an extraction anchor's JSON line and its process's cost. */
+function anchorSample(r: ChildResult, details: Record<string, unknown>): Sample {
+  const { json } = r;
+  const { wallSeconds, cpuSeconds, usage } = processFields(r);
+  return {
+    seconds: numberField(json, 'seconds'),
+    wallSeconds,
+    cpuSeconds,
+    rows: numberField(json, 'rows'),
+    peakRssMib: numberField(json, 'peak_rss_mb'),
+    bytesOut: numberField(json, 'bytes_out'),
+    details: { ...details, ...usage },
+  };
 }
 
 /** `anchor_connectorx_polars.py --mode <mode>` into `outDir` (zstd, `parts` id ranges). */
@@ -45,10 +75,10 @@ export async function measureCxAnchor(
   databaseUrl: string,
   t: BenchTable,
   parts: number,
-  mode: CxMode,
+  mode: AnchorMode,
   outDir: string,
 ): Promise<Sample> {
-  const { json } = await runJsonChild(python, [
+  const r = await runJsonChild(python, [
     join(SHARED_BENCH, 'anchor_connectorx_polars.py'),
     '--dsn',
     // ConnectorX recognises PostgreSQL by the postgresql:// scheme.
@@ -66,13 +96,43 @@ export async function measureCxAnchor(
     '--mode',
     mode,
   ]);
-  return {
-    seconds: numberField(json, 'seconds'),
-    rows: numberField(json, 'rows'),
-    peakRssMib: numberField(json, 'peak_rss_mb'),
-    bytesOut: numberField(json, 'bytes_out'),
-    details: { files: json.files },
-  };
+  return anchorSample(r, { files: r.json.files });
+}
+
+/**
+ * `anchor_duckdb_pg.py --mode <mode>` into `outDir`, zstd. Loop: `parts` id ranges one after the
+ * other; parallel: DuckDB's ctid-range scan with `parts` threads (so `parts` connections read at
+ * once, as our partitions do). `--meta` adds the two metadata columns ours and ConnectorX's add.
+ */
+export async function measureDuckdbAnchor(
+  python: string,
+  databaseUrl: string,
+  t: BenchTable,
+  parts: number,
+  mode: AnchorMode,
+  outDir: string,
+): Promise<Sample> {
+  const r = await runJsonChild(python, [
+    join(SHARED_BENCH, 'anchor_duckdb_pg.py'),
+    '--dsn',
+    databaseUrl,
+    '--table',
+    eventsTable(t),
+    '--cursor',
+    'id',
+    '--out',
+    outDir,
+    '--parts',
+    String(parts),
+    '--threads',
+    String(parts),
+    '--compression',
+    'zstd',
+    '--meta',
+    '--mode',
+    mode,
+  ]);
+  return anchorSample(r, { files: r.json.files, parts: r.json.parts, threads: r.json.threads });
 }
 
 /** `anchor_compact.py --engine <engine>` over the files matching `pattern`. */
@@ -82,7 +142,7 @@ export async function measureCompactAnchor(
   pattern: string,
   outFile: string,
 ): Promise<Sample> {
-  const { json } = await runJsonChild(python, [
+  const r = await runJsonChild(python, [
     join(SHARED_BENCH, 'anchor_compact.py'),
     '--engine',
     engine,
@@ -93,11 +153,5 @@ export async function measureCompactAnchor(
     '--compression',
     'zstd',
   ]);
-  return {
-    seconds: numberField(json, 'seconds'),
-    rows: numberField(json, 'rows'),
-    peakRssMib: numberField(json, 'peak_rss_mb'),
-    bytesOut: numberField(json, 'bytes_out'),
-    details: { files_in: json.files_in, row_groups_out: json.row_groups_out },
-  };
+  return anchorSample(r, { files_in: r.json.files_in, row_groups_out: r.json.row_groups_out });
 }

@@ -6,7 +6,7 @@ import { ENCODER_THREADS_ENV } from '../src/parquet/encoder-pool.js';
 import { openObjectStore } from '../src/storage/destination.js';
 import { runPrefix } from '../src/run/keys.js';
 import { eventsTable, type BenchTable } from './bench-tables.js';
-import { numberField, runJsonChild, type JsonLine } from './child-process.js';
+import { numberField, processFields, runJsonChild, type ChildResult } from './child-process.js';
 import { tsNodeArgs } from './paths.js';
 import type { Sample } from './samples.js';
 
@@ -39,10 +39,18 @@ const DETAIL_KEYS = [
   'event_loop_delay_mean_ms',
 ];
 
-function sampleOf(json: JsonLine): Sample {
-  const details = Object.fromEntries(DETAIL_KEYS.filter((k) => k in json).map((k) => [k, json[k]]));
+/** The child's own timings and memory profile, plus its process's wall time and CPU seconds. */
+function sampleOf(r: ChildResult): Sample {
+  const { json } = r;
+  const { wallSeconds, cpuSeconds, usage } = processFields(r);
+  const details = {
+    ...Object.fromEntries(DETAIL_KEYS.filter((k) => k in json).map((k) => [k, json[k]])),
+    ...usage,
+  };
   return {
     seconds: numberField(json, 'seconds'),
+    wallSeconds,
+    cpuSeconds,
     rows: numberField(json, 'rows'),
     peakRssMib: numberField(json, 'peak_rss_mib'),
     bytesOut: numberField(json, 'bytes_out'),
@@ -67,9 +75,10 @@ export async function measureOursExtract(run: OursExtractRun): Promise<Sample> {
     run.encoderThreads === undefined
       ? process.env
       : { ...process.env, [ENCODER_THREADS_ENV]: String(run.encoderThreads) };
-  const { json } = await runJsonChild(process.execPath, tsNodeArgs('bench/ours-extract.ts', args), { env });
-  if (numberField(json, 'skipped') > 0) throw new Error(`run ${run.runKey} skipped partitions: not measured`);
-  return sampleOf(json);
+  const r = await runJsonChild(process.execPath, tsNodeArgs('bench/ours-extract.ts', args), { env });
+  if (numberField(r.json, 'skipped') > 0)
+    throw new Error(`run ${run.runKey} skipped partitions: not measured`);
+  return sampleOf(r);
 }
 
 /** Compaction of an extracted run into one data file, in a child process. */
@@ -79,8 +88,7 @@ export async function measureOursCompaction(
   runKey: string,
 ): Promise<Sample> {
   const args = ['--table', eventsTable(t), '--destination', destination, '--run-key', runKey];
-  const { json } = await runJsonChild(process.execPath, tsNodeArgs('bench/ours-compact.ts', args));
-  return sampleOf(json);
+  return sampleOf(await runJsonChild(process.execPath, tsNodeArgs('bench/ours-compact.ts', args)));
 }
 
 /** Deletes every object of a run (`<schema>.<table>/run=<runKey>/…`) under `destination`. */

@@ -9,9 +9,11 @@ export interface BenchOptions {
   readonly repeat: number;
   /** Partitions (id ranges) of our export and of the anchors, and their concurrency. */
   readonly partitions: number;
-  /** Run the Python anchors (needs the cached venv of scripts/bench-python.sh). */
+  /** Run the Python anchors (needs the cached venvs of scripts/bench-python.sh). */
   readonly anchors: boolean;
-  /** Run the exportTable workflow through Temporal. */
+  /** Run DuckDB's postgres scanner anchor (when the anchors run). */
+  readonly duckdb: boolean;
+  /** Run the exportTable workflow through Temporal: the CLI headline and the library variant. */
   readonly workflow: boolean;
   /** Run the compaction comparison. */
   readonly compaction: boolean;
@@ -24,8 +26,9 @@ export const USAGE = `npm run bench -- [options]
   --rows N            rows of bench_events (default 1000000)
   --repeat N          repetitions per measurement, median reported (default 3)
   --partitions N      partitions / id ranges, run concurrently (default 2)
-  --no-anchors        skip the Python anchors (ConnectorX + Polars, compaction engines)
-  --no-workflow       skip the exportTable workflow runs
+  --no-anchors        skip the Python anchors (ConnectorX + Polars, DuckDB, compaction engines)
+  --no-duckdb         skip DuckDB's postgres scanner anchor only
+  --no-workflow       skip the exportTable workflow runs (the CLI headline, the library variant)
   --no-compaction     skip the compaction comparison
   --scaling           also measure our extraction's peak RSS at 1M and 10M rows
   --scaling-rows A,B  row counts of the scaling run (default 1000000,10000000)`;
@@ -52,6 +55,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
       repeat: { type: 'string', default: '3' },
       partitions: { type: 'string', default: '2' },
       'no-anchors': { type: 'boolean', default: false },
+      'no-duckdb': { type: 'boolean', default: false },
       'no-workflow': { type: 'boolean', default: false },
       'no-compaction': { type: 'boolean', default: false },
       scaling: { type: 'boolean', default: false },
@@ -66,6 +70,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | undef
     repeat: positiveInt('repeat', values.repeat),
     partitions: positiveInt('partitions', values.partitions),
     anchors: !values['no-anchors'],
+    duckdb: !values['no-anchors'] && !values['no-duckdb'],
     workflow: !values['no-workflow'],
     compaction: !values['no-compaction'],
     scalingRows: values.scaling ? scalingRows : [],

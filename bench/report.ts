@@ -23,7 +23,18 @@ interface Summary {
   readonly runs: number;
   readonly seconds_median: number;
   readonly seconds_all: readonly number[];
+  /** Spawn to exit of the process a user starts, start-up included (null: run in the bench process). */
+  readonly wall_s_median: number | null;
+  readonly wall_s_all: readonly number[];
   readonly rows_per_s: number;
+  /** CPU seconds (user + sys) of the exporting process(es). */
+  readonly exporter_cpu_s_median: number | null;
+  readonly exporter_cpu_s_all: readonly number[];
+  /** Exporter CPU microseconds per row. */
+  readonly exporter_cpu_us_per_row: number | null;
+  /** CPU seconds of PostgreSQL's server processes over the run. */
+  readonly postgres_cpu_s_median: number | null;
+  readonly postgres_cpu_s_all: readonly number[];
   /** Source bytes per second, source = the table through binary COPY. */
   readonly copy_mb_per_s: number | null;
   /** Source bytes per second, source = `pg_total_relation_size`. */
@@ -35,12 +46,23 @@ interface Summary {
   readonly details: readonly Readonly<Record<string, unknown>>[];
 }
 
-/** One ratio: `a ÷ b` of a metric. */
+/** Metrics a ratio can compare. */
+type RatioMetric =
+  | 'rows_per_s'
+  | 'seconds_median'
+  | 'wall_s_median'
+  | 'exporter_cpu_us_per_row'
+  | 'postgres_cpu_s_median'
+  | 'peak_rss_mib_median';
+
+/** One ratio: `a ÷ b` of a metric, or the metric of `a` itself when there is no `b`. */
 export interface RatioSpec {
   readonly label: string;
   readonly a: string;
-  readonly b: string;
-  readonly metric: 'rows_per_s' | 'peak_rss_mib_median';
+  readonly b?: string;
+  readonly metric: RatioMetric;
+  /** Headline ratios come first in the Markdown. */
+  readonly headline?: boolean;
 }
 
 /** One row of the memory-scaling table. */
@@ -64,6 +86,8 @@ export interface ReportInput {
   readonly scaling: readonly ScalingRow[];
   /** Wall times of the bench's phases, seconds. */
   readonly durations: Readonly<Record<string, number>>;
+  /** What did not run or failed (anchors that could not be installed or run), with the error. */
+  readonly notes: readonly string[];
 }
 
 /** One row of the report's scaling section. */
@@ -84,16 +108,25 @@ export interface BenchReport {
   readonly machine: MachineFacts;
   readonly tables: Readonly<Record<string, TableSize>>;
   readonly durations_s: Readonly<Record<string, number>>;
+  readonly notes: readonly string[];
   readonly measurements: Readonly<Record<string, Summary>>;
-  readonly ratios: Readonly<Record<string, number | null>>;
+  /** Headline figures: the whole run (CLI) against the anchors. */
+  readonly headline: Readonly<Record<string, number>>;
+  readonly ratios: Readonly<Record<string, number>>;
   readonly scaling: readonly ScalingSummary[];
 }
 
 function summarize(m: Measurement, size: TableSize | undefined): Summary {
   const seconds = median(m.samples.map((s) => s.seconds));
   const rows = m.samples[0]?.rows ?? 0;
-  const rss = m.samples.flatMap((s) => (s.peakRssMib === undefined ? [] : [s.peakRssMib]));
-  const out = m.samples.flatMap((s) => (s.bytesOut === undefined ? [] : [s.bytesOut]));
+  const defined = (xs: readonly (number | undefined)[]): number[] =>
+    xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+  const rss = defined(m.samples.map((s) => s.peakRssMib));
+  const out = defined(m.samples.map((s) => s.bytesOut));
+  const wall = defined(m.samples.map((s) => s.wallSeconds));
+  const cpu = defined(m.samples.map((s) => s.cpuSeconds));
+  const pg = defined(m.samples.map((s) => s.postgresCpuSeconds));
+  const cpuMedian = cpu.length > 0 ? median(cpu) : null;
   const copyBytes = m.samples.find((s) => s.copyBytes !== undefined)?.copyBytes ?? size?.copy_bytes ?? null;
   return {
     label: m.label,
@@ -103,7 +136,14 @@ function summarize(m: Measurement, size: TableSize | undefined): Summary {
     runs: m.samples.length,
     seconds_median: seconds,
     seconds_all: m.samples.map((s) => s.seconds),
+    wall_s_median: wall.length > 0 ? median(wall) : null,
+    wall_s_all: wall,
     rows_per_s: rows / seconds,
+    exporter_cpu_s_median: cpuMedian,
+    exporter_cpu_s_all: cpu,
+    exporter_cpu_us_per_row: cpuMedian === null || rows === 0 ? null : (cpuMedian / rows) * 1e6,
+    postgres_cpu_s_median: pg.length > 0 ? median(pg) : null,
+    postgres_cpu_s_all: pg,
     copy_mb_per_s: copyBytes === null ? null : copyBytes / seconds / 1e6,
     relation_mb_per_s: (size?.relation_bytes ?? 0) / seconds / 1e6,
     peak_rss_mib_median: rss.length > 0 ? median(rss) : null,
@@ -120,13 +160,17 @@ export function buildReport(input: ReportInput): BenchReport {
   const measurements = Object.fromEntries(
     input.measurements.map((m) => [m.id, summarize(m, input.tables[m.table])]),
   );
-  const value = (id: string, metric: RatioSpec['metric']): number | null =>
-    measurements[id]?.[metric] ?? null;
-  const ratios = Object.fromEntries(
-    input.ratios
-      .map((r) => [r.label, ratio(value(r.a, r.metric), value(r.b, r.metric))] as const)
-      .filter(([, v]) => v !== null),
-  );
+  const value = (id: string, metric: RatioMetric): number | null => measurements[id]?.[metric] ?? null;
+  const figures = (headline: boolean): Record<string, number> =>
+    Object.fromEntries(
+      input.ratios
+        .filter((r) => (r.headline ?? false) === headline)
+        .map((r) => {
+          const a = value(r.a, r.metric);
+          return [r.label, r.b === undefined ? a : ratio(a, value(r.b, r.metric))] as const;
+        })
+        .filter((e): e is readonly [string, number] => e[1] !== null && Number.isFinite(e[1])),
+    );
   const scaling = input.scaling.map((s): ScalingSummary => {
     const ours = measurements[s.ours];
     const rss = ours?.peak_rss_mib_median ?? null;
@@ -147,8 +191,10 @@ export function buildReport(input: ReportInput): BenchReport {
     machine: input.machine,
     tables: input.tables,
     durations_s: input.durations,
+    notes: input.notes,
     measurements,
-    ratios,
+    headline: figures(true),
+    ratios: figures(false),
     scaling,
   };
 }
@@ -167,30 +213,57 @@ function heading(report: BenchReport): string {
     : '';
   return (
     `\`bench_events\`, ${o.rows.toLocaleString('en-US')} rows (${size}), ${o.partitions} partitions read ` +
-    `at once, zstd, timestamps in ms, median of ${o.repeat}. ${m.nproc} cores (${m.cpu_model}), ` +
+    `at once, zstd, median of ${o.repeat}. ${m.nproc} cores (${m.cpu_model}), ` +
     `${m.mem_gib} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, commit ${m.git}; load average ` +
     `${m.load_avg.start.toFixed(1)} at start, ${m.load_avg.end.toFixed(1)} at end. ` +
     `\`${report.command}\`, ${report.date}.`
   );
 }
 
-/** The report as Markdown: a heading line, the measurements, the ratios, the scaling run. */
+const COLUMNS =
+  'Columns: median s is the run as the contender times it (the CLI: its whole process); process s ' +
+  'is spawn to exit of the process a user starts, start-up included (– when the run is inside the ' +
+  'bench process). Exporter CPU s is user + sys of the exporting processes, threads included: ' +
+  'rusage of the child (GNU time) for the anchors and our child processes; for the workflow runs ' +
+  "the worker's /proc CPU ticks after minus before, plus the CLI process's rusage (library: the " +
+  "bench process's own). PostgreSQL CPU s is the postmaster and its children (/proc), after minus " +
+  'before: every backend, background processes included, and any other client of the server. ' +
+  "Peak RSS is the exporting process's own (ours → workflow: the worker's, reset before each run). " +
+  'Output MB: the Parquet written. Settings: zstd everywhere; ours → file/MinIO and ConnectorX cast ' +
+  'timestamps to ms; the whole run (CLI, library) uses the defaults (µs) but for the partition count; ' +
+  'DuckDB keeps µs; ours, ConnectorX and DuckDB (`--meta`) add `_extracted_at` and `_extraction_id`. ' +
+  "Each sample's details in the JSON carry the 1-minute load average when it started.";
+
+/** The report as Markdown: a heading line, the headline figures, the measurements, the ratios, the scaling run. */
 export function renderMarkdown(report: BenchReport): string {
-  const lines = [
-    heading(report),
-    '',
-    '| run | median s | rows/s | MB/s (COPY bytes) | MB/s (on disk) | peak RSS MiB |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  const lines = [heading(report), ''];
+  if (report.notes.length > 0) lines.push(...report.notes.map((n) => `- ${n}`), '');
+  if (Object.keys(report.headline).length > 0) {
+    lines.push(
+      'Headline: the whole run a user starts (`pg-parquet export … --wait --json` against a running worker):',
+      '',
+      '| figure | value |',
+      '| --- | ---: |',
+      ...Object.entries(report.headline).map(([k, v]) => `| ${k} | ${fixed(v, 2)} |`),
+      '',
+    );
+  }
+  lines.push(
+    '| run | median s | process s | rows/s | MB/s (COPY bytes) | exporter CPU s | CPU µs/row | PostgreSQL CPU s | peak RSS MiB | output MB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...Object.values(report.measurements).map(
       (s) =>
-        `| ${s.label} | ${fixed(s.seconds_median, 2)} | ${grouped(s.rows_per_s)} | ${fixed(s.copy_mb_per_s, 1)} | ` +
-        `${fixed(s.relation_mb_per_s, 1)} | ${fixed(s.peak_rss_mib_median, 0)} |`,
+        `| ${s.label} | ${fixed(s.seconds_median, 2)} | ${fixed(s.wall_s_median, 2)} | ${grouped(s.rows_per_s)} | ${fixed(s.copy_mb_per_s, 1)} | ${fixed(s.exporter_cpu_s_median, 2)} | ` +
+        `${fixed(s.exporter_cpu_us_per_row, 2)} | ${fixed(s.postgres_cpu_s_median, 2)} | ` +
+        `${fixed(s.peak_rss_mib_median, 0)} | ${fixed(s.bytes_out_median === null ? null : s.bytes_out_median / 1e6, 1)} |`,
     ),
+    '',
+    COLUMNS,
     '',
     '| ratio | value |',
     '| --- | ---: |',
     ...Object.entries(report.ratios).map(([k, v]) => `| ${k} | ${fixed(v, 2)} |`),
-  ];
+  );
   if (report.scaling.length > 0) {
     lines.push(
       '',

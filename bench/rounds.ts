@@ -8,11 +8,19 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { eventsTable, type BenchTable } from './bench-tables.js';
 import { CATALOG } from './catalog.js';
-import { COMPACT_ENGINES, measureCompactAnchor, measureCxAnchor, type CxMode } from './measure-anchors.js';
+import {
+  COMPACT_ENGINES,
+  measureCompactAnchor,
+  measureCxAnchor,
+  measureDuckdbAnchor,
+  type AnchorMode,
+} from './measure-anchors.js';
 import { measureCopyLimit } from './measure-copy-limit.js';
 import { measureOursCompaction, measureOursExtract, removeRun } from './measure-ours.js';
-import { measureWorkflow } from './measure-workflow.js';
+import { measureCliExport, measureLibraryExport, type BenchWorker } from './measure-workflow.js';
 import type { BenchOptions } from './options.js';
+import { loadAverage } from './machine.js';
+import { processTreeCpuSeconds } from './proc-stats.js';
 import type { MeasurementInfo, Sample, SampleLog } from './samples.js';
 
 /** What every round needs. */
@@ -23,7 +31,15 @@ export interface RoundContext {
   readonly s3Destination: string;
   /** Python with the anchors' packages, or undefined to skip the anchors. */
   readonly python: string | undefined;
+  /** Python with DuckDB and its postgres scanner, or undefined to skip that anchor. */
+  readonly duckdbPython: string | undefined;
+  /** The running `pg-parquet worker`, or undefined to skip the workflow runs. */
+  readonly worker: BenchWorker | undefined;
+  /** PostgreSQL's postmaster, when its processes are visible here (for their CPU seconds). */
+  readonly postmasterPid: number | undefined;
   readonly log: SampleLog;
+  /** Anchor runs that failed (the bench goes on without their sample), for the report. */
+  readonly failures: string[];
   /** Prefix of this bench run's runKeys. */
   readonly runKeyPrefix: string;
 }
@@ -32,13 +48,39 @@ export interface RoundContext {
 const COMPACTION_BATCH_ROWS = 50_000;
 
 function describe(info: MeasurementInfo, s: Sample): string {
-  const rss = s.peakRssMib === undefined ? '' : `, peak RSS ${s.peakRssMib.toFixed(0)} MiB`;
+  const wall = s.wallSeconds === undefined ? '' : ` (process ${s.wallSeconds.toFixed(2)} s)`;
   const speed = Math.round(s.rows / s.seconds).toLocaleString('en-US');
-  return `${info.label}: ${s.seconds.toFixed(2)} s, ${speed} rows/s${rss}`;
+  const cpu = s.cpuSeconds === undefined ? '' : `, CPU ${s.cpuSeconds.toFixed(2)} s`;
+  const pg =
+    s.postgresCpuSeconds === undefined ? '' : `, PostgreSQL CPU ${s.postgresCpuSeconds.toFixed(2)} s`;
+  const rss = s.peakRssMib === undefined ? '' : `, peak RSS ${s.peakRssMib.toFixed(0)} MiB`;
+  return `${info.label}: ${s.seconds.toFixed(2)} s${wall}, ${speed} rows/s${cpu}${pg}${rss}`;
 }
 
+/**
+ * Runs one measurement, adding the CPU seconds PostgreSQL's processes spent meanwhile. A failed
+ * anchor run is noted and skipped; a failure of ours ends the bench.
+ */
 async function record(ctx: RoundContext, info: MeasurementInfo, run: () => Promise<Sample>): Promise<void> {
-  const sample = await run();
+  const pgPid = ctx.postmasterPid;
+  const load = loadAverage();
+  const pg0 = pgPid === undefined ? undefined : processTreeCpuSeconds(pgPid);
+  let measured: Sample;
+  try {
+    measured = await run();
+  } catch (err) {
+    if (info.kind !== 'anchor') throw err;
+    const message = `${info.label} failed: ${(err as Error).message}`;
+    console.error(`bench:   ${message}`);
+    ctx.failures.push(message);
+    return;
+  }
+  const pg1 = pgPid === undefined ? undefined : processTreeCpuSeconds(pgPid);
+  const sample: Sample = {
+    ...measured,
+    ...(pg0 === undefined || pg1 === undefined ? {} : { postgresCpuSeconds: pg1 - pg0 }),
+    details: { ...measured.details, load_avg_1m: Math.round(load * 100) / 100 },
+  };
   ctx.log.add(info, sample);
   console.error(`bench:   ${describe(info, sample)}`);
 }
@@ -92,28 +134,65 @@ async function oursToMinio(ctx: RoundContext, t: BenchTable, runKey: string): Pr
   }
 }
 
-async function workflow(
+/** The headline: the CLI against the running worker, with or without compaction. */
+async function cliExport(
   ctx: RoundContext,
   t: BenchTable,
   runKey: string,
   compaction: boolean,
 ): Promise<void> {
-  const partitions = ctx.options.partitions;
+  const worker = ctx.worker;
+  if (!worker) return;
+  const run = {
+    worker,
+    table: t,
+    destination: ctx.s3Destination,
+    partitions: ctx.options.partitions,
+    runKey,
+    compaction,
+  };
   try {
-    await record(ctx, CATALOG.oursWorkflow(t, compaction), () =>
-      measureWorkflow({ table: t, destination: ctx.s3Destination, partitions, runKey, compaction }),
-    );
+    await record(ctx, CATALOG.oursCli(t, compaction), () => measureCliExport(run));
   } finally {
     await removeRun(ctx.s3Destination, t, runKey);
   }
 }
 
-async function cxAnchor(ctx: RoundContext, t: BenchTable, mode: CxMode): Promise<void> {
+/** The same export through the client library, from the bench process. */
+async function libraryExport(ctx: RoundContext, t: BenchTable, runKey: string): Promise<void> {
+  const worker = ctx.worker;
+  if (!worker) return;
+  const run = {
+    worker,
+    table: t,
+    destination: ctx.s3Destination,
+    partitions: ctx.options.partitions,
+    runKey,
+    compaction: true,
+  };
+  try {
+    await record(ctx, CATALOG.oursLibrary(t), () => measureLibraryExport(run));
+  } finally {
+    await removeRun(ctx.s3Destination, t, runKey);
+  }
+}
+
+async function cxAnchor(ctx: RoundContext, t: BenchTable, mode: AnchorMode): Promise<void> {
   const python = ctx.python;
   if (!python) return;
   await withTempDir((dir) =>
     record(ctx, CATALOG.cx(t, mode), () =>
       measureCxAnchor(python, ctx.databaseUrl, t, ctx.options.partitions, mode, join(dir, 'out')),
+    ),
+  );
+}
+
+async function duckdbAnchor(ctx: RoundContext, t: BenchTable, mode: AnchorMode): Promise<void> {
+  const python = ctx.duckdbPython;
+  if (!python) return;
+  await withTempDir((dir) =>
+    record(ctx, CATALOG.duckdb(t, mode), () =>
+      measureDuckdbAnchor(python, ctx.databaseUrl, t, ctx.options.partitions, mode, join(dir, 'out')),
     ),
   );
 }
@@ -143,13 +222,15 @@ export async function mainRound(ctx: RoundContext, t: BenchTable, rep: number): 
   await oursToFile(ctx, t, key('file'));
   await oursToFileInline(ctx, t, key('file-inline'));
   await oursToMinio(ctx, t, key('minio'));
-  if (ctx.options.workflow) {
-    await workflow(ctx, t, key('wf'), true);
-    // Without compaction: what Temporal orchestration adds to the extraction itself.
-    await workflow(ctx, t, key('wf-raw'), false);
-  }
+  await cliExport(ctx, t, key('cli'), true);
+  // Without compaction: what compaction adds to the whole run.
+  await cliExport(ctx, t, key('cli-raw'), false);
+  // The library instead of the CLI: what the CLI process adds.
+  await libraryExport(ctx, t, key('lib'));
   await cxAnchor(ctx, t, 'loop');
   await cxAnchor(ctx, t, 'parallel');
+  await duckdbAnchor(ctx, t, 'loop');
+  await duckdbAnchor(ctx, t, 'parallel');
   if (ctx.options.compaction) await compaction(ctx, t, key('compact'));
 }
 

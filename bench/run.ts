@@ -1,12 +1,15 @@
 /**
  * `npm run bench`: our extraction and the anchors of ../shared/bench side by side, in one run, on
  * the same table and machine: the COPY-binary limit, our activity code path (to file:// and to
- * MinIO), the exportTable workflow, the ConnectorX + Polars export (loop and parallel) and
- * compaction against PyArrow, DuckDB and Polars. Every measurement is repeated; the report gives
- * medians, ratios (ours ÷ anchor) and peak RSS, as JSON and as a Markdown table
- * (bench/results/latest.json, latest.md, and a timestamped JSON).
+ * MinIO), the headline — the whole run a user starts, `pg-parquet export … --wait --json` against
+ * a running `pg-parquet worker`, with and without compaction, and the same through the client
+ * library — the ConnectorX + Polars export and DuckDB's postgres scanner (loop and parallel each)
+ * and compaction against PyArrow, DuckDB and Polars. Every measurement is repeated; the report
+ * gives medians of wall time, CPU seconds of the exporter and of PostgreSQL, peak RSS and output
+ * bytes, and ratios (ours ÷ anchor), as JSON and as Markdown (bench/results/latest.json,
+ * latest.md, and a timestamped JSON).
  *
- *   npm run bench -- [--rows 1000000] [--repeat 3] [--partitions 2] [--scaling] [--help]
+ *   npm run bench -- [--rows 1000000] [--repeat 3] [--partitions 2] [--no-duckdb] [--scaling] [--help]
  *
  * Benchmarks are not tests: nothing here asserts a time, and nothing in `npm test` runs it.
  */
@@ -22,8 +25,10 @@ import {
 import { CATALOG } from './catalog.js';
 import { loadAverage, machineFacts } from './machine.js';
 import { anchorVersions, COMPACT_ENGINES, ensureAnchorPython } from './measure-anchors.js';
+import { BenchWorker } from './measure-workflow.js';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.js';
 import { RESULTS_DIR, SHARED_BENCH } from './paths.js';
+import { findPostmaster } from './proc-stats.js';
 import {
   buildReport,
   renderMarkdown,
@@ -35,37 +40,64 @@ import {
 import { mainRound, scalingRound, type RoundContext } from './rounds.js';
 import { SampleLog } from './samples.js';
 
-/** The ratios the report gives, when both sides were measured. */
+/** The headline figures and ratios the report gives, when both sides were measured. */
 function ratioSpecs(t: BenchTable, o: BenchOptions): RatioSpec[] {
   const file = CATALOG.oursFile(t).id;
   const minio = CATALOG.oursMinio(t).id;
   const inline = CATALOG.oursFileInline(t).id;
-  const wf = CATALOG.oursWorkflow(t, true).id;
-  const wfRaw = CATALOG.oursWorkflow(t, false).id;
-  const loop = CATALOG.cx(t, 'loop').id;
-  const parallel = CATALOG.cx(t, 'parallel').id;
+  const cli = CATALOG.oursCli(t, true).id;
+  const cliRaw = CATALOG.oursCli(t, false).id;
+  const library = CATALOG.oursLibrary(t).id;
+  const cxLoop = CATALOG.cx(t, 'loop').id;
+  const cxParallel = CATALOG.cx(t, 'parallel').id;
+  const duckLoop = CATALOG.duckdb(t, 'loop').id;
+  const duckParallel = CATALOG.duckdb(t, 'parallel').id;
   const limit = CATALOG.copyLimit(t, o.partitions).id;
   const compact = CATALOG.oursCompaction(t).id;
-  const speed = (label: string, a: string, b: string): RatioSpec => ({ label, a, b, metric: 'rows_per_s' });
-  const rss = (label: string, a: string, b: string): RatioSpec => ({
-    label,
-    a,
-    b,
-    metric: 'peak_rss_mib_median',
-  });
+  const spec =
+    (metric: RatioSpec['metric'], headline = false) =>
+    (label: string, a: string, b?: string): RatioSpec => ({ label, a, b, metric, headline });
+  const wall = spec('wall_s_median', true);
+  const cpuPerRow = spec('exporter_cpu_us_per_row', true);
+  const pgCpu = spec('postgres_cpu_s_median', true);
+  const rssHead = spec('peak_rss_mib_median', true);
+  const speed = spec('rows_per_s');
+  const rss = spec('peak_rss_mib_median');
+  const whole = 'whole run (CLI)';
   return [
-    speed('rows/s: ours → file ÷ ConnectorX loop', file, loop),
-    speed('rows/s: ours → file ÷ ConnectorX parallel', file, parallel),
+    wall(`wall s, ${whole}`, cli),
+    wall(`wall s: ${whole} ÷ ConnectorX + Polars loop`, cli, cxLoop),
+    wall(`wall s: ${whole} ÷ ConnectorX + Polars parallel`, cli, cxParallel),
+    wall(`wall s: ${whole} ÷ DuckDB parallel`, cli, duckParallel),
+    wall(`wall s: ${whole} ÷ DuckDB loop`, cli, duckLoop),
+    wall(`wall s: ${whole}, compaction on ÷ off`, cli, cliRaw),
+    spec('seconds_median', true)(`wall s: ${whole} ÷ client library`, cli, library),
+    cpuPerRow('exporter CPU µs/row, whole run (worker + CLI process)', cli),
+    cpuPerRow(`exporter CPU/row: ${whole} ÷ DuckDB loop`, cli, duckLoop),
+    cpuPerRow(`exporter CPU/row: ${whole} ÷ DuckDB parallel`, cli, duckParallel),
+    cpuPerRow(`exporter CPU/row: ${whole} ÷ ConnectorX + Polars loop`, cli, cxLoop),
+    cpuPerRow(`exporter CPU/row: ${whole} ÷ ConnectorX + Polars parallel`, cli, cxParallel),
+    cpuPerRow(`exporter CPU/row: ${whole}, compaction on ÷ off`, cli, cliRaw),
+    pgCpu(`PostgreSQL CPU s: ${whole} ÷ COPY limit ×${o.partitions}`, cli, limit),
+    pgCpu(`PostgreSQL CPU s: ${whole} ÷ DuckDB parallel`, cli, duckParallel),
+    pgCpu(`PostgreSQL CPU s: ${whole} ÷ ConnectorX + Polars loop`, cli, cxLoop),
+    rssHead(`worker peak RSS MiB, ${whole}`, cli),
+    rssHead(`worker peak RSS MiB, ${whole}, no compaction`, cliRaw),
+    rssHead(`peak RSS: worker, ${whole} ÷ DuckDB loop`, cli, duckLoop),
+    rssHead(`peak RSS: worker, ${whole} ÷ ConnectorX + Polars loop`, cli, cxLoop),
+    speed('rows/s: ours → file ÷ ConnectorX loop', file, cxLoop),
+    speed('rows/s: ours → file ÷ ConnectorX parallel', file, cxParallel),
+    speed('rows/s: ours → file ÷ DuckDB loop', file, duckLoop),
+    speed('rows/s: ours → file ÷ DuckDB parallel', file, duckParallel),
     speed(`rows/s: ours → file ÷ COPY limit ×${o.partitions}`, file, limit),
-    speed('rows/s: ours → file, main-thread encoding ÷ ConnectorX loop', inline, loop),
-    speed('rows/s: ours → MinIO ÷ ConnectorX loop', minio, loop),
-    speed('rows/s: ours workflow ÷ ConnectorX loop', wf, loop),
-    speed(`rows/s: ours workflow ÷ COPY limit ×${o.partitions}`, wf, limit),
-    speed('rows/s: ours workflow, no compaction ÷ ours → MinIO', wfRaw, minio),
-    rss('peak RSS: ours → file ÷ ConnectorX loop', file, loop),
-    rss('peak RSS: ours → file ÷ ConnectorX parallel', file, parallel),
-    rss('peak RSS: ours → file, main-thread encoding ÷ ConnectorX loop', inline, loop),
-    rss('peak RSS: ours workflow worker ÷ ConnectorX loop', wf, loop),
+    speed('rows/s: ours → file, main-thread encoding ÷ ConnectorX loop', inline, cxLoop),
+    speed('rows/s: ours → MinIO ÷ ConnectorX loop', minio, cxLoop),
+    speed(`rows/s: ${whole} ÷ COPY limit ×${o.partitions}`, cli, limit),
+    speed(`rows/s: ${whole}, no compaction ÷ ours → MinIO`, cliRaw, minio),
+    rss('peak RSS: ours → file ÷ ConnectorX loop', file, cxLoop),
+    rss('peak RSS: ours → file ÷ ConnectorX parallel', file, cxParallel),
+    rss('peak RSS: ours → file ÷ DuckDB loop', file, duckLoop),
+    rss('peak RSS: ours → file, main-thread encoding ÷ ConnectorX loop', inline, cxLoop),
     ...COMPACT_ENGINES.map((e) =>
       speed(`rows/s: ours compaction ÷ ${e}`, compact, CATALOG.compactAnchor(t, e).id),
     ),
@@ -84,6 +116,30 @@ async function timed<T>(
   } finally {
     durations[name] = Math.round((performance.now() - t0) / 100) / 10;
   }
+}
+
+/**
+ * The python of a scripts/bench-python.sh profile, or undefined (with a note for the report) when
+ * it cannot be installed: the bench then runs without those anchors.
+ */
+function pythonOrNote(notes: string[], profile: 'anchors' | 'duckdb-pg'): string | undefined {
+  try {
+    return ensureAnchorPython(profile);
+  } catch (err) {
+    const message = `scripts/bench-python.sh ${profile} failed, its anchors were skipped: ${(err as Error).message}`;
+    console.error(`bench: ${message}`);
+    notes.push(message);
+    return undefined;
+  }
+}
+
+/** Package versions of both Python environments (the DuckDB scanner's under `duckdb-pg:`). */
+function versions(python: string | undefined, duckdbPython: string | undefined): Record<string, string> {
+  const scanner = duckdbPython ? anchorVersions(duckdbPython, 'duckdb-pg') : {};
+  return {
+    ...(python ? anchorVersions(python) : {}),
+    ...Object.fromEntries(Object.entries(scanner).map(([k, v]) => [`duckdb-pg: ${k}`, v])),
+  };
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -108,23 +164,46 @@ async function main(argv: readonly string[]): Promise<void> {
   for (const t of [main, ...scaled]) {
     await timed(durations, `tables_${eventsTable(t)}`, () => ensureBenchTables(databaseUrl, t, tablesSql));
   }
-  const python = options.anchors ? await timed(durations, 'python_env', ensureAnchorPython) : undefined;
+  const notes: string[] = [];
+  const python = options.anchors
+    ? await timed(durations, 'python_env', () => pythonOrNote(notes, 'anchors'))
+    : undefined;
+  const duckdbPython = options.duckdb
+    ? await timed(durations, 'python_env_duckdb', () => pythonOrNote(notes, 'duckdb-pg'))
+    : undefined;
+  const postmasterPid = await findPostmaster(databaseUrl);
+  if (postmasterPid === undefined) {
+    notes.push("PostgreSQL's processes are not visible from here: no PostgreSQL CPU seconds.");
+  }
 
+  const runKeyPrefix = `bench-${startedAt.toISOString().replace(/[-:]|\.\d+Z$/g, '')}`;
+  // Started before any timer and kept for every workflow run, as a deployed worker is.
+  const worker = options.workflow
+    ? await timed(durations, 'worker_start', () => BenchWorker.start(`pg-parquet-${runKeyPrefix}`))
+    : undefined;
   const log = new SampleLog();
   const ctx: RoundContext = {
     options,
     databaseUrl,
     s3Destination: `s3://${bucket}/bench`,
     python,
+    duckdbPython,
+    worker,
+    postmasterPid,
     log,
-    runKeyPrefix: `bench-${startedAt.toISOString().replace(/[-:]|\.\d+Z$/g, '')}`,
+    failures: notes,
+    runKeyPrefix,
   };
-  await timed(durations, 'main_rounds', async () => {
-    for (let rep = 1; rep <= options.repeat; rep++) {
-      console.error(`bench: ${eventsTable(main)}, repetition ${rep}/${options.repeat}`);
-      await mainRound(ctx, main, rep);
-    }
-  });
+  try {
+    await timed(durations, 'main_rounds', async () => {
+      for (let rep = 1; rep <= options.repeat; rep++) {
+        console.error(`bench: ${eventsTable(main)}, repetition ${rep}/${options.repeat}`);
+        await mainRound(ctx, main, rep);
+      }
+    });
+  } finally {
+    await worker?.stop();
+  }
   await timed(durations, 'scaling_rounds', async () => {
     for (const t of scaled) {
       for (let rep = 1; rep <= options.repeat; rep++) {
@@ -152,7 +231,8 @@ async function main(argv: readonly string[]): Promise<void> {
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
     options,
     startedAt,
-    machine: machineFacts(serverVersion, python ? anchorVersions(python) : {}, loadAtStart),
+    machine: machineFacts(serverVersion, versions(python, duckdbPython), loadAtStart),
+    notes,
     tables,
     measurements: log.all(),
     ratios: ratioSpecs(main, options),

@@ -2,7 +2,17 @@
 
 /** One measured run. */
 export interface Sample {
+  /** Seconds of the work as the contender times it (for the CLI runs: the whole process). */
   readonly seconds: number;
+  /**
+   * Spawn to exit of the process a user starts (the anchor's python, the CLI), measured by the
+   * bench: start-up included. Undefined for runs inside the bench process.
+   */
+  readonly wallSeconds?: number;
+  /** CPU seconds (user + sys, all threads) of the exporting process(es), when measured. */
+  readonly cpuSeconds?: number;
+  /** CPU seconds of PostgreSQL's server processes over the run, when visible from here. */
+  readonly postgresCpuSeconds?: number;
   readonly rows: number;
   /** Peak RSS of the process that did the work, in MiB (undefined when not measured). */
   readonly peakRssMib?: number;

@@ -1,19 +1,46 @@
 #!/usr/bin/env bash
 # The Python packages of the benchmark anchors (../shared/bench/*.py), pinned, installed once into
-# a cached environment. Idempotent; safe to run concurrently (a lock serialises installs).
-#   bash scripts/bench-python.sh        prints the path of a python executable that has them
-# Environment: PG_PARQUET_BENCH_VENV overrides the location
-# (default ${XDG_CACHE_HOME:-~/.cache}/temporal-pg-parquet/bench-venv).
+# a cached environment per profile. Idempotent; safe to run concurrently (a lock serialises installs).
+#   bash scripts/bench-python.sh [PROFILE]   prints the path of a python executable that has them
+# Profiles:
+#   anchors    (default) ConnectorX + Polars and the compaction engines (anchor_connectorx_polars.py,
+#              anchor_compact.py)
+#   duckdb-pg  DuckDB's postgres scanner (anchor_duckdb_pg.py). An environment of its own: the
+#              extension wheel's version must equal duckdb's, and the compaction anchor pins another
+#              duckdb.
+# Environment: PG_PARQUET_BENCH_VENV overrides the location of the default profile's environment
+# (default ${XDG_CACHE_HOME:-~/.cache}/temporal-pg-parquet/bench-venv), PG_PARQUET_BENCH_DUCKDB_VENV
+# that of duckdb-pg (default …/bench-venv-duckdb-pg).
 # Uses `python3 -m venv`; where the venv module is missing (Debian without python3-venv) it falls
 # back to `pip install --target` plus a small wrapper script that sets PYTHONPATH.
 set -euo pipefail
 
-# Versions that install from the package registry on linux x86_64 / CPython 3.11.
-REQUIREMENTS=(connectorx==0.4.6 polars==2.1.0 pyarrow==26.0.1 duckdb==2.0.0)
-IMPORTS='import connectorx, polars, pyarrow, duckdb'
-
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/temporal-pg-parquet
-venv=${PG_PARQUET_BENCH_VENV:-$cache/bench-venv}
+profile=${1:-anchors}
+# Versions that install from the package registry on linux x86_64 / CPython 3.11.
+case $profile in
+  anchors)
+    REQUIREMENTS=(connectorx==0.4.6 polars==2.1.0 pyarrow==26.0.1 duckdb==2.0.0)
+    IMPORTS='import connectorx, polars, pyarrow, duckdb'
+    venv=${PG_PARQUET_BENCH_VENV:-$cache/bench-venv}
+    ;;
+  duckdb-pg)
+    REQUIREMENTS=(duckdb==1.5.5 duckdb-extension-postgres-scanner==1.5.5 pyarrow==26.0.1)
+    # Imports, and loads the extension by path as anchor_duckdb_pg.py does.
+    IMPORTS=$(
+      cat <<'PY'
+import os, duckdb, pyarrow, duckdb_extension_postgres_scanner as pkg
+ext = os.path.join(os.path.dirname(pkg.__file__), "extensions", f"v{duckdb.__version__}", "postgres_scanner.duckdb_extension")
+duckdb.connect(config={"autoinstall_known_extensions": False}).execute(f"LOAD '{ext}'")
+PY
+    )
+    venv=${PG_PARQUET_BENCH_DUCKDB_VENV:-$cache/bench-venv-duckdb-pg}
+    ;;
+  *)
+    echo "bench-python: unknown profile '$profile' (anchors | duckdb-pg)" >&2
+    exit 2
+    ;;
+esac
 want=$(printf '%s\n' "${REQUIREMENTS[@]}")
 stamp=$venv/.bench-requirements
 
