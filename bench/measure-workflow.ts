@@ -17,7 +17,7 @@ import { startExport, waitForExport } from '../src/client.js';
 import { connectClient } from '../src/temporal-connection.js';
 import { eventsTable, type BenchTable } from './bench-tables.js';
 import { killChildGroup, numberField, runJsonChild, trackChild, type JsonLine } from './child-process.js';
-import { tsNodeArgs } from './paths.js';
+import { cliArgs } from './paths.js';
 import { peakRssMib, processCpuSeconds, resetPeakRss } from './proc-stats.js';
 import type { Sample } from './samples.js';
 
@@ -54,7 +54,7 @@ export class BenchWorker {
   /** Starts a worker on `taskQueue` and waits until it polls. */
   static async start(taskQueue: string): Promise<BenchWorker> {
     const t0 = performance.now();
-    const child = spawn(process.execPath, tsNodeArgs('src/cli/main.ts', ['worker']), {
+    const child = spawn(process.execPath, cliArgs(['worker']), {
       env: { ...process.env, PG_PARQUET_TASK_QUEUE: taskQueue },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
@@ -195,7 +195,7 @@ export async function measureCliExport(run: WorkflowRun): Promise<Sample> {
       writeFileSync(file, JSON.stringify({ compaction: { enabled: false } }));
       input.push('--input', file);
     }
-    const args = tsNodeArgs('src/cli/main.ts', [
+    const args = cliArgs([
       'export',
       eventsTable(run.table),
       '--to',

@@ -1,4 +1,5 @@
 /** Where the bench finds the project, the shared anchors and its results folder. */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,6 +11,19 @@ export const SHARED_BENCH = process.env.PG_PARQUET_SHARED_BENCH ?? join(ROOT, '.
 
 /** Where results are written. */
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
+
+/**
+ * Arguments that run the `pg-parquet` command as an installed package runs it: the compiled
+ * `dist/src/cli/main.js` (its `bin`), built by {@link buildPackage}; no TypeScript loader.
+ */
+export function cliArgs(args: readonly string[]): string[] {
+  return [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args];
+}
+
+/** Builds `dist/` (`npm run build`), so that the bench runs what users install. */
+export function buildPackage(): void {
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+}
 
 /** Arguments that run a TypeScript file of this project in a fresh Node process. */
 export function tsNodeArgs(relativePath: string, args: readonly string[] = []): string[] {

@@ -18,7 +18,7 @@ import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
 import type { ParquetEncoder } from '../parquet/encoder.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { sharedEncoder } from '../parquet/encoder-pool.js';
-import { readParquetMetadata } from '../parquet/footer.js';
+import { parquetRowCount } from '../parquet/footer.js';
 import { toIpcStream, type ParquetWriteOptions } from '../parquet/writer.js';
 import type { BatchFile } from '../run/documents.js';
 import { batchMetadata, RunStore } from '../run/run-store.js';
@@ -182,7 +182,7 @@ export async function extractPartition(
   /** Stores one encoded batch; batches are committed one at a time, in order. */
   const commitBatch = async (encoded: EncodedBatch): Promise<void> => {
     const { body } = encoded;
-    const stored = readParquetMetadata(body).rows;
+    const stored = parquetRowCount(body);
     if (stored !== encoded.rows) {
       throw new PgParquetError(
         ErrorType.VerificationFailed,

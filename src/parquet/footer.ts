@@ -54,6 +54,17 @@ export function readParquetMetadata(bytes: Uint8Array): ParquetFileInfo {
 }
 
 /**
+ * Only the row count of a Parquet file held in memory (its footer's, checked against its row
+ * groups): the per-batch proof that a file holds what was decoded, without decoding the Arrow
+ * schema that {@link readParquetMetadata} also returns.
+ *
+ * @throws ParquetFormatError when the bytes are not a Parquet file.
+ */
+export function parquetRowCount(bytes: Uint8Array): number {
+  return readFooter(bytes).numRows;
+}
+
+/**
  * The same information through parquet-wasm's own metadata API, from a Blob (e.g.
  * `fs.openAsBlob(path)`): only the footer is read, so it suits large files on disk.
  */

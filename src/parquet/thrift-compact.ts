@@ -1,8 +1,8 @@
 /**
  * A lossless reader and writer of the Thrift compact protocol, for rewriting Parquet footers and
  * page indexes: values are kept as a tree of typed fields, so whatever a writer put there (fields
- * this code does not know included) is written back unchanged. The fast footer reader
- * (`readParquetMetadata`) stays separate: it only counts, and never builds a tree.
+ * this code does not know included) is written back unchanged. The footer reader (footer.ts)
+ * uses it too.
  */
 import { ParquetFormatError } from './format-error.js';
 

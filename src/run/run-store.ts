@@ -14,7 +14,7 @@ import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
-import { readParquetMetadata } from '../parquet/footer.js';
+import { parquetRowCount } from '../parquet/footer.js';
 import type { CompactionGroup, CompactionInput } from '../plan/compaction.js';
 import type { PartitionRange } from '../plan/partitions.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -300,7 +300,7 @@ export class RunStore {
   async readRawFile(raw: CompactionInput): Promise<Uint8Array> {
     const bytes = await this.store.get(raw.key);
     if (!bytes) throw lost(`raw file ${raw.key} is missing`, { key: raw.key, partition: raw.partition });
-    const rows = readParquetMetadata(bytes).rows;
+    const rows = parquetRowCount(bytes);
     if (rows !== raw.rows) {
       throw lost(`raw file ${raw.key} holds ${rows} rows, ${raw.rows} were recorded`, { key: raw.key, rows });
     }

@@ -32,7 +32,7 @@ import {
   writeParquetFile,
   type ParquetWriteOptions,
 } from '../../src/parquet/writer.js';
-import { readParquetMetadata, readParquetMetadataFromBlob } from '../../src/parquet/footer.js';
+import { parquetRowCount, readParquetMetadata, readParquetMetadataFromBlob } from '../../src/parquet/footer.js';
 import { noDictionaryColumns } from '../../src/parquet/column-encoding.js';
 import type { ColumnSpec } from '../../src/arrow/column-spec.js';
 
@@ -404,6 +404,7 @@ test('readParquetMetadata agrees with hyparquet and with parquet-wasm', async ()
 
   const hy = parquetMetadata(arrayBufferOf(bytes));
   assert.equal(BigInt(info.rows), hy.num_rows);
+  assert.equal(BigInt(parquetRowCount(bytes)), hy.num_rows);
   assert.deepEqual(
     info.rowGroupRows.map(BigInt),
     hy.row_groups.map((rg) => rg.num_rows),
