@@ -1,5 +1,5 @@
 # The pg-parquet worker image, built by docker-compose.yml (`docker compose up --build worker`).
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
