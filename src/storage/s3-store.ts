@@ -101,7 +101,8 @@ export function createS3Client(
 function pathStyleForConfiguredEndpoint(client: S3Client): void {
   let resolved: Promise<void> | undefined;
   const resolve = async () => {
-    if ((await client.config.serviceConfiguredEndpoint?.()) !== undefined) client.config.forcePathStyle = true;
+    if ((await client.config.serviceConfiguredEndpoint?.()) !== undefined)
+      client.config.forcePathStyle = true;
   };
   client.middlewareStack.add(
     (next) => async (args) => {
