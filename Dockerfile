@@ -1,5 +1,5 @@
 # The pg-parquet worker image, built by docker-compose.yml (`docker compose up --build worker`).
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -8,7 +8,14 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY scripts ./scripts
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# @temporalio/* are peer (and dev) dependencies of the package, so that an application brings its own
+# SDK. This image is such an application: it keeps them as its own dependencies, at the lock file's
+# versions, and drops the dev tools.
+RUN npm run build \
+ && node -e 'const fs = require("node:fs"); const p = JSON.parse(fs.readFileSync("package.json", "utf8")); \
+      for (const [n, v] of Object.entries(p.devDependencies)) if (n.startsWith("@temporalio/")) p.dependencies[n] = v; \
+      delete p.devDependencies; delete p.peerDependencies; fs.writeFileSync("package.json", JSON.stringify(p, null, 2));' \
+ && npm install --omit=dev --no-audit --no-fund
 ENV NODE_ENV=production
 USER node
 CMD ["node", "dist/src/cli/main.js", "worker"]

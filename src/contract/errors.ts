@@ -12,6 +12,7 @@
 export const ErrorType = {
   // Input and configuration: terminal, refused before any work.
   InvalidInput: 'PgParquetInvalidInput',
+  /** No usable setting for a connection name: no variable, an undefined service, a bad sslmode. */
   ConnectionNotConfigured: 'PgParquetConnectionNotConfigured',
   InvalidWhere: 'PgParquetInvalidWhere',
   InvalidDestination: 'PgParquetInvalidDestination',

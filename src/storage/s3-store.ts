@@ -39,7 +39,10 @@ export interface S3ClientOptions {
   /** Overrides `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`. */
   readonly endpoint?: string;
   readonly region?: string;
-  /** Default: true when an endpoint is configured, or per `PG_PARQUET_S3_FORCE_PATH_STYLE`. */
+  /**
+   * Default: per `PG_PARQUET_S3_FORCE_PATH_STYLE`, else true when an endpoint is configured (here,
+   * in `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, or in the shared config file's `endpoint_url`).
+   */
   readonly forcePathStyle?: boolean;
   readonly maxAttempts?: number;
 }
@@ -57,30 +60,58 @@ export interface S3StoreOptions extends S3ClientOptions {
 
 /**
  * Builds an S3 client from the standard chain. Local S3 servers (MinIO) need path-style
- * addressing, so it is on whenever an endpoint is configured; `PG_PARQUET_S3_FORCE_PATH_STYLE`
- * (`true`/`false`) overrides. Without any region setting, an explicit endpoint gets `us-east-1`,
- * which is what MinIO and most S3-compatible servers expect.
+ * addressing, so it is on whenever an endpoint is configured: given here, in the environment
+ * (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`), or in the shared config file (`endpoint_url` in the
+ * profile or in its `services` section), the latter as the SDK itself resolves it, on the first
+ * request. `PG_PARQUET_S3_FORCE_PATH_STYLE` (`true`/`false`) overrides. Without any region setting,
+ * an endpoint from the environment gets `us-east-1`, which is what MinIO and most S3-compatible
+ * servers expect (with `endpoint_url` in the config file, set `region` beside it).
  */
 export function createS3Client(
   options: S3ClientOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): S3Client {
-  const endpointConfigured = Boolean(options.endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL));
+  const ignoreConfigured = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.trim().toLowerCase() === 'true';
+  const endpointConfigured = Boolean(
+    options.endpoint ?? (ignoreConfigured ? undefined : env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL),
+  );
   const forceEnv = env.PG_PARQUET_S3_FORCE_PATH_STYLE?.trim().toLowerCase();
-  const forcePathStyle =
-    options.forcePathStyle ??
-    (forceEnv === 'true' ? true : forceEnv === 'false' ? false : endpointConfigured);
   const region =
     options.region ??
     (env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpointConfigured ? 'us-east-1' : undefined));
-  return new S3Client({
+  const explicitStyle =
+    options.forcePathStyle ?? (forceEnv === 'true' ? true : forceEnv === 'false' ? false : undefined);
+  const client = new S3Client({
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    forcePathStyle,
+    forcePathStyle: explicitStyle ?? endpointConfigured,
     ...(region ? { region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     // Without timeouts a dead connection would hang an activity until its heartbeat times out.
     requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
   });
+  if (explicitStyle === undefined && !endpointConfigured) pathStyleForConfiguredEndpoint(client);
+  return client;
+}
+
+/**
+ * Switches path-style addressing on before the first request when the SDK finds an endpoint in
+ * its shared config file (`endpoint_url`; the SDK memoises the lookup). The endpoint is resolved
+ * in the serialize step, after this initialize-step middleware.
+ */
+function pathStyleForConfiguredEndpoint(client: S3Client): void {
+  let resolved: Promise<void> | undefined;
+  const resolve = async () => {
+    if ((await client.config.serviceConfiguredEndpoint?.()) !== undefined)
+      client.config.forcePathStyle = true;
+  };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      resolved ??= resolve();
+      await resolved;
+      return next(args);
+    },
+    { step: 'initialize', name: 'pgParquetPathStyleForConfiguredEndpoint' },
+  );
 }
 
 let shared: { readonly signature: string; readonly client: S3Client } | undefined;
@@ -97,6 +128,9 @@ function sharedS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
     env.AWS_REGION,
     env.AWS_DEFAULT_REGION,
     env.AWS_PROFILE,
+    env.AWS_CONFIG_FILE,
+    env.AWS_SHARED_CREDENTIALS_FILE,
+    env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS,
     env.AWS_ACCESS_KEY_ID,
     env.PG_PARQUET_S3_FORCE_PATH_STYLE,
   ]);

@@ -194,7 +194,7 @@ test('the worker gets every variable of `stack.sh env`, pointing at the compose 
     assert.equal(env[name], setting(name), name);
   }
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
-  assert.match(dockerfile, /^FROM node:20-bookworm-slim$/m);
+  assert.match(dockerfile, /^FROM node:22-bookworm-slim$/m);
   assert.match(dockerfile, /^CMD \["node", "dist\/src\/cli\/main\.js", "worker"\]$/m);
 });
 

@@ -1,7 +1,10 @@
 /** S3ObjectStore logic that needs no server: delete chunking, per-key errors, client settings, scrubbing. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteObjectsCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ObjectStoreError } from '../../src/storage/object-store.js';
 import { createS3Client, S3ObjectStore, scrub } from '../../src/storage/s3-store.js';
 
@@ -63,6 +66,67 @@ test('path-style addressing follows the endpoint and PG_PARQUET_S3_FORCE_PATH_ST
   assert.equal(await client.config.region(), 'us-east-1');
   assert.equal(await client.config.maxAttempts(), 5);
   client.destroy();
+});
+
+/**
+ * Where the client would send a HEAD of `bkt/k`, with the SDK reading `configFile` as its shared
+ * config (and no endpoint variables): the request is captured once built, before signing.
+ */
+async function requestTarget(configFile: string): Promise<{ hostname: string; path: string }> {
+  const saved = { ...process.env };
+  for (const name of [
+    'AWS_ENDPOINT_URL_S3',
+    'AWS_ENDPOINT_URL',
+    'AWS_PROFILE',
+    'AWS_CONFIG_FILE',
+    'AWS_SESSION_TOKEN',
+  ]) {
+    delete process.env[name];
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pg-parquet-aws-'));
+  process.env.AWS_CONFIG_FILE = join(dir, 'config');
+  // Credentials in the profile: with AWS_PROFILE set, the SDK does not read them from the environment.
+  const credentials = 'aws_access_key_id = unit\naws_secret_access_key = unit\n';
+  writeFileSync(process.env.AWS_CONFIG_FILE, `[profile pgp]\n${credentials}${configFile}`);
+  process.env.AWS_PROFILE = 'pgp';
+  try {
+    const client = createS3Client({}, { AWS_REGION: 'us-east-1' });
+    let target: { hostname: string; path: string } | undefined;
+    client.middlewareStack.add(
+      () => (args) => {
+        const request = args.request as { hostname: string; port?: number; path: string };
+        target = {
+          hostname: `${request.hostname}${request.port ? `:${request.port}` : ''}`,
+          path: request.path,
+        };
+        return Promise.reject(new Error('captured'));
+      },
+      { step: 'build', name: 'capture' },
+    );
+    await assert.rejects(client.send(new HeadObjectCommand({ Bucket: 'bkt', Key: 'k' })), /captured/);
+    client.destroy();
+    assert.ok(target);
+    return target;
+  } finally {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+  }
+}
+
+test('an endpoint_url in the shared config file switches path-style addressing on', async () => {
+  assert.deepEqual(await requestTarget('endpoint_url = http://minio.internal:9000\n'), {
+    hostname: 'minio.internal:9000',
+    path: '/bkt/k',
+  });
+  // The profile's services section, as the AWS CLI and SDKs read it.
+  const services =
+    'services = local\n[services local]\ns3 =\n  endpoint_url = http://s3.lake.internal:9001\n';
+  assert.deepEqual(await requestTarget(services), { hostname: 's3.lake.internal:9001', path: '/bkt/k' });
+  // No endpoint anywhere: AWS itself, virtual-hosted.
+  assert.deepEqual(await requestTarget(''), {
+    hostname: 'bkt.s3.us-east-1.amazonaws.com',
+    path: '/k',
+  });
 });
 
 test('scrub removes credential values and signed-URL fragments', () => {
