@@ -234,6 +234,7 @@ export async function extractPartition(
       columns,
       where: plan.where,
       range,
+      cursorNullable: columns[cursorIndex]?.nullable ?? true,
     });
     if (!exhausted) {
       const stream = client.query(copyTo(sql));
