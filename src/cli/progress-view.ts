@@ -243,10 +243,10 @@ export class ProgressView {
       const bar = '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled);
       const what = byRows
         ? `${formatCount(v.rows)}/${formatCount(v.estimatedRows)} rows | ${v.done}/${v.total} partitions`
-        : `${v.done}/${v.total} partitions | ${formatCount(v.rows)} rows`;
+        : `${v.done}/${v.total} partitions (${v.running} running) | ${formatCount(v.rows)} rows`;
       const rate = v.rowsPerSecond === null ? '– rows/s' : `${formatCount(v.rowsPerSecond)} rows/s`;
       return (
-        `${phase} |${bar}| ${Math.floor(Math.min(1, ratio) * 100)}% | ${what} (${v.running} running) | ` +
+        `${phase} |${bar}| ${Math.floor(Math.min(1, ratio) * 100)}% | ${what}${byRows ? ` (${v.running} running)` : ''} | ` +
         `${formatBytes(v.bytes)} | ${rate} | ETA ${formatDuration(v.eta)}`
       );
     }
@@ -254,6 +254,7 @@ export class ProgressView {
     const spin = SPINNER[Math.floor(Date.now() / 125) % SPINNER.length]!;
     const inPhase = formatDuration((Date.now() - this.phaseSince) / 1000);
     const parts = v.total > 0 ? `${v.done}/${v.total} partitions | ` : '';
-    return `${phase} ${spin} ${parts}${counts} | ${inPhase} in ${v.phase} | ${formatDuration(v.elapsed)} total`;
+    const total = formatDuration((Date.now() - this.t0) / 1000);
+    return `${phase} ${spin} ${parts}${counts} | ${inPhase} in ${v.phase} | ${total} total`;
   }
 }
