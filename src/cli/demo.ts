@@ -4,12 +4,13 @@
  */
 import pg from 'pg';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startExport, waitForExport } from '../client.js';
+import { startExport } from '../client.js';
 import { connectClient } from '../temporal-connection.js';
 import { createWorker } from '../worker.js';
 import { runKeyFromTime } from '../../workflows/run-key.js';
 import { ensureLocalStack } from './local-stack.js';
-import { formatBytes, formatCount, ProgressView } from './progress-view.js';
+import { formatBytes, formatCount, ProgressView, progressModeFor } from './progress-view.js';
+import { followExport } from './run-info.js';
 
 /** The sample table. */
 const DEMO_TABLE = 'public.pg_parquet_demo';
@@ -84,8 +85,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       partitions: { count: options.partitions },
     });
     console.error(`started ${workflowId}`);
-    const view = new ProgressView();
-    const result = await waitForExport(handle, (p) => view.update(p)).finally(() => view.stop());
+    const view = new ProgressView(progressModeFor(false));
+    const result = await followExport(handle, (p) => view.update(p)).finally(() => view.stop());
     const seconds = (Date.now() - t0) / 1000;
     const ui = process.env.TEMPORAL_UI_URL ?? 'http://127.0.0.1:8233';
     const ns = process.env.TEMPORAL_NAMESPACE ?? 'default';

@@ -9,22 +9,17 @@ export interface ExportFlags {
   readonly cursor?: string;
   readonly runKey?: string;
   readonly connection?: string;
-  readonly partitions?: string;
-  readonly targetBytes?: string;
-  readonly concurrency?: string;
-  readonly batchRows?: string;
+  readonly partitions?: number;
+  readonly targetBytes?: number;
+  readonly concurrency?: number;
+  readonly batchRows?: number;
   readonly where?: string;
   readonly columns?: string;
   readonly input?: string;
 }
 
-/** Parses an integer flag, naming the flag when it is not one. */
-function intFlag(flag: string, value: string): number {
-  if (!/^\d+$/.test(value)) throw new InputError(flag, value, 'a positive integer');
-  return Number(value);
-}
-
 /**
+ * Numeric flags arrive parsed (see ./flags.ts); their upper bounds are the input schema's.
  * `--input` gives the full workflow input (what one pastes into the Temporal UI); the table
  * argument and flags override its fields.
  */
@@ -44,11 +39,11 @@ export function exportInputFromFlags(table: string | undefined, flags: ExportFla
   if (flags.where) source.where = flags.where;
   if (flags.columns) source.columns = flags.columns.split(',').map((c) => c.trim());
   const partitions = { ...(base.partitions as Record<string, unknown> | undefined) };
-  if (flags.partitions) partitions.count = intFlag('--partitions', flags.partitions);
-  if (flags.targetBytes) partitions.targetBytes = intFlag('--target-bytes', flags.targetBytes);
-  if (flags.concurrency) partitions.maxConcurrent = intFlag('--concurrency', flags.concurrency);
+  if (flags.partitions !== undefined) partitions.count = flags.partitions;
+  if (flags.targetBytes !== undefined) partitions.targetBytes = flags.targetBytes;
+  if (flags.concurrency !== undefined) partitions.maxConcurrent = flags.concurrency;
   const batch = { ...(base.batch as Record<string, unknown> | undefined) };
-  if (flags.batchRows) batch.rows = intFlag('--batch-rows', flags.batchRows);
+  if (flags.batchRows !== undefined) batch.rows = flags.batchRows;
   const input: Record<string, unknown> = { ...base, source };
   if (Object.keys(partitions).length > 0) input.partitions = partitions;
   if (Object.keys(batch).length > 0) input.batch = batch;

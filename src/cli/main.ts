@@ -1,14 +1,47 @@
 #!/usr/bin/env node
-/** `pg-parquet`: run a worker, start and follow exports, run the local demo. */
-import { Command, Option } from 'commander';
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import { startExport, waitForExport, queryProgress } from '../client.js';
-import { PgParquetError } from '../contract/errors.js';
+/** `pg-parquet`: run a worker, start, follow, list and cancel exports, check the setup, run the demo. */
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { startExport } from '../client.js';
+import { parseDestination } from '../contract/destination-url.js';
+import { exportInputJsonSchema, resolveExportInput } from '../contract/export-input.js';
+import { displayName } from '../contract/table-name.js';
+import { sharedEncoder } from '../parquet/encoder-pool.js';
 import { connectClient } from '../temporal-connection.js';
 import { createWorker } from '../worker.js';
-import { exportInputFromFlags, type ExportFlags } from './export-options.js';
-import { formatBytes, formatCount, ProgressView } from './progress-view.js';
+import { exportWorkflowId } from '../../workflows/run-key.js';
+import { printChecks, runChecks } from './check.js';
 import { runDemo } from './demo.js';
+import { exportInputFromFlags, type ExportFlags } from './export-options.js';
+import { ExitCode, reportFailure, RunFailure } from './failure.js';
+import { intFlag, secondsFlag } from './flags.js';
+import { formatBytes, formatCount, ProgressView, progressModeFor } from './progress-view.js';
+import { followExport } from './run-info.js';
+import {
+  cancelRun,
+  defaultListQueue,
+  listQuery,
+  listRuns,
+  printList,
+  printStatus,
+  runStatus,
+  statusExitCode,
+} from './status.js';
+
+/** The version in this package's package.json (from source or from dist/). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
+
+function print(json: boolean | undefined, value: unknown, human: () => void): void {
+  if (json) console.log(JSON.stringify(value, null, 2));
+  else human();
+}
 
 // The AWS SDK warns on every start under Node 20 that its releases from 2027 need Node 22; the SDK
 // is pinned, so for this CLI the warning is noise (README, "Node.js versions"). A user's own
@@ -17,16 +50,29 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const program = new Command('pg-parquet')
   .description('Export PostgreSQL tables to Parquet on S3, durably, with Temporal.')
-  .showHelpAfterError();
+  .version(packageVersion(), '-V, --version', 'print the version')
+  .exitOverride()
+  // Usage errors are reported once, by reportFailure (as JSON with --json), with exit code 2.
+  .configureOutput({ outputError: () => undefined });
 
 program
   .command('worker')
   .description('run a worker with the plugin (TEMPORAL_ADDRESS, DATABASE_URL, AWS_* from the environment)')
-  .option('--max-activities <n>', 'concurrent activities on this worker', '4')
-  .action(async (opts: { maxActivities: string }) => {
-    const worker = await createWorker({ maxConcurrentActivities: Number(opts.maxActivities) });
-    console.error(`pg-parquet worker polling task queue "${worker.options.taskQueue}"`);
-    await worker.run();
+  .addOption(
+    new Option('--max-activities <n>', 'concurrent activities on this worker')
+      .argParser(intFlag(1, 10_000))
+      .default(4),
+  )
+  .action(async (opts: { maxActivities: number }) => {
+    try {
+      const worker = await createWorker({ maxConcurrentActivities: opts.maxActivities });
+      console.error(`pg-parquet worker polling task queue "${worker.options.taskQueue}"`);
+      // SIGINT and SIGTERM shut the worker down gracefully (Temporal's Runtime handles them).
+      await worker.run();
+      console.error('pg-parquet worker stopped');
+    } finally {
+      await sharedEncoder().close();
+    }
   });
 
 program
@@ -37,114 +83,220 @@ program
   .option('--cursor <column>', 'cursor column (default: the primary key)')
   .option('--run-key <key>', 'run key (default: now, UTC); the same key resumes a failed run')
   .option('--connection <name>', 'connection name resolved by the worker', 'default')
-  .addOption(new Option('--partitions <n>', 'fixed partition count').conflicts('targetBytes'))
-  .option('--target-bytes <bytes>', 'bytes of source per partition')
-  .option('--concurrency <n>', 'partitions extracted at once')
-  .option('--batch-rows <n>', 'rows per batch file')
+  .addOption(
+    new Option('--partitions <n>', 'fixed partition count').argParser(intFlag()).conflicts('targetBytes'),
+  )
+  .addOption(new Option('--target-bytes <bytes>', 'bytes of source per partition').argParser(intFlag()))
+  .addOption(new Option('--concurrency <n>', 'partitions extracted at once').argParser(intFlag()))
+  .addOption(new Option('--batch-rows <n>', 'rows per batch file').argParser(intFlag()))
   .option('--where <expr>', 'one boolean SQL expression filtering rows')
   .option('--columns <list>', 'comma-separated columns to export')
   .option('--input <file>', 'workflow input JSON (as pasted in the Temporal UI); flags override it')
-  .option('--wait', 'wait for the end, showing progress')
+  .option('--wait', 'wait for the end, showing progress (a bar on a terminal, log lines otherwise)')
+  .addOption(
+    new Option(
+      '--progress-interval <seconds>',
+      'seconds between progress lines when stderr is not a terminal',
+    )
+      .argParser(secondsFlag)
+      .default(10),
+  )
   .option('--json', 'print one JSON document')
-  .action(async (table: string | undefined, flags: ExportFlags & { wait?: boolean; json?: boolean }) => {
-    const input = exportInputFromFlags(table, flags);
-    const client = await connectClient();
-    try {
-      const started = await startExport(client, input);
-      if (!flags.wait) {
-        print(flags.json, { workflowId: started.workflowId, runKey: started.input.runKey }, () =>
-          console.log(`started ${started.workflowId}`),
-        );
-        return;
-      }
-      if (!flags.json) console.error(`started ${started.workflowId}`);
-      const view = new ProgressView(!flags.json && process.stderr.isTTY === true);
+  .action(
+    async (
+      table: string | undefined,
+      flags: ExportFlags & { wait?: boolean; json?: boolean; progressInterval: number },
+    ) => {
+      const input = exportInputFromFlags(table, flags);
+      // Refuse bad input before connecting anywhere (exit 2).
+      const resolved = resolveExportInput(input);
+      const client = await connectClient();
       try {
-        const result = await waitForExport(started.handle, (p) => view.update(p));
-        view.stop();
-        print(flags.json, { workflowId: started.workflowId, status: 'completed', ...result }, () =>
-          console.log(
-            `exported ${formatCount(result.rows)} rows of ${result.table} in ${result.files} files ` +
-              `(${formatBytes(result.bytes)}); manifest: ${result.manifestUrl}`,
-          ),
-        );
+        const started = await startExport(client, input);
+        const { workflowId } = started;
+        const runKey = started.input.runKey;
+        if (!flags.wait) {
+          print(flags.json, { workflowId, runKey, status: 'started' }, () =>
+            console.log(`started ${workflowId}`),
+          );
+          return;
+        }
+        if (!flags.json) console.error(`started ${workflowId}`);
+        const view = new ProgressView(progressModeFor(flags.json === true), flags.progressInterval);
+        // Ctrl-C stops following, not the run: it goes on on the workers.
+        const detach = (signal: NodeJS.Signals) => {
+          view.stop();
+          if (flags.json) {
+            console.log(JSON.stringify({ status: 'running', detached: true, workflowId, runKey }, null, 2));
+          }
+          console.error(
+            `\n${signal}: stopped following; the export continues on the workers.\n` +
+              `  follow it:  pg-parquet status '${workflowId}'\n` +
+              `  cancel it:  pg-parquet cancel '${workflowId}'`,
+          );
+          process.exit(signal === 'SIGINT' ? ExitCode.interrupted : 128 + 15);
+        };
+        process.once('SIGINT', detach);
+        process.once('SIGTERM', detach);
+        try {
+          const result = await followExport(started.handle, (p) => view.update(p));
+          view.stop();
+          print(flags.json, { workflowId, status: 'completed', ...result }, () =>
+            console.log(
+              `exported ${formatCount(result.rows)} rows of ${result.table} in ${result.files} files ` +
+                `(${formatBytes(result.bytes)}); manifest: ${result.manifestUrl}`,
+            ),
+          );
+        } catch (err) {
+          throw new RunFailure(err, workflowId, runKey);
+        } finally {
+          view.stop();
+          process.removeListener('SIGINT', detach);
+          process.removeListener('SIGTERM', detach);
+        }
+      } catch (err) {
+        if (err instanceof RunFailure) throw err;
+        // Failed to start (Temporal unreachable, …): still name the run a retry would create.
+        const runKey = resolved.runKey;
+        throw runKey === null
+          ? err
+          : new RunFailure(
+              err,
+              exportWorkflowId(resolved.source.connection, displayName(resolved.table), runKey),
+              runKey,
+            );
       } finally {
-        view.stop();
+        await client.connection.close();
       }
-    } finally {
-      await client.connection.close();
-    }
-  });
+    },
+  );
 
 program
   .command('status')
-  .description('show the state and progress of an export')
+  .description(
+    'show the state of an export: progress while it runs, the manifest once done, the failure if it failed',
+  )
   .argument('<workflowId>')
   .option('--json', 'print one JSON document')
   .action(async (workflowId: string, flags: { json?: boolean }) => {
     const client = await connectClient();
     try {
-      const handle = client.workflow.getHandle(workflowId);
-      const d = await handle.describe();
-      const progress = await queryProgress(handle);
-      const status = d.status.name;
-      print(flags.json, { workflowId, status, progress }, () => {
-        console.log(`${workflowId}: ${status}`);
-        if (progress) {
-          const p = progress.partitions;
-          console.log(
-            `  phase ${progress.phase}; partitions ${p.done}/${p.total} done, ${p.running} running; ` +
-              `${formatCount(progress.rows)} rows, ${formatBytes(progress.bytes)}`,
-          );
-        }
-      });
-      if (
-        status === 'FAILED' ||
-        status === 'TERMINATED' ||
-        status === 'CANCELLED' ||
-        status === 'TIMED_OUT'
-      ) {
-        process.exitCode = 1;
-      }
+      const s = await runStatus(client, workflowId);
+      print(flags.json, s, () => printStatus(s));
+      process.exitCode = statusExitCode(s);
     } finally {
       await client.connection.close();
     }
   });
 
 program
-  .command('demo')
-  .description('everything local: stack, sample table, worker, export to the local MinIO')
-  .option('--rows <n>', 'rows in the sample table', '2000000')
-  .option('--partitions <n>', 'partitions', '4')
-  .action(async (opts: { rows: string; partitions: string }) => {
-    await runDemo({ rows: Number(opts.rows), partitions: Number(opts.partitions) });
+  .command('list')
+  .description('list export runs, newest first: of [table], or all exportTable runs on the task queue')
+  .argument('[table]', 'schema.table: only its runs')
+  .option('--connection <name>', 'connection name of the runs (part of their workflow id)', 'default')
+  .addOption(new Option('--limit <n>', 'most runs to show').argParser(intFlag(1, 10_000)).default(20))
+  .addOption(
+    new Option('--status <status>', 'only runs in this state').choices([
+      'Running',
+      'Completed',
+      'Failed',
+      'Canceled',
+      'Terminated',
+      'TimedOut',
+    ]),
+  )
+  .option('--all-queues', 'runs on any task queue, not only PG_PARQUET_TASK_QUEUE (default pg-parquet)')
+  .option('--json', 'print one JSON document')
+  .action(
+    async (
+      table: string | undefined,
+      flags: { connection: string; limit: number; status?: string; allQueues?: boolean; json?: boolean },
+    ) => {
+      // Validate the table name before connecting.
+      const options = {
+        ...(table === undefined ? {} : { table }),
+        connection: flags.connection,
+        taskQueue: defaultListQueue(flags.allQueues),
+        limit: flags.limit,
+        ...(flags.status === undefined ? {} : { status: flags.status }),
+      };
+      const query = listQuery(options);
+      const client = await connectClient();
+      try {
+        const runs = await listRuns(client, options);
+        print(flags.json, { query, runs }, () => printList(runs));
+      } finally {
+        await client.connection.close();
+      }
+    },
+  );
+
+program
+  .command('cancel')
+  .description('cancel a running export (its finished partitions stay; the same id can resume later)')
+  .argument('<workflowId>')
+  .option('--wait', 'wait until the run has ended')
+  .option('--json', 'print one JSON document')
+  .action(async (workflowId: string, flags: { wait?: boolean; json?: boolean }) => {
+    const client = await connectClient();
+    try {
+      const r = await cancelRun(client, workflowId, flags.wait === true);
+      print(flags.json, r, () => console.log(`${workflowId}: ${r.status}`));
+    } finally {
+      await client.connection.close();
+    }
   });
 
-function print(json: boolean | undefined, value: unknown, human: () => void): void {
-  if (json) console.log(JSON.stringify(value, null, 2));
-  else human();
-}
+program
+  .command('check')
+  .description(
+    'check that PostgreSQL, Temporal and the destination (--to) can be reached; says which one fails',
+  )
+  .option('--connection <name>', 'connection name, resolved as the worker does', 'default')
+  .option('--to <url>', 'destination to probe: s3://bucket/prefix or file:///abs/path')
+  .addOption(
+    new Option('--timeout <seconds>', 'seconds to wait for each service').argParser(secondsFlag).default(20),
+  )
+  .option('--json', 'print one JSON document')
+  .action(async (flags: { connection: string; to?: string; timeout: number; json?: boolean }) => {
+    if (flags.to !== undefined) parseDestination(flags.to);
+    const results = await runChecks({
+      connection: flags.connection,
+      ...(flags.to === undefined ? {} : { to: flags.to }),
+      timeoutMs: flags.timeout * 1000,
+    });
+    const ok = results.every((r) => r.status !== 'failed');
+    print(flags.json, { ok, checks: results }, () => printChecks(results));
+    process.exitCode = ok ? ExitCode.ok : ExitCode.failed;
+  });
 
-/** Exit code 0 only on success; on failure the error's type and message. */
-function reportFailure(err: unknown): void {
-  let type = 'Error';
-  let message = err instanceof Error ? err.message : String(err);
-  let cause: unknown = err;
-  if (err instanceof WorkflowFailedError) cause = err.cause;
-  if (cause instanceof ApplicationFailure) {
-    type = cause.type ?? 'ApplicationFailure';
-    message = cause.message;
-  } else if (cause instanceof PgParquetError) {
-    type = cause.type;
-    message = cause.message;
-  } else if (cause instanceof Error) {
-    type = cause.name;
-    message = cause.message;
+program
+  .command('input-schema')
+  .description('print the JSON Schema of the exportTable workflow input (what the Temporal UI form takes)')
+  .action(() => {
+    console.log(JSON.stringify(exportInputJsonSchema(), null, 2));
+  });
+
+program
+  .command('demo')
+  .description('everything local: stack, sample table, worker, export to the local MinIO')
+  .addOption(new Option('--rows <n>', 'rows in the sample table').argParser(intFlag()).default(2_000_000))
+  .addOption(new Option('--partitions <n>', 'partitions').argParser(intFlag(1, 100_000)).default(4))
+  .action(async (opts: { rows: number; partitions: number }) => {
+    await runDemo({ rows: opts.rows, partitions: opts.partitions });
+  });
+
+/** Exit code 0 only on success; usage errors 2; failures 1 with the error's type and message. */
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (err) {
+    // --help and --version end through the same path, successfully.
+    if (err instanceof CommanderError && err.exitCode === 0) return ExitCode.ok;
+    return reportFailure(err, process.argv.includes('--json'));
   }
-  const json = process.argv.includes('--json');
-  if (json) console.log(JSON.stringify({ status: 'failed', error: { type, message } }, null, 2));
-  else console.error(`${type}: ${message}`);
-  process.exitCode = cause instanceof PgParquetError ? 2 : 1;
 }
 
-program.parseAsync(process.argv).catch(reportFailure);
+// Exit explicitly: a worker's runtime or encoder threads must not keep a failed command alive.
+void main().then((code) => process.exit(code));

@@ -46,6 +46,11 @@ export const ErrorType = {
   VerificationFailed: 'PgParquetVerificationFailed',
   /** The runKey was planned with other settings: terminal. */
   PlanMismatch: 'PgParquetPlanMismatch',
+  // The CLI and client helpers.
+  /** No run has this workflow id (or, for `cancel`, none is running): terminal. */
+  RunNotFound: 'PgParquetRunNotFound',
+  /** The Temporal server could not be reached, or refused the namespace: transient. */
+  TemporalUnavailable: 'PgParquetTemporalUnavailable',
   /** An error this package does not know: left to the retry policy (transient). */
   Internal: 'PgParquetInternal',
 } as const;

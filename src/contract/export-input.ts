@@ -269,3 +269,34 @@ function valueAt(root: unknown, path: readonly string[]): unknown {
   }
   return v;
 }
+
+/**
+ * A JSON Schema (draft 2020-12) of the workflow input as a user writes it: only `source.table` and
+ * `destination` required, every default stated, and each field described by what it accepts.
+ * For people who fill in the Temporal UI's Start Workflow form or generate input in other tools.
+ */
+export function exportInputJsonSchema(): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const descriptions: Record<string, string> = {
+    ...ACCEPTED,
+    'source.table': 'schema.table, table (schema public) or "Quoted"."Names"',
+    destination: 's3://bucket[/prefix] or file:///absolute/path',
+  };
+  const describe = (node: unknown, path: string): void => {
+    if (typeof node !== 'object' || node === null) return;
+    const obj = node as Record<string, unknown>;
+    const text = descriptions[path];
+    if (path && text && obj.description === undefined) obj.description = text;
+    const props = obj.properties as Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(props ?? {})) describe(v, path ? `${path}.${k}` : k);
+  };
+  describe(json, '');
+  const { $schema, ...rest } = json;
+  return {
+    $schema,
+    title: 'ExportTableInput',
+    description:
+      'Input of the exportTable workflow (temporal-pg-parquet). Only source.table and destination are required.',
+    ...rest,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * What the CLI reads about one run: the workflow's `progress` answer, the state of its running
+ * partitions (pending activities and their heartbeat details), its result or failure.
+ */
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { ExportProgress, ExportTableResult } from '../../workflows/export-table.js';
+import { queryProgress } from '../client.js';
+import { estimatedRowsOf, type LiveProgress } from './progress-view.js';
+
+/** One activity of a run that is scheduled or running now (a partition, a compaction group, …). */
+export interface PendingWork {
+  /** `extract`, `compact`, `finalize`, `plan`, … (the activity type without its prefix). */
+  readonly activity: string;
+  /** `scheduled`, `started`, `cancel_requested`, … */
+  readonly state: string;
+  readonly attempt: number;
+  /** The partition it works on, once its first heartbeat says so. */
+  readonly partition: number | null;
+  /** Rows and bytes it has stored so far (from its last heartbeat). */
+  readonly rows: number;
+  readonly bytes: number;
+  readonly lastCursor: string | null;
+  readonly lastHeartbeat: string | null;
+  /** The previous attempt's failure message, if it is being retried. */
+  readonly lastFailure: string | null;
+}
+
+const STATES = ['unspecified', 'scheduled', 'started', 'cancel_requested', 'paused', 'pause_requested'];
+
+/** The pending activities of a described run, with their heartbeat details decoded. */
+export function pendingWork(d: WorkflowExecutionDescription): PendingWork[] {
+  return (d.raw.pendingActivities ?? []).map((a) => {
+    let details: Record<string, unknown> = {};
+    const payload = a.heartbeatDetails?.payloads?.[0];
+    if (payload) {
+      try {
+        const v = defaultPayloadConverter.fromPayload<unknown>(payload);
+        if (typeof v === 'object' && v !== null) details = v as Record<string, unknown>;
+      } catch {
+        // Details of another shape (an older worker): show the activity without them.
+      }
+    }
+    const num = (k: string): number => (typeof details[k] === 'number' ? details[k] : 0);
+    const type = a.activityType?.name ?? 'unknown';
+    return {
+      activity: type.replace(/^pgParquet/, '').replace(/^./, (c) => c.toLowerCase()),
+      state: STATES[a.state ?? 0] ?? String(a.state),
+      attempt: a.attempt ?? 1,
+      partition: typeof details.partition === 'number' ? details.partition : null,
+      rows: num('rows'),
+      bytes: num('bytes'),
+      lastCursor: typeof details.lastCursor === 'string' ? details.lastCursor : null,
+      lastHeartbeat: timestampToIso(a.lastHeartbeatTime),
+      lastFailure: a.lastFailure?.message ?? null,
+    };
+  });
+}
+
+function timestampToIso(t: { seconds?: unknown; nanos?: number | null } | null | undefined): string | null {
+  if (!t || t.seconds === undefined || t.seconds === null) return null;
+  const seconds = Number(t.seconds);
+  return Number.isFinite(seconds) && seconds > 0
+    ? new Date(seconds * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString()
+    : null;
+}
+
+/** Resolves to `undefined` after `ms` instead of waiting on (for instance) a query no worker answers. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** One look at a running export: its progress answer plus its running partitions' heartbeats. */
+async function lookAtRun(handle: WorkflowHandle, timeoutMs = 5_000): Promise<LiveProgress | undefined> {
+  const [progress, d] = await Promise.all([
+    withTimeout(queryProgress(handle), timeoutMs),
+    withTimeout(
+      handle.describe().catch(() => undefined),
+      timeoutMs,
+    ),
+  ]);
+  if (!progress) return undefined;
+  const running = d ? pendingWork(d).filter((w) => w.activity === 'extractPartition') : [];
+  return {
+    progress,
+    inflight: {
+      rows: running.reduce((s, w) => s + w.rows, 0),
+      bytes: running.reduce((s, w) => s + w.bytes, 0),
+    },
+    estimatedRows: estimatedRowsOf(progress),
+  };
+}
+
+/**
+ * Waits for the result while calling `onLook` about once per `intervalMs`. Rejects with the
+ * workflow's failure (its cause carries the typed error).
+ */
+export async function followExport(
+  handle: WorkflowHandle,
+  onLook: (live: LiveProgress) => void,
+  intervalMs = 1000,
+): Promise<ExportTableResult> {
+  let settled = false;
+  const result = handle.result() as Promise<ExportTableResult>;
+  const poll = (async () => {
+    while (!settled) {
+      const live = await lookAtRun(handle).catch(() => undefined);
+      if (live && !settled) onLook(live);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  try {
+    return await result;
+  } finally {
+    settled = true;
+    await poll;
+  }
+}
+
+/** The progress a finished run would answer, from its result (no worker needed to replay it). */
+export function progressOfResult(result: ExportTableResult): ExportProgress {
+  return {
+    phase: 'done',
+    table: result.table,
+    runKey: result.runKey,
+    partitions: {
+      total: result.partitions,
+      done: result.partitions,
+      running: 0,
+      skipped: result.skippedPartitions,
+    },
+    rows: result.rows,
+    bytes: result.bytes,
+  };
+}
