@@ -52,6 +52,8 @@ export interface ExportProgress {
   };
   readonly rows: number;
   readonly bytes: number;
+  /** Rows the plan expects (PostgreSQL's estimate), or null: for a rows bar and an ETA. */
+  readonly estimatedRows: number | null;
 }
 
 /** What a finished run returns. */
@@ -84,6 +86,8 @@ interface ExportContinuation {
   readonly skipped: number;
   readonly rows: number;
   readonly bytes: number;
+  /** The plan's row estimate (absent in continuations of earlier versions). */
+  readonly estimatedRows?: number | null;
   /** Partitions (or compaction groups) in flight when the previous run continued as new. */
   readonly carried?: readonly PartitionRange[] | readonly number[];
 }
@@ -131,6 +135,7 @@ export async function exportTable(
     partitions: { total: 0, done: 0, running: 0, skipped: 0 },
     rows: 0,
     bytes: 0,
+    estimatedRows: null as number | null,
   };
   setHandler(progressQuery, () => ({ ...progress, partitions: { ...progress.partitions } }));
 
@@ -175,6 +180,7 @@ export async function exportTable(
         partitionCount: plan.partitionCount,
         groups: 0,
         warnings: plan.warnings,
+        estimatedRows: plan.estimatedRows ?? null,
         done: 0,
         skipped: 0,
         rows: 0,
@@ -186,6 +192,7 @@ export async function exportTable(
     progress.partitions.skipped = state.skipped;
     progress.rows = state.rows;
     progress.bytes = state.bytes;
+    progress.estimatedRows = state.estimatedRows ?? null;
     // Activities this run may still start before it continues as new (bounded history).
     let budget = PARTITIONS_PER_CHUNK;
     // At most half a run's budget in flight, so that a run carrying its predecessor's in-flight

@@ -40,13 +40,9 @@ export interface LiveProgress {
   readonly estimatedRows: number | null;
 }
 
-/** Rows the plan expects, if the `progress` answer carries an estimate (a field not every version has). */
+/** Rows the plan expects, when the `progress` answer has an estimate (runs of earlier versions lack it). */
 export function estimatedRowsOf(p: ExportProgress): number | null {
-  const extra = p as ExportProgress & {
-    readonly estimate?: { readonly rows?: number | null } | null;
-    readonly estimatedRows?: number | null;
-  };
-  const rows = extra.estimate?.rows ?? extra.estimatedRows ?? null;
+  const rows = (p as Partial<ExportProgress>).estimatedRows ?? null;
   return typeof rows === 'number' && Number.isFinite(rows) && rows > 0 ? rows : null;
 }
 

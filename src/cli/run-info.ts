@@ -137,5 +137,6 @@ export function progressOfResult(result: ExportTableResult): ExportProgress {
     },
     rows: result.rows,
     bytes: result.bytes,
+    estimatedRows: null,
   };
 }

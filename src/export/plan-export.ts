@@ -117,11 +117,15 @@ async function planFromSource(
              FROM ${quoteQualified(schema, name)}${filter}`,
     queryMode: 'extended',
   } as pg.QueryConfig);
-  const size = await client.query<{ bytes: string }>(
-    'SELECT pg_total_relation_size(to_regclass($1))::text AS bytes',
+  const size = await client.query<{ bytes: string; tuples: string }>(
+    `SELECT pg_total_relation_size(c.oid)::text AS bytes, c.reltuples::bigint::text AS tuples
+       FROM pg_class c WHERE c.oid = to_regclass($1)`,
     [quoteQualified(schema, name)],
   );
   const sourceBytes = Number(size.rows[0]?.bytes ?? 0);
+  // PostgreSQL's own estimate (-1: never analyzed); a filter makes it only an upper bound.
+  const tuples = Number(size.rows[0]?.tuples ?? -1);
+  const estimatedRows = tuples >= 0 && input.where === null ? tuples : null;
   const min = bounds.rows[0]?.min ?? null;
   const max = bounds.rows[0]?.max ?? null;
   const count = Math.min(
@@ -168,6 +172,7 @@ async function planFromSource(
     partitionCount: partitions.length,
     balance,
     sourceBytes,
+    estimatedRows,
     warnings,
   };
   return { plan, ranges: partitions };

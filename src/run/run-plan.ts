@@ -39,5 +39,7 @@ export interface RunPlan {
   /** Number of partitions; their ranges are in `_plan/ranges-<chunk>.json`. */
   readonly partitionCount: number;
   readonly sourceBytes: number;
+  /** Rows PostgreSQL estimates for the table (`reltuples`; null with a filter or before ANALYZE). */
+  readonly estimatedRows?: number | null;
   readonly warnings: readonly string[];
 }

@@ -51,11 +51,15 @@ test('a row estimate is read from the progress answer only when it is a positive
     partitions: { total: 1, done: 0, running: 1, skipped: 0 },
     rows: 0,
     bytes: 0,
+    estimatedRows: null,
   };
   assert.equal(estimatedRowsOf(p), null);
-  assert.equal(estimatedRowsOf({ ...p, estimate: { rows: 1234 } } as ExportProgress), 1234);
-  assert.equal(estimatedRowsOf({ ...p, estimate: { rows: 0 } } as ExportProgress), null);
-  assert.equal(estimatedRowsOf({ ...p, estimatedRows: Number.NaN } as ExportProgress), null);
+  assert.equal(estimatedRowsOf({ ...p, estimatedRows: 1234 }), 1234);
+  assert.equal(estimatedRowsOf({ ...p, estimatedRows: 0 }), null);
+  assert.equal(estimatedRowsOf({ ...p, estimatedRows: Number.NaN }), null);
+  // An answer from a run of an earlier version has no estimate at all.
+  const { estimatedRows: _absent, ...older } = p;
+  assert.equal(estimatedRowsOf(older as ExportProgress), null);
 });
 
 test('the rate meter needs a second of progress and forgets samples older than its window', () => {
