@@ -7,10 +7,24 @@ export {
   queryProgress,
   scheduleExport,
   EXPORT_WORKFLOW_TYPE,
+  EXPORT_TABLES_WORKFLOW_TYPE,
   type StartExportOptions,
   type StartedExport,
   type ScheduleExportOptions,
 } from './client.js';
+export {
+  listExportSchedules,
+  describeExportSchedule,
+  triggerExportSchedule,
+  backfillExportSchedule,
+  pauseExportSchedule,
+  unpauseExportSchedule,
+  deleteExportSchedule,
+  type BackfillOptions,
+  type ExportSchedule,
+  type ExportScheduleDetails,
+  type ScheduledRun,
+} from './schedules.js';
 export { createWorker, DEFAULT_MAX_CONCURRENT_ACTIVITIES, type CreateWorkerOptions } from './worker.js';
 export { connectClient, connectWorker, taskQueueFromEnv } from './temporal-connection.js';
 export {
@@ -38,4 +52,4 @@ export type { InfinityMode, TypeOptions } from './contract/type-options.js';
 export { ErrorType, InputError, PgParquetError, type ErrorTypeName } from './contract/errors.js';
 export type { Manifest, ManifestColumn, ManifestFile, ManifestPartition } from './run/manifest.js';
 export type { ExportProgress, ExportTableResult, ExportPhase } from '../workflows/export-table.js';
-export { exportWorkflowId } from '../workflows/run-key.js';
+export { exportWorkflowId, exportScheduleWorkflowId, runKeyFromWorkflowId } from '../workflows/run-key.js';
