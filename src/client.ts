@@ -13,7 +13,13 @@ import { resolveExportInput, type ExportTableInput } from './contract/export-inp
 import { displayName } from './contract/table-name.js';
 import { taskQueueFromEnv } from './temporal-connection.js';
 import type { ExportProgress, ExportTableResult } from '../workflows/export-table.js';
-import { exportScheduleWorkflowId, exportWorkflowId, runKeyFromTime } from '../workflows/run-key.js';
+import {
+  exportScheduleWorkflowId,
+  exportTablesWorkflowId,
+  exportWorkflowId,
+  runKeyFromTime,
+} from '../workflows/run-key.js';
+import { resolveExportTablesInput, type ExportTablesInput } from './contract/export-tables-input.js';
 
 /** The workflow type name. */
 export const EXPORT_WORKFLOW_TYPE = 'exportTable';
@@ -56,6 +62,42 @@ export async function startExport(
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   });
   return { handle, workflowId, input: settled };
+}
+
+/** Options of {@link startExportTables}. */
+export interface StartExportTablesOptions {
+  readonly taskQueue?: string;
+  /** Override the workflow id (default `pg-parquet/<connection>/<schema>.*` or `…/tables`, then `/<runKey>`). */
+  readonly workflowId?: string;
+}
+
+/**
+ * Validates and starts an `exportTables` run (several tables, one child `exportTable` each).
+ * Without a runKey, the current time becomes it; starting the same id again skips the tables that
+ * finished and resumes the others. Wait with `handle.result()` for an `ExportTablesResult`.
+ */
+export async function startExportTables(
+  client: Client,
+  input: ExportTablesInput,
+  options: StartExportTablesOptions = {},
+): Promise<{ handle: WorkflowHandle; workflowId: string; input: ExportTablesInput & { runKey: string } }> {
+  const resolved = resolveExportTablesInput(input);
+  const runKey = resolved.runKey ?? runKeyFromTime(new Date());
+  const settled = { ...input, runKey };
+  const workflowId =
+    options.workflowId ?? exportTablesWorkflowId(resolved.connection, tablesLabel(resolved.schema), runKey);
+  const handle = await client.workflow.start(EXPORT_TABLES_WORKFLOW_TYPE, {
+    taskQueue: options.taskQueue ?? taskQueueFromEnv(),
+    workflowId,
+    args: [settled],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+  });
+  return { handle, workflowId, input: settled };
+}
+
+/** `<schema>.*` for a whole schema, `tables` for a list. */
+function tablesLabel(schema: string | null): string {
+  return schema === null ? 'tables' : `${schema}.*`;
 }
 
 /** Asks a running export for its progress (undefined if it cannot answer yet). */
@@ -140,6 +182,21 @@ export async function scheduleExport(
   const base =
     options.workflowId ?? exportScheduleWorkflowId(resolved.source.connection, displayName(resolved.table));
   return createSchedule(client, EXPORT_WORKFLOW_TYPE, input, resolved.runKey, base, options);
+}
+
+/**
+ * Creates a schedule of `exportTables` runs (see {@link scheduleExport}); the action's id is
+ * `pg-parquet/<connection>/<schema>.*` (or `…/tables`), and each run's children use the run's runKey.
+ */
+export async function scheduleExportTables(
+  client: Client,
+  input: ExportTablesInput,
+  options: ScheduleExportOptions,
+): Promise<ScheduleHandle> {
+  const resolved = resolveExportTablesInput(input);
+  const base =
+    options.workflowId ?? exportScheduleWorkflowId(resolved.connection, tablesLabel(resolved.schema));
+  return createSchedule(client, EXPORT_TABLES_WORKFLOW_TYPE, input, resolved.runKey, base, options);
 }
 
 /** Creates a schedule of `workflowType` with `input` as its one argument (see {@link scheduleExport}). */

@@ -6,6 +6,9 @@ export {
   waitForExport,
   queryProgress,
   scheduleExport,
+  scheduleExportTables,
+  startExportTables,
+  type StartExportTablesOptions,
   EXPORT_WORKFLOW_TYPE,
   EXPORT_TABLES_WORKFLOW_TYPE,
   type StartExportOptions,
@@ -52,4 +55,16 @@ export type { InfinityMode, TypeOptions } from './contract/type-options.js';
 export { ErrorType, InputError, PgParquetError, type ErrorTypeName } from './contract/errors.js';
 export type { Manifest, ManifestColumn, ManifestFile, ManifestPartition } from './run/manifest.js';
 export type { ExportProgress, ExportTableResult, ExportPhase } from '../workflows/export-table.js';
-export { exportWorkflowId, exportScheduleWorkflowId, runKeyFromWorkflowId } from '../workflows/run-key.js';
+export {
+  exportWorkflowId,
+  exportScheduleWorkflowId,
+  exportTablesWorkflowId,
+  runKeyFromWorkflowId,
+} from '../workflows/run-key.js';
+export {
+  resolveExportTablesInput,
+  DEFAULT_TABLES_CONCURRENT,
+  type ExportTablesInput,
+  type ResolvedExportTablesInput,
+} from './contract/export-tables-input.js';
+export type { ExportTablesResult, TableExportSummary } from '../workflows/export-tables.js';

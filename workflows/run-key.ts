@@ -20,6 +20,14 @@ export function exportScheduleWorkflowId(connection: string, table: string): str
 }
 
 /**
+ * `pg-parquet/<connection>/<label>/<runKey>` for `exportTables`; the label is `<schema>.*` for a
+ * whole schema, `tables` for a list (or what the caller chooses).
+ */
+export function exportTablesWorkflowId(connection: string, label: string, runKey: string): string {
+  return `${WORKFLOW_ID_PREFIX}/${connection}/${label}/${runKey}`;
+}
+
+/**
  * The suffix a Temporal Schedule appends to its action's workflow id: `-` and the scheduled
  * (nominal) time in RFC 3339, to the second (Go's `time.RFC3339`; fractions and offsets accepted).
  */
