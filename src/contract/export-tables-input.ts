@@ -14,7 +14,7 @@ import { parseQualifiedName, parseSchemaName, type QualifiedName } from './table
 /** Children that run at once, by default. */
 export const DEFAULT_TABLES_CONCURRENT = 2;
 /** Most tables one `exportTables` run exports (its history stays bounded). */
-const MAX_TABLES = 1000;
+export const MAX_TABLES = 1000;
 
 const pattern = z.string().min(1).max(200);
 

@@ -3,7 +3,7 @@
  * name passed as a parameter, never spliced), and which of them a runKey already finished.
  */
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import { selectTables } from '../contract/export-tables-input.js';
+import { MAX_TABLES, selectTables } from '../contract/export-tables-input.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { RunStore } from '../run/run-store.js';
@@ -20,7 +20,8 @@ export interface ListTablesInput {
 /**
  * The ordinary and partitioned tables of `schema` (not the partitions of a partitioned table,
  * which its parent exports) whose names match `include` and not `exclude`, sorted by name.
- * @throws PgParquetError `PgParquetTableNotFound` when the schema does not exist (or is not visible).
+ * @throws PgParquetError `PgParquetTableNotFound` when the schema does not exist (or is not visible),
+ *   `PgParquetInvalidInput` when more than {@link MAX_TABLES} tables match.
  */
 export async function listTables(
   input: ListTablesInput,
@@ -51,6 +52,15 @@ export async function listTables(
       input.include,
       input.exclude,
     );
+    if (names.length > MAX_TABLES) {
+      throw new PgParquetError(
+        ErrorType.InvalidInput,
+        `invalid source.include: ${names.length} tables of schema "${input.schema}" match; ` +
+          `expected at most ${MAX_TABLES} per exportTables run (narrow include/exclude, or split the schema)`,
+        false,
+        { field: 'source.include', value: input.include, matched: names.length },
+      );
+    }
     return { tables: names.map((name) => ({ schema: input.schema, name })) };
   } finally {
     await client.end().catch(() => undefined);

@@ -10,7 +10,12 @@ import type pg from 'pg';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ScheduleNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { EXPORT_WORKFLOW_TYPE, scheduleExport } from '../../src/client.js';
+import {
+  EXPORT_TABLES_WORKFLOW_TYPE,
+  EXPORT_WORKFLOW_TYPE,
+  scheduleExport,
+  scheduleExportTables,
+} from '../../src/client.js';
 import { ErrorType } from '../../src/contract/errors.js';
 import {
   backfillExportSchedule,
@@ -23,7 +28,13 @@ import {
   type ScheduledRun,
 } from '../../src/schedules.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
-import { exportScheduleWorkflowId, runKeyFromTime, runKeyFromWorkflowId } from '../../workflows/run-key.js';
+import type { ExportTablesResult } from '../../workflows/export-tables.js';
+import {
+  exportScheduleWorkflowId,
+  exportWorkflowId,
+  runKeyFromTime,
+  runKeyFromWorkflowId,
+} from '../../workflows/run-key.js';
 import { startHarness, type TemporalHarness } from '../support/temporal.js';
 import { bucket, database, s3, stack, uniquePrefix } from '../support/fixtures.js';
 
@@ -170,5 +181,29 @@ describe('export schedules', () => {
     assert.equal(result.runKey, runKeyFromWorkflowId(run!.workflowId));
     assert.equal(result.rows, 300);
     assert.ok(await hasSuccess(prefix, 'public.it_sched_late', result.runKey));
+  });
+
+  test('a scheduled exportTables run gives its scheduled time to every child', async () => {
+    const scheduleId = `it-sched-${randomUUID()}`;
+    const prefix = uniquePrefix('sched-tables');
+    await scheduleExportTables(
+      harness.client,
+      { source: { tables: ['it_sched_a', 'it_sched_b'] }, destination: `s3://${bucket()}/${prefix}` },
+      { scheduleId, cron: YEARLY, taskQueue: harness.taskQueue },
+    );
+    schedules.push(scheduleId);
+    const d = await describeExportSchedule(harness.client, scheduleId);
+    assert.equal(d.workflowType, EXPORT_TABLES_WORKFLOW_TYPE);
+    assert.equal(d.workflowIdBase, 'pg-parquet/default/tables');
+    await triggerExportSchedule(harness.client, scheduleId);
+    const [run] = await runsOf(scheduleId, 1);
+    const result = (await harness.client.workflow.getHandle(run!.workflowId).result()) as ExportTablesResult;
+    const runKey = runKeyFromTime(run!.scheduledAt);
+    assert.equal(result.runKey, runKey);
+    assert.equal(result.completed, 2);
+    for (const t of result.tables) {
+      assert.equal(t.workflowId, exportWorkflowId('default', t.table, runKey));
+      assert.ok(await hasSuccess(prefix, t.table, runKey));
+    }
   });
 });
