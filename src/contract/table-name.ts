@@ -31,6 +31,15 @@ export function parseColumnName(text: unknown, field: string): string {
   return parts[0]!;
 }
 
+/** Parses one schema name (plain, folded to lower case, or double quoted). */
+export function parseSchemaName(text: unknown, field: string): string {
+  const accepted = 'a schema name: a plain identifier or a "double quoted" one';
+  if (typeof text !== 'string' || text.trim() === '') throw new InputError(field, text, accepted);
+  const parts = splitIdentifiers(text.trim(), field, accepted);
+  if (parts.length !== 1) throw new InputError(field, text, accepted);
+  return parts[0]!;
+}
+
 /** The display form `schema.table` used in object keys, ids and messages. */
 export function displayName(q: QualifiedName): string {
   return `${q.schema}.${q.name}`;

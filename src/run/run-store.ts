@@ -343,6 +343,15 @@ export class RunStore {
 
   // --- the end --------------------------------------------------------------------------------
 
+  /** A finished run (`_SUCCESS` stored): its manifest and the manifest's URL; else undefined. */
+  async completed(): Promise<{ manifest: Manifest; manifestUrl: string } | undefined> {
+    if (!(await this.store.head(successKey(this.location)))) return undefined;
+    const key = manifestKey(this.location);
+    const manifest = await readJson<Manifest>(this.store, key);
+    if (!manifest) throw lost(`${key} is missing although _SUCCESS is stored`, { key });
+    return { manifest, manifestUrl: this.store.urlOf(key) };
+  }
+
   /** Writes `_manifest.json`, then `_SUCCESS`; returns the manifest's URL. */
   async commitManifest(manifest: Manifest): Promise<string> {
     const key = manifestKey(this.location);
