@@ -17,7 +17,7 @@ import {
   type ManifestPartition,
 } from '../run/manifest.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { QualifiedName } from '../contract/table-name.js';
+import { sqlName, type QualifiedName } from '../contract/table-name.js';
 import type pg from 'pg';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { rangeCondition } from '../postgres/copy-query.js';
@@ -125,7 +125,7 @@ export async function finalizeExport(
   const bytes = files.reduce((s, f) => s + f.bytes, 0);
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
-    table: run.table,
+    table: sqlName(input.table),
     runKey: input.runKey,
     extractedAt: plan.extractedAt,
     destination: input.destination,

@@ -76,12 +76,12 @@ export class RunStore {
 
   /** The run of `table` under `runKey` in `store`. Opening reads nothing. */
   static open(store: ObjectStore, table: QualifiedName, runKey: string): RunStore {
-    return new RunStore(store, { table: displayName(table), runKey });
+    return new RunStore(store, { table, runKey });
   }
 
-  /** `schema.table` as displayed. */
+  /** `schema.table` as displayed (for messages). */
   get table(): string {
-    return this.location.table;
+    return displayName(this.location.table);
   }
 
   get runKey(): string {
