@@ -32,7 +32,11 @@ import {
   writeParquetFile,
   type ParquetWriteOptions,
 } from '../../src/parquet/writer.js';
-import { parquetRowCount, readParquetMetadata, readParquetMetadataFromBlob } from '../../src/parquet/footer.js';
+import {
+  parquetRowCount,
+  readParquetMetadata,
+  readParquetMetadataFromBlob,
+} from '../../src/parquet/footer.js';
 import { noDictionaryColumns } from '../../src/parquet/column-encoding.js';
 import type { ColumnSpec } from '../../src/arrow/column-spec.js';
 
