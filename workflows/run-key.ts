@@ -11,11 +11,7 @@ export const WORKFLOW_ID_PREFIX = 'pg-parquet';
  * `a%2Eb.c`), so two tables never share an id. A string is taken as already in that form
  * (callers that pass `displayName(table)` get today's ids, ambiguous for names with dots).
  */
-export function exportWorkflowId(
-  connection: string,
-  table: QualifiedName | string,
-  runKey: string,
-): string {
+export function exportWorkflowId(connection: string, table: QualifiedName | string, runKey: string): string {
   const name = typeof table === 'string' ? table : keyName(table);
   return `${WORKFLOW_ID_PREFIX}/${connection}/${name}/${runKey}`;
 }
