@@ -10,7 +10,6 @@ import {
 } from '@temporalio/client';
 import { InputError } from './contract/errors.js';
 import { resolveExportInput, type ExportTableInput } from './contract/export-input.js';
-import { displayName } from './contract/table-name.js';
 import { taskQueueFromEnv } from './temporal-connection.js';
 import type { ExportProgress, ExportTableResult } from '../workflows/export-table.js';
 import {
@@ -53,7 +52,7 @@ export async function startExport(
   const runKey = resolved.runKey ?? runKeyFromTime(new Date());
   const settled = { ...input, runKey };
   const workflowId =
-    options.workflowId ?? exportWorkflowId(resolved.source.connection, displayName(resolved.table), runKey);
+    options.workflowId ?? exportWorkflowId(resolved.source.connection, resolved.table, runKey);
   const handle = await client.workflow.start(EXPORT_WORKFLOW_TYPE, {
     taskQueue: options.taskQueue ?? taskQueueFromEnv(),
     workflowId,
@@ -179,8 +178,7 @@ export async function scheduleExport(
   options: ScheduleExportOptions,
 ): Promise<ScheduleHandle> {
   const resolved = resolveExportInput(input);
-  const base =
-    options.workflowId ?? exportScheduleWorkflowId(resolved.source.connection, displayName(resolved.table));
+  const base = options.workflowId ?? exportScheduleWorkflowId(resolved.source.connection, resolved.table);
   return createSchedule(client, EXPORT_WORKFLOW_TYPE, input, resolved.runKey, base, options);
 }
 

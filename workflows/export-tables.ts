@@ -104,7 +104,7 @@ export async function exportTables(rawInput: ExportTablesInput): Promise<ExportT
     if (finished) {
       summaries.push({
         table: name,
-        workflowId: exportWorkflowId(input.connection, name, runKey),
+        workflowId: exportWorkflowId(input.connection, t, runKey),
         status: 'completed',
         skipped: true,
         rows: finished.rows,
@@ -144,7 +144,7 @@ async function exportOne(
   runKey: string,
 ): Promise<TableExportSummary> {
   const name = displayName(table);
-  const workflowId = exportWorkflowId(input.connection, name, runKey);
+  const workflowId = exportWorkflowId(input.connection, table, runKey);
   try {
     const r: ExportTableResult = await executeChild<typeof exportTable>('exportTable', {
       workflowId,

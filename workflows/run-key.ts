@@ -1,11 +1,16 @@
 /** Pure helpers that name a run. Used by the workflow, the client and the CLI. */
 import { RUN_KEY_PATTERN } from '../src/contract/export-input.js';
+import { keyName, type QualifiedName } from '../src/contract/table-name.js';
 
 /** Prefix of every workflow id this package assigns. */
 export const WORKFLOW_ID_PREFIX = 'pg-parquet';
 
-/** `pg-parquet/<connection>/<schema>.<table>/<runKey>` */
-export function exportWorkflowId(connection: string, table: string, runKey: string): string {
+/**
+ * `pg-parquet/<connection>/<schema>.<table>/<runKey>`. Given the parsed table, its parts are
+ * escaped as in object keys ({@link keyName}: `public.events` as it reads, `"a.b".c` as
+ * `a%2Eb.c`), so two tables never share an id. A string is taken as already in that form.
+ */
+export function exportWorkflowId(connection: string, table: QualifiedName | string, runKey: string): string {
   return `${exportScheduleWorkflowId(connection, table)}/${runKey}`;
 }
 
@@ -15,8 +20,9 @@ export function exportWorkflowId(connection: string, table: string, runKey: stri
  * `pg-parquet/default/public.events-2026-11-22T10:15:00Z`, and {@link runKeyFromWorkflowId}
  * reads the runKey back from that suffix.
  */
-export function exportScheduleWorkflowId(connection: string, table: string): string {
-  return `${WORKFLOW_ID_PREFIX}/${connection}/${table}`;
+export function exportScheduleWorkflowId(connection: string, table: QualifiedName | string): string {
+  const name = typeof table === 'string' ? table : keyName(table);
+  return `${WORKFLOW_ID_PREFIX}/${connection}/${name}`;
 }
 
 /**

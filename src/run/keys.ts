@@ -1,6 +1,7 @@
 /**
- * The object key layout: a pure function of (table, runKey, partition, batch). Numbers are
- * zero-padded so that keys sort in partition and batch order.
+ * The object key layout: a pure function of (table, runKey, partition, batch, file number).
+ * Numbers are zero-padded so that keys sort in partition and batch order. `<schema>.<table>` is
+ * the table's {@link keyName}: `public.events` as it reads, a dot or `%` inside a part escaped.
  *
  *     <schema>.<table>/run=<runKey>/raw/part=<p>/batch=<b>.parquet
  *     <schema>.<table>/run=<runKey>/data/part-<n>.parquet
@@ -8,9 +9,11 @@
  *     <schema>.<table>/run=<runKey>/_compaction.json, _compaction/groups-<chunk>.json
  *     <schema>.<table>/run=<runKey>/_manifest.json
  *     <schema>.<table>/run=<runKey>/_SUCCESS
+ *     <schema>.<table>/run=<runKey>/_probe            (written and deleted again by planning)
  *
  * Only {@link RunStore} (run-store.ts) and tests that inspect a run's objects use these.
  */
+import { keyName, type QualifiedName } from '../contract/table-name.js';
 
 /** Digits of partition numbers in keys (partitions are limited to 100,000). */
 const PARTITION_DIGITS = 5;
@@ -19,8 +22,7 @@ const BATCH_DIGITS = 6;
 
 /** The parts of a run's location. */
 export interface RunLocation {
-  /** `schema.table` as displayed. */
-  readonly table: string;
+  readonly table: QualifiedName;
   readonly runKey: string;
 }
 
@@ -29,17 +31,9 @@ const pad = (n: number, digits: number): string => {
   return String(n).padStart(digits, '0');
 };
 
-/** Encodes a table name for a key: `/` cannot appear; `%` is escaped so the mapping is reversible. */
-function tableSegment(table: string): string {
-  return table.replace(
-    /[%/\\\0-\x1f\x7f]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`,
-  );
-}
-
 /** `<schema>.<table>/run=<runKey>/` */
 export function runPrefix(run: RunLocation): string {
-  return `${tableSegment(run.table)}/run=${run.runKey}/`;
+  return `${keyName(run.table)}/run=${run.runKey}/`;
 }
 
 /** `…/raw/part=<p>/` */
@@ -85,6 +79,11 @@ export function rangesKey(run: RunLocation, chunk: number): string {
 /** `…/_manifest.json` */
 export function manifestKey(run: RunLocation): string {
   return `${runPrefix(run)}_manifest.json`;
+}
+
+/** `…/_probe`: a few bytes planning writes and deletes to check the destination takes writes. */
+export function probeKey(run: RunLocation): string {
+  return `${runPrefix(run)}_probe`;
 }
 
 /** `…/_SUCCESS` */

@@ -33,6 +33,7 @@ import {
   parseRawBatchKey,
   partitionDoneKey,
   planKey,
+  probeKey,
   rangesKey,
   rawBatchKey,
   rawPartitionPrefix,
@@ -76,12 +77,12 @@ export class RunStore {
 
   /** The run of `table` under `runKey` in `store`. Opening reads nothing. */
   static open(store: ObjectStore, table: QualifiedName, runKey: string): RunStore {
-    return new RunStore(store, { table: displayName(table), runKey });
+    return new RunStore(store, { table, runKey });
   }
 
-  /** `schema.table` as displayed. */
+  /** `schema.table` as displayed (for messages). */
   get table(): string {
-    return this.location.table;
+    return displayName(this.location.table);
   }
 
   get runKey(): string {
@@ -119,6 +120,19 @@ export class RunStore {
       });
     }
     return plan;
+  }
+
+  /**
+   * Checks, before any source is read, that the destination takes writes: writes a few bytes
+   * under the run's `_probe` key and deletes them again. A missing bucket, refused credentials,
+   * a read-only folder or a path through a file fail here with the store's typed error. The
+   * delete is best effort (a store that lets us write but not delete is still usable; the
+   * `_`-prefixed object is skipped by readers).
+   */
+  async probeWrites(): Promise<void> {
+    const key = probeKey(this.location);
+    await this.store.put(key, new TextEncoder().encode('pg-parquet write probe\n'), 'text/plain');
+    await this.store.delete([key]).catch(() => undefined);
   }
 
   /** Stores the plan: the ranges first, `_plan.json` last (its presence implies the ranges). */
@@ -331,6 +345,18 @@ export class RunStore {
       );
     }
     return { key, rows: info.rows, rowGroups: info.rowGroups, size: stored.size };
+  }
+
+  /**
+   * Stores data file 0 of a run without rows (its schema only: what a reader of an empty run
+   * sees) and checks its footer.
+   */
+  async storeEmptyDataFile(body: Uint8Array): Promise<StoredFile> {
+    const key = this.dataFileKey(0);
+    await this.store.put(key, body, 'application/vnd.apache.parquet');
+    const info = await this.storedFile(key);
+    if (info.rows !== 0) throw lost(`${key} holds ${info.rows} rows, none were expected`, { key });
+    return info;
   }
 
   /** Size and footer counts of a stored Parquet file; a missing or unreadable one is lost output. */

@@ -62,6 +62,8 @@ describe('resolveExportInput', () => {
   test('type options: defaults, accepted values and typeOptionsOf', () => {
     const d = resolveExportInput(ok).transform;
     assert.deepEqual(typeOptionsOf(d), {
+      extractedAtColumn: '_extracted_at',
+      extractionIdColumn: '_extraction_id',
       timestampUnit: 'us',
       infinity: 'error',
       numericAsString: false,
@@ -75,9 +77,12 @@ describe('resolveExportInput', () => {
         numericAsString: true,
         unconstrainedNumeric: 'decimal(38, 9)',
         arraysAsText: true,
+        extractedAtColumn: null,
       },
     }).transform;
     assert.deepEqual(typeOptionsOf(t), {
+      extractedAtColumn: null,
+      extractionIdColumn: '_extraction_id',
       timestampUnit: 'us',
       infinity: 'clamp',
       numericAsString: true,
