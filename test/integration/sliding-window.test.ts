@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { stack } from '../support/fixtures.js';
 import { maxPendingExtractions, runFakeExport } from '../support/fake-export.js';
 
-/** Three runs' worth of partitions (a run starts 1,000). */
-const PARTITIONS = 2_500;
-const WIDTH = 16;
+/** Two runs' worth of partitions (a run starts 1,000; ranges come 250 at a time). */
+const PARTITIONS = 1_300;
+const WIDTH = 32;
 const SLOW = 10;
 /** The slow partition returns only once this many others are done (or after the cap). */
-const OTHERS_FIRST = 2_300;
-const SLOW_CAP_MS = 120_000;
+const OTHERS_FIRST = 1_200;
+const SLOW_CAP_MS = 45_000;
 
 test(
   'a slow partition holds one slot: the others run on, across chunk edges and runs',
@@ -34,7 +34,9 @@ test(
         if (partition.index === SLOW) {
           const attempt = { startedAfter: othersDone, finishedAfter: -1 };
           slowAttempts.push(attempt);
-          await Promise.race([slowReleased, new Promise((r) => setTimeout(r, SLOW_CAP_MS))]);
+          let cap: NodeJS.Timeout | undefined;
+          await Promise.race([slowReleased, new Promise((r) => (cap = setTimeout(r, SLOW_CAP_MS)))]);
+          clearTimeout(cap);
           attempt.finishedAfter = othersDone;
         } else if (!done.has(partition.index)) {
           othersDone++;
@@ -47,12 +49,12 @@ test(
     assert.equal(result.partitions, PARTITIONS);
     assert.equal(done.size, PARTITIONS, 'every partition extracted');
     // While the slow partition was in flight, the other slots finished OTHERS_FIRST partitions:
-    // beyond the first run's 1,000, so across chunk edges and two hand-overs. With a window that
+    // beyond the first run's 1,000, so across chunk edges and a hand-over. With a window that
     // drained at a run's end, the others would have stopped near 1,000 until the cap released it.
     const last = slowAttempts.at(-1);
     assert.ok(last && last.finishedAfter >= OTHERS_FIRST, JSON.stringify(slowAttempts));
     assert.ok(slowAttempts.length >= 2, 'the slow partition was handed over to a later run');
-    assert.ok(histories.length >= 3, `${histories.length} runs`);
+    assert.ok(histories.length >= 2, `${histories.length} runs`);
     assert.ok(Math.max(...histories.map(maxPendingExtractions)) <= WIDTH);
   },
 );
