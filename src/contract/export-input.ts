@@ -29,6 +29,8 @@ export const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_ROW_GROUP_ROWS = 1_000_000;
 export const DEFAULT_TARGET_FILE_BYTES = 256 * 1024 * 1024;
 export const MAX_PARTITIONS = 100_000;
+/** Largest `retention.keepRuns`. */
+const MAX_KEEP_RUNS = 100_000;
 
 export const COMPRESSIONS = ['zstd', 'snappy', 'gzip', 'brotli', 'lz4', 'uncompressed'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -106,6 +108,11 @@ const schema = z.strictObject({
       mode: z.enum(COMPACTION_MODES).default('concat'),
     })
     .prefault({}),
+  retention: z
+    .strictObject({
+      keepRuns: positiveInt(MAX_KEEP_RUNS).nullable().default(null),
+    })
+    .prefault({}),
 });
 
 /**
@@ -164,6 +171,8 @@ const ACCEPTED: Record<string, string> = {
   'transform.extractedAtColumn': 'null or a plain column name (letters, digits, _)',
   'transform.extractionIdColumn': 'null or a plain column name (letters, digits, _)',
   'parquet.compression': COMPRESSIONS.join(' | '),
+  'retention.keepRuns':
+    'null (keep every run, the default) or an integer from 1: after a successful run, delete the successful runs of the table beyond the newest N (by runKey)',
   verify: '"rows" (stored rows = rows PostgreSQL sent) | "source" (also count(*) per range at the source)',
 };
 

@@ -46,6 +46,8 @@ export interface PlanExportInput {
    * reads them, see `intermediate` in extract-partition.ts); absent means false.
    */
   readonly intermediateRaw?: boolean;
+  /** Whether the run compacts (`compaction.enabled`; decides where batches go); absent means true. */
+  readonly compacted?: boolean;
 }
 
 /** Result of planning: the stored plan and whether it was reused from an earlier attempt. */
@@ -162,6 +164,7 @@ async function planFromSource(
     runKey: input.runKey,
     typeOptions: planTypeOptions(input),
     intermediateRaw: input.intermediateRaw ?? false,
+    compacted: input.compacted ?? true,
     extractedAt: input.startedAt,
     cursor: cursorName,
     cursorPgType: cursor.pgType,
@@ -305,6 +308,15 @@ function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {
         'compaction settings, or a new runKey',
       false,
       { field: 'compaction.mode', planned: plan.intermediateRaw ? 'rewrite' : 'concat' },
+    );
+  }
+  if (plan.compacted !== (input.compacted ?? true)) {
+    throw new PgParquetError(
+      ErrorType.PlanMismatch,
+      `run ${input.runKey} of ${displayName(input.table)} was planned with compaction.enabled ${plan.compacted} ` +
+        '(which decides where batches are stored); accepted: the same compaction settings, or a new runKey',
+      false,
+      { field: 'compaction.enabled', planned: plan.compacted },
     );
   }
   const same =

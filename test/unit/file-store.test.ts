@@ -37,17 +37,17 @@ test('put, get, head, list and delete', () =>
     assert.equal(await store.head('t/run=1/a.parquet'), undefined);
     assert.deepEqual(await store.list(''), []);
 
-    const info = await store.put('t/run=1/raw/part=00001/batch=000002.parquet', enc.encode('hello'));
-    assert.equal(info.key, 't/run=1/raw/part=00001/batch=000002.parquet');
+    const info = await store.put('t/run=1/_raw/part=00001/batch=000002.parquet', enc.encode('hello'));
+    assert.equal(info.key, 't/run=1/_raw/part=00001/batch=000002.parquet');
     assert.equal(info.size, 5);
     assert.equal(info.etag, md5('hello'));
-    await store.put('t/run=1/raw/part=00001/batch=000001.parquet', enc.encode('one'));
+    await store.put('t/run=1/_raw/part=00001/batch=000001.parquet', enc.encode('one'));
     await store.put('t/run=1/_manifest.json', enc.encode('{}'), 'application/json');
     await store.put('t/run=10/_SUCCESS', new Uint8Array(0));
     await store.put('u/x', enc.encode('u'));
 
-    assert.deepEqual(await store.get('t/run=1/raw/part=00001/batch=000002.parquet'), enc.encode('hello'));
-    const head = await store.head('t/run=1/raw/part=00001/batch=000002.parquet');
+    assert.deepEqual(await store.get('t/run=1/_raw/part=00001/batch=000002.parquet'), enc.encode('hello'));
+    const head = await store.head('t/run=1/_raw/part=00001/batch=000002.parquet');
     assert.deepEqual({ ...head, lastModified: undefined }, { ...info, lastModified: undefined });
     assert.ok(head!.lastModified instanceof Date);
     // A folder is not an object.
@@ -63,8 +63,8 @@ test('put, get, head, list and delete', () =>
       (await store.list('t/run=1/')).map((o) => o.key),
       [
         't/run=1/_manifest.json',
-        't/run=1/raw/part=00001/batch=000001.parquet',
-        't/run=1/raw/part=00001/batch=000002.parquet',
+        't/run=1/_raw/part=00001/batch=000001.parquet',
+        't/run=1/_raw/part=00001/batch=000002.parquet',
       ],
     );
     // A prefix is a string prefix, not a folder: `t/run=1` also matches `t/run=10/...`.
@@ -72,15 +72,15 @@ test('put, get, head, list and delete', () =>
       (await store.list('t/run=1')).map((o) => o.key),
       [
         't/run=1/_manifest.json',
-        't/run=1/raw/part=00001/batch=000001.parquet',
-        't/run=1/raw/part=00001/batch=000002.parquet',
+        't/run=1/_raw/part=00001/batch=000001.parquet',
+        't/run=1/_raw/part=00001/batch=000002.parquet',
         't/run=10/_SUCCESS',
       ],
     );
     const all = await store.list('');
     assert.equal(all.length, 5);
     assert.deepEqual(
-      all.find((o) => o.key === 't/run=1/raw/part=00001/batch=000001.parquet')?.etag,
+      all.find((o) => o.key === 't/run=1/_raw/part=00001/batch=000001.parquet')?.etag,
       md5('one'),
     );
     assert.deepEqual(await store.list('nothing/here/'), []);
@@ -91,8 +91,8 @@ test('put, get, head, list and delete', () =>
     assert.equal((await fresh.list('u/'))[0]?.etag, md5('second'));
 
     await store.delete([
-      't/run=1/raw/part=00001/batch=000001.parquet',
-      't/run=1/raw/part=00001/batch=000002.parquet',
+      't/run=1/_raw/part=00001/batch=000001.parquet',
+      't/run=1/_raw/part=00001/batch=000002.parquet',
       'missing/key',
     ]);
     assert.deepEqual(
