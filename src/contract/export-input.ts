@@ -5,9 +5,12 @@
  */
 import { z } from 'zod';
 import {
+  DEFAULT_TYPE_OPTIONS,
   INFINITY_MODES,
   MAX_DECIMAL_PRECISION,
+  TIME_MODES,
   type InfinityMode,
+  type TimeMode,
   type TypeOptions,
 } from './type-options.js';
 import { parseDestination } from './destination-url.js';
@@ -91,6 +94,7 @@ const schema = z.strictObject({
         .refine((v) => v === 'string' || parseDecimalType(v) !== undefined)
         .default('string'),
       arraysAsText: z.boolean().default(false),
+      timeAs: z.enum(TIME_MODES as [TimeMode, ...TimeMode[]]).default(DEFAULT_TYPE_OPTIONS.timeAs),
     })
     .prefault({}),
   parquet: z
@@ -139,6 +143,7 @@ export function typeOptionsOf(transform: ResolvedExportInput['transform']): Type
         ? null
         : (parseDecimalType(transform.unconstrainedNumeric) ?? null),
     arraysAsText: transform.arraysAsText,
+    timeAs: transform.timeAs,
   };
 }
 
@@ -168,6 +173,8 @@ const ACCEPTED: Record<string, string> = {
   'transform.numericAsString': 'true (numeric(p,s) as exact strings) or false (Decimal128, the default)',
   'transform.unconstrainedNumeric': `"string" (exact text, the default) or "decimal(P,S)" with 1 ≤ P ≤ ${MAX_DECIMAL_PRECISION} and 0 ≤ S ≤ P`,
   'transform.arraysAsText': 'true (arrays as their text form) or false (List, the default)',
+  'transform.timeAs':
+    '"string" (time as its text HH:MM:SS[.ffffff], the default: every engine reads it) | "time" (Parquet TIME(MICROS); Spark 3.5 cannot read such a file) | "micros" (int64 µs since midnight)',
   'transform.extractedAtColumn': 'null or a plain column name (letters, digits, _)',
   'transform.extractionIdColumn': 'null or a plain column name (letters, digits, _)',
   'parquet.compression': COMPRESSIONS.join(' | '),

@@ -283,6 +283,7 @@ function planTypeOptions(input: PlanExportInput): Required<TypeOptions> {
     numericAsString: t.numericAsString ?? d.numericAsString,
     unconstrainedNumeric: t.unconstrainedNumeric ?? d.unconstrainedNumeric,
     arraysAsText: t.arraysAsText ?? d.arraysAsText,
+    timeAs: t.timeAs ?? d.timeAs,
   };
 }
 

@@ -98,7 +98,7 @@ describe('kill, terminate and resume', () => {
   }
 
   const rawBatches = (versions: Map<string, string>) =>
-    new Map([...versions].filter(([k]) => /\/raw\/part=\d+\/batch=\d+\.parquet$/.test(k)));
+    new Map([...versions].filter(([k]) => /\/_raw\/part=\d+\/batch=\d+\.parquet$/.test(k)));
 
   test(
     'SIGKILL of the worker mid-partition: a new worker resumes after the stored batches',
