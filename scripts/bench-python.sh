@@ -9,7 +9,7 @@
 #              extension wheel's version must equal duckdb's, and the compaction anchor pins another
 #              duckdb.
 #   readers    the Parquet readers of test/integration/readers.test.ts (Polars, pyarrow, DuckDB and
-#              PySpark, which runs Spark 3.5 on the machine's Java 17). ~320 MB download, ~1 GB installed.
+#              PySpark, which runs Spark 3.5 on the machine's Java 17). ~320 MB download, ~790 MB installed (~25 s).
 # Environment: PG_PARQUET_BENCH_VENV overrides the location of the default profile's environment
 # (default ${XDG_CACHE_HOME:-~/.cache}/temporal-pg-parquet/bench-venv), PG_PARQUET_BENCH_DUCKDB_VENV
 # that of duckdb-pg (default …/bench-venv-duckdb-pg), PG_PARQUET_READERS_VENV that of readers
