@@ -29,6 +29,14 @@ import {
   type PlanExportResult,
   type PlanRangesInput,
 } from '../src/export/plan-export.js';
+import {
+  completedRuns,
+  listTables,
+  type CompletedRun,
+  type CompletedRunsInput,
+  type ListTablesInput,
+} from '../src/export/list-tables.js';
+import type { QualifiedName } from '../src/contract/table-name.js';
 import type { PartitionRange } from '../src/plan/partitions.js';
 import type { resolveConnection } from '../src/postgres/connection.js';
 import { openObjectStore } from '../src/storage/destination.js';
@@ -84,6 +92,14 @@ export function createActivities(deps: ActivityDeps = {}) {
       return withFailureMapping(() =>
         compactGroup(input, { heartbeat: (p) => ctx.heartbeat(p) }, { openStore }),
       );
+    },
+    /** The tables of a schema that match include/exclude (exportTables), READ ONLY. */
+    async pgParquetListTables(input: ListTablesInput): Promise<{ tables: QualifiedName[] }> {
+      return withFailureMapping(() => listTables(input, resolve ? { resolveConnection: resolve } : {}));
+    },
+    /** Which tables a runKey already finished (`_SUCCESS` stored): exportTables skips them. */
+    async pgParquetCompletedRuns(input: CompletedRunsInput): Promise<{ completed: CompletedRun[] }> {
+      return withFailureMapping(() => completedRuns(input, { openStore }));
     },
     /** Verifies the stored partitions and writes `_manifest.json` and `_SUCCESS`. */
     async pgParquetFinalize(input: FinalizeExportInput): Promise<FinalizeExportResult> {

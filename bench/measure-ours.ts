@@ -5,6 +5,7 @@
 import { ENCODER_THREADS_ENV } from '../src/parquet/encoder-pool.js';
 import { openObjectStore } from '../src/storage/destination.js';
 import { runPrefix } from '../src/run/keys.js';
+import { parseQualifiedName } from '../src/contract/table-name.js';
 import { eventsTable, type BenchTable } from './bench-tables.js';
 import { numberField, processFields, runJsonChild, type ChildResult } from './child-process.js';
 import { tsNodeArgs } from './paths.js';
@@ -94,6 +95,6 @@ export async function measureOursCompaction(
 /** Deletes every object of a run (`<schema>.<table>/run=<runKey>/…`) under `destination`. */
 export async function removeRun(destination: string, t: BenchTable, runKey: string): Promise<void> {
   const store = openObjectStore(destination);
-  const objects = await store.list(runPrefix({ table: eventsTable(t), runKey }));
+  const objects = await store.list(runPrefix({ table: parseQualifiedName(eventsTable(t)), runKey }));
   await store.delete(objects.map((o) => o.key));
 }

@@ -8,14 +8,22 @@ import {
   type WorkflowHandle,
   WorkflowIdReusePolicy,
 } from '@temporalio/client';
+import { InputError } from './contract/errors.js';
 import { resolveExportInput, type ExportTableInput } from './contract/export-input.js';
-import { displayName } from './contract/table-name.js';
 import { taskQueueFromEnv } from './temporal-connection.js';
 import type { ExportProgress, ExportTableResult } from '../workflows/export-table.js';
-import { exportWorkflowId, runKeyFromTime } from '../workflows/run-key.js';
+import {
+  exportScheduleWorkflowId,
+  exportTablesWorkflowId,
+  exportWorkflowId,
+  runKeyFromTime,
+} from '../workflows/run-key.js';
+import { resolveExportTablesInput, type ExportTablesInput } from './contract/export-tables-input.js';
 
 /** The workflow type name. */
 export const EXPORT_WORKFLOW_TYPE = 'exportTable';
+/** The workflow type name of the several-tables export. */
+export const EXPORT_TABLES_WORKFLOW_TYPE = 'exportTables';
 
 /** Options of {@link startExport}. */
 export interface StartExportOptions {
@@ -44,7 +52,7 @@ export async function startExport(
   const runKey = resolved.runKey ?? runKeyFromTime(new Date());
   const settled = { ...input, runKey };
   const workflowId =
-    options.workflowId ?? exportWorkflowId(resolved.source.connection, displayName(resolved.table), runKey);
+    options.workflowId ?? exportWorkflowId(resolved.source.connection, resolved.table, runKey);
   const handle = await client.workflow.start(EXPORT_WORKFLOW_TYPE, {
     taskQueue: options.taskQueue ?? taskQueueFromEnv(),
     workflowId,
@@ -53,6 +61,42 @@ export async function startExport(
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
   });
   return { handle, workflowId, input: settled };
+}
+
+/** Options of {@link startExportTables}. */
+export interface StartExportTablesOptions {
+  readonly taskQueue?: string;
+  /** Override the workflow id (default `pg-parquet/<connection>/<schema>.*` or `…/tables`, then `/<runKey>`). */
+  readonly workflowId?: string;
+}
+
+/**
+ * Validates and starts an `exportTables` run (several tables, one child `exportTable` each).
+ * Without a runKey, the current time becomes it; starting the same id again skips the tables that
+ * finished and resumes the others. Wait with `handle.result()` for an `ExportTablesResult`.
+ */
+export async function startExportTables(
+  client: Client,
+  input: ExportTablesInput,
+  options: StartExportTablesOptions = {},
+): Promise<{ handle: WorkflowHandle; workflowId: string; input: ExportTablesInput & { runKey: string } }> {
+  const resolved = resolveExportTablesInput(input);
+  const runKey = resolved.runKey ?? runKeyFromTime(new Date());
+  const settled = { ...input, runKey };
+  const workflowId =
+    options.workflowId ?? exportTablesWorkflowId(resolved.connection, tablesLabel(resolved.schema), runKey);
+  const handle = await client.workflow.start(EXPORT_TABLES_WORKFLOW_TYPE, {
+    taskQueue: options.taskQueue ?? taskQueueFromEnv(),
+    workflowId,
+    args: [settled],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+  });
+  return { handle, workflowId, input: settled };
+}
+
+/** `<schema>.*` for a whole schema, `tables` for a list. */
+function tablesLabel(schema: string | null): string {
+  return schema === null ? 'tables' : `${schema}.*`;
 }
 
 /** Asks a running export for its progress (undefined if it cannot answer yet). */
@@ -94,18 +138,39 @@ export async function waitForExport(
 /** Options of {@link scheduleExport}. */
 export interface ScheduleExportOptions {
   readonly scheduleId: string;
-  /** Cron expressions, e.g. `['0 2 * * *']`. */
+  /** Cron expressions, e.g. `['0 2 * * *']`. At least one cron expression or interval. */
   readonly cron?: readonly string[];
-  /** Or fixed intervals, e.g. `[{ every: '1h' }]`. */
+  /** Or fixed intervals, e.g. `[{ every: '1h' }]` (with an optional `offset`). */
   readonly intervals?: readonly { every: string; offset?: string }[];
+  /** IANA time zone of the cron expressions (default UTC). */
+  readonly timezone?: string;
   readonly taskQueue?: string;
-  /** Skip a run when the previous one still runs (default), or buffer one. */
-  readonly overlap?: 'SKIP' | 'BUFFER_ONE';
+  /**
+   * What a run does that comes while the previous one still runs: `SKIP` it (default), buffer it
+   * (`BUFFER_ONE`, `BUFFER_ALL`), or `ALLOW_ALL` (exports of one table never share a runKey).
+   */
+  readonly overlap?: 'SKIP' | 'BUFFER_ONE' | 'BUFFER_ALL' | 'ALLOW_ALL';
+  /** How late a missed run (server down) may still start (default `1 day`; at least 10 s). */
+  readonly catchupWindow?: string;
+  /** Pause the schedule when a run fails, until `unpauseExportSchedule` (default false). */
+  readonly pauseOnFailure?: boolean;
+  /** Create it paused (default false). */
+  readonly paused?: boolean;
+  /** A note shown with the schedule in the UI. */
+  readonly note?: string;
+  /**
+   * The action's workflow id (default `pg-parquet/<connection>/<schema>.<table>`). The server
+   * starts each run as `<this>-<scheduled time>`, which is where a run takes its runKey from.
+   */
+  readonly workflowId?: string;
 }
 
 /**
- * Creates a schedule that starts exports. Scheduled runs take their runKey from the scheduled
- * time, so a run triggered again for the same time resumes rather than duplicates.
+ * Creates a schedule that starts exports. Every run gets the id
+ * `pg-parquet/<connection>/<schema>.<table>-<scheduled time, RFC 3339>` from the server, and the
+ * workflow reads its runKey from that suffix (`…-2026-11-22T10:15:00Z` → `20261122T101500Z`), so
+ * a failed run started again under its id (the UI's "start like this one", or the CLI) resumes.
+ * @throws InputError when `input` is invalid, fixes a runKey, or neither cron nor intervals is given.
  */
 export async function scheduleExport(
   client: Client,
@@ -113,21 +178,64 @@ export async function scheduleExport(
   options: ScheduleExportOptions,
 ): Promise<ScheduleHandle> {
   const resolved = resolveExportInput(input);
-  if (resolved.runKey !== null) {
-    throw new TypeError('a scheduled export must not fix runKey: each run takes its scheduled time');
+  const base = options.workflowId ?? exportScheduleWorkflowId(resolved.source.connection, resolved.table);
+  return createSchedule(client, EXPORT_WORKFLOW_TYPE, input, resolved.runKey, base, options);
+}
+
+/**
+ * Creates a schedule of `exportTables` runs (see {@link scheduleExport}); the action's id is
+ * `pg-parquet/<connection>/<schema>.*` (or `…/tables`), and each run's children use the run's runKey.
+ */
+export async function scheduleExportTables(
+  client: Client,
+  input: ExportTablesInput,
+  options: ScheduleExportOptions,
+): Promise<ScheduleHandle> {
+  const resolved = resolveExportTablesInput(input);
+  const base =
+    options.workflowId ?? exportScheduleWorkflowId(resolved.connection, tablesLabel(resolved.schema));
+  return createSchedule(client, EXPORT_TABLES_WORKFLOW_TYPE, input, resolved.runKey, base, options);
+}
+
+/** Creates a schedule of `workflowType` with `input` as its one argument (see {@link scheduleExport}). */
+async function createSchedule(
+  client: Client,
+  workflowType: string,
+  input: unknown,
+  runKey: string | null,
+  workflowId: string,
+  options: ScheduleExportOptions,
+): Promise<ScheduleHandle> {
+  if (runKey !== null) {
+    throw new InputError('runKey', runKey, 'null: each scheduled run takes its scheduled time as runKey');
+  }
+  const cron = options.cron ?? [];
+  const intervals = options.intervals ?? [];
+  if (cron.length === 0 && intervals.length === 0) {
+    throw new InputError('cron', options.cron, 'at least one cron expression or interval');
   }
   return client.schedule.create({
     scheduleId: options.scheduleId,
     spec: {
-      ...(options.cron ? { cronExpressions: [...options.cron] } : {}),
-      ...(options.intervals ? { intervals: options.intervals.map((i) => ({ ...i })) } : {}),
+      ...(cron.length > 0 ? { cronExpressions: [...cron] } : {}),
+      ...(intervals.length > 0 ? { intervals: intervals.map((i) => ({ ...i })) } : {}),
+      ...(options.timezone ? { timezone: options.timezone } : {}),
     },
     action: {
       type: 'startWorkflow',
-      workflowType: EXPORT_WORKFLOW_TYPE,
+      workflowType,
+      workflowId,
       taskQueue: options.taskQueue ?? taskQueueFromEnv(),
       args: [input],
     },
-    policies: { overlap: options.overlap ?? 'SKIP', catchupWindow: '1 day', pauseOnFailure: false },
+    policies: {
+      overlap: options.overlap ?? 'SKIP',
+      catchupWindow: options.catchupWindow ?? '1 day',
+      pauseOnFailure: options.pauseOnFailure ?? false,
+    },
+    state: {
+      paused: options.paused ?? false,
+      ...(options.note === undefined ? {} : { note: options.note }),
+    },
   });
 }

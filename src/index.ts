@@ -6,11 +6,28 @@ export {
   waitForExport,
   queryProgress,
   scheduleExport,
+  scheduleExportTables,
+  startExportTables,
+  type StartExportTablesOptions,
   EXPORT_WORKFLOW_TYPE,
+  EXPORT_TABLES_WORKFLOW_TYPE,
   type StartExportOptions,
   type StartedExport,
   type ScheduleExportOptions,
 } from './client.js';
+export {
+  listExportSchedules,
+  describeExportSchedule,
+  triggerExportSchedule,
+  backfillExportSchedule,
+  pauseExportSchedule,
+  unpauseExportSchedule,
+  deleteExportSchedule,
+  type BackfillOptions,
+  type ExportSchedule,
+  type ExportScheduleDetails,
+  type ScheduledRun,
+} from './schedules.js';
 export { createWorker, DEFAULT_MAX_CONCURRENT_ACTIVITIES, type CreateWorkerOptions } from './worker.js';
 export { connectClient, connectWorker, taskQueueFromEnv } from './temporal-connection.js';
 export {
@@ -38,4 +55,16 @@ export type { InfinityMode, TypeOptions } from './contract/type-options.js';
 export { ErrorType, InputError, PgParquetError, type ErrorTypeName } from './contract/errors.js';
 export type { Manifest, ManifestColumn, ManifestFile, ManifestPartition } from './run/manifest.js';
 export type { ExportProgress, ExportTableResult, ExportPhase } from '../workflows/export-table.js';
-export { exportWorkflowId } from '../workflows/run-key.js';
+export {
+  exportWorkflowId,
+  exportScheduleWorkflowId,
+  exportTablesWorkflowId,
+  runKeyFromWorkflowId,
+} from '../workflows/run-key.js';
+export {
+  resolveExportTablesInput,
+  DEFAULT_TABLES_CONCURRENT,
+  type ExportTablesInput,
+  type ResolvedExportTablesInput,
+} from './contract/export-tables-input.js';
+export type { ExportTablesResult, TableExportSummary } from '../workflows/export-tables.js';

@@ -6,7 +6,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { startExport } from '../client.js';
 import { parseDestination } from '../contract/destination-url.js';
 import { exportInputJsonSchema, resolveExportInput } from '../contract/export-input.js';
-import { displayName } from '../contract/table-name.js';
 import { sharedEncoder } from '../parquet/encoder-pool.js';
 import { connectClient } from '../temporal-connection.js';
 import { createWorker } from '../worker.js';
@@ -160,11 +159,7 @@ program
         const runKey = resolved.runKey;
         throw runKey === null
           ? err
-          : new RunFailure(
-              err,
-              exportWorkflowId(resolved.source.connection, displayName(resolved.table), runKey),
-              runKey,
-            );
+          : new RunFailure(err, exportWorkflowId(resolved.source.connection, resolved.table, runKey), runKey);
       } finally {
         await client.connection.close();
       }

@@ -2,7 +2,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { EXPORT_WORKFLOW_TYPE, queryProgress } from '../client.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import { parseQualifiedName, displayName } from '../contract/table-name.js';
+import { parseQualifiedName } from '../contract/table-name.js';
 import { taskQueueFromEnv } from '../temporal-connection.js';
 import type { ExportProgress, ExportTableResult } from '../../workflows/export-table.js';
 import { exportWorkflowId, runKeyFromWorkflowId, WORKFLOW_ID_PREFIX } from '../../workflows/run-key.js';
@@ -182,7 +182,7 @@ function literal(value: string): string {
 export function listQuery(o: ListOptions): string {
   const parts = [`WorkflowType = ${literal(EXPORT_WORKFLOW_TYPE)}`, `ExecutionStatus != 'ContinuedAsNew'`];
   if (o.table) {
-    const table = displayName(parseQualifiedName(o.table, 'table'));
+    const table = parseQualifiedName(o.table, 'table');
     parts.push(`WorkflowId STARTS_WITH ${literal(`${exportWorkflowId(o.connection, table, '')}`)}`);
   }
   if (o.taskQueue !== null) parts.push(`TaskQueue = ${literal(o.taskQueue)}`);

@@ -28,8 +28,9 @@ export class DestinationError extends InputError {
 
 /**
  * Parses a destination URL. Throws {@link DestinationError} for relative file paths, file URLs
- * with a host, other schemes, empty or invalid bucket names (per the S3 naming rules), and
- * prefixes with empty, '.' or '..' segments, query strings or control characters.
+ * with a host, the root folder `file:///` and folders under `/proc`, `/sys` or `/dev`, other
+ * schemes, empty or invalid bucket names (per the S3 naming rules), and prefixes with empty, '.'
+ * or '..' segments, query strings or control characters.
  */
 export function parseDestination(url: string): Destination {
   const fail = (reason: string): never => {
@@ -69,7 +70,10 @@ export function parseDestination(url: string): Destination {
       fail('the path has an invalid percent-encoding');
     }
     if (path.includes('\0')) fail('the path contains a NUL character');
+    path = path.replace(/\/{2,}/g, '/');
     if (path.length > 1) path = path.replace(/\/+$/, '');
+    const problem = systemPathProblem(path);
+    if (problem) fail(problem);
     return { scheme: 'file', prefix: '', path };
   }
 
@@ -79,6 +83,22 @@ export function parseDestination(url: string): Destination {
       ? `the scheme "${scheme}:" is not supported`
       : 'it is not a URL; a local folder is file:///absolute/path',
   );
+}
+
+/**
+ * Kernel file systems that look like folders but hold no files (a write there fails or blocks
+ * until the activity times out), refused with the folder itself and everything below it.
+ */
+const SYSTEM_FOLDERS = ['proc', 'sys', 'dev'];
+
+/** Why `path` (absolute, normalized) cannot be a destination folder, or undefined when it can. */
+function systemPathProblem(path: string): string | undefined {
+  if (path === '/') return 'the root folder "/" itself cannot be a destination; accepted: a folder below it';
+  const top = path.split('/')[1] ?? '';
+  if (SYSTEM_FOLDERS.includes(top)) {
+    return `"/${top}" is a kernel file system, not a folder for files; accepted: a folder outside ${SYSTEM_FOLDERS.map((f) => `/${f}`).join(', ')}`;
+  }
+  return undefined;
 }
 
 /** Why `name` is not a valid S3 general purpose bucket name, or undefined when it is. */

@@ -132,9 +132,22 @@ function parseDecimalType(text: string): { precision: number; scale: number } | 
   return { precision, scale };
 }
 
-/** The type options of `transform` (what planning and decoding need), from resolved input. */
-export function typeOptionsOf(transform: ResolvedExportInput['transform']): TypeOptions {
+/** The names of the metadata columns the exporter adds (`null`: left out). */
+export interface MetadataColumnNames {
+  readonly extractedAtColumn: string | null;
+  readonly extractionIdColumn: string | null;
+}
+
+/**
+ * What planning needs of `transform`, from resolved input: the type options, and the metadata
+ * column names (which planning checks against the source's columns).
+ */
+export function typeOptionsOf(
+  transform: ResolvedExportInput['transform'],
+): TypeOptions & MetadataColumnNames {
   return {
+    extractedAtColumn: transform.extractedAtColumn,
+    extractionIdColumn: transform.extractionIdColumn,
     timestampUnit: transform.timestampUnit,
     infinity: transform.infinity,
     numericAsString: transform.numericAsString,

@@ -31,9 +31,45 @@ export function parseColumnName(text: unknown, field: string): string {
   return parts[0]!;
 }
 
-/** The display form `schema.table` used in object keys, ids and messages. */
+/** Parses one schema name (plain, folded to lower case, or double quoted). */
+export function parseSchemaName(text: unknown, field: string): string {
+  const accepted = 'a schema name: a plain identifier or a "double quoted" one';
+  if (typeof text !== 'string' || text.trim() === '') throw new InputError(field, text, accepted);
+  const parts = splitIdentifiers(text.trim(), field, accepted);
+  if (parts.length !== 1) throw new InputError(field, text, accepted);
+  return parts[0]!;
+}
+
+/** The display form `schema.table` used in messages (ambiguous when a part holds a dot). */
 export function displayName(q: QualifiedName): string {
   return `${q.schema}.${q.name}`;
+}
+
+/**
+ * The form of a name in object keys and workflow ids: `schema.table`, each part with `%`, `.`,
+ * `/`, `\` and control characters percent-encoded, so that `"a.b".c` (`a%2Eb.c`) and
+ * `a."b.c"` (`a.b%2Ec`) differ, and a name cannot leave its key prefix. Names without those
+ * characters (`public.events`, `"My Schema"."Events"`) read exactly as {@link displayName}.
+ */
+export function keyName(q: QualifiedName): string {
+  return `${escapeKeyPart(q.schema)}.${escapeKeyPart(q.name)}`;
+}
+
+function escapeKeyPart(part: string): string {
+  return part.replace(
+    /[%./\\\0-\x1f\x7f]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`,
+  );
+}
+
+/**
+ * The name as `source.table` would have to be written to name it again: a part that is not a
+ * plain lower-case identifier is double quoted (`public.events`, `"a.b".c`, `public."Events"`).
+ * Unambiguous; used in the manifest.
+ */
+export function sqlName(q: QualifiedName): string {
+  const part = (p: string) => (/^[a-z_][a-z0-9_$]*$/.test(p) ? p : `"${p.replace(/"/g, '""')}"`);
+  return `${part(q.schema)}.${part(q.name)}`;
 }
 
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_$]*$/;

@@ -15,6 +15,7 @@ import type { PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { CopyBinaryDecoder, type DecodedBatch } from '../postgres/copy-decoder.js';
 import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
+import { whereDataError } from '../postgres/sqlstate.js';
 import type { ParquetEncoder } from '../parquet/encoder.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { sharedEncoder } from '../parquet/encoder-pool.js';
@@ -250,6 +251,9 @@ export async function extractPartition(
       sourceRows = stream.rowCount;
     }
     await client.query('COMMIT');
+  } catch (err) {
+    // A filter that fails on a row (division by zero, a bad cast) fails on every attempt.
+    throw whereDataError(err, plan.where) ?? err;
   } finally {
     // Batches already encoded are still stored (they are complete) before the attempt ends.
     await commits.settle();

@@ -6,9 +6,12 @@
  */
 import pMap from 'p-map';
 import { metadataFields } from '../arrow/transforms.js';
-import { describeArrowType } from '../arrow/type-map.js';
+import { Schema } from 'apache-arrow';
+import { arrowField, describeArrowType } from '../arrow/type-map.js';
+import { writeParquetFile } from '../parquet/writer.js';
+import type { TypeOptions } from '../contract/type-options.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import type { Compression, TimestampUnit } from '../contract/export-input.js';
+import { DEFAULT_ROW_GROUP_ROWS, type Compression, type TimestampUnit } from '../contract/export-input.js';
 import { cursorSpan } from '../plan/compaction.js';
 import {
   MANIFEST_VERSION,
@@ -18,7 +21,7 @@ import {
   type ManifestPartition,
 } from '../run/manifest.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { QualifiedName } from '../contract/table-name.js';
+import { sqlName, type QualifiedName } from '../contract/table-name.js';
 import type pg from 'pg';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { rangeCondition } from '../postgres/copy-query.js';
@@ -106,9 +109,12 @@ export async function finalizeExport(
     const config = (deps.resolveConnection ?? resolveConnection)(input.verifySourceConnection);
     await verifyAtSource(config, plan, partitions, ctx);
   }
-  const files = input.compacted
+  const verified = input.compacted
     ? await verifyDataFiles(run, partitions, ctx)
     : await verifyRawFiles(run, partitions, ctx);
+  // No rows at all (an empty table, or a where that matched nothing): one zero-row data file
+  // still carries the schema, so a reader of the run sees its columns rather than no files.
+  const files = verified.length > 0 ? verified : [await storeEmptyDataFile(run, plan, input)];
 
   const columns: ManifestColumn[] = [
     ...plan.columns.map((c) => ({
@@ -135,7 +141,7 @@ export async function finalizeExport(
   const bytes = files.reduce((s, f) => s + f.bytes, 0);
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
-    table: run.table,
+    table: sqlName(input.table),
     runKey: input.runKey,
     extractedAt: plan.extractedAt,
     destination: input.destination,
@@ -169,6 +175,36 @@ export async function finalizeExport(
     rawDeleted,
     latestRunKey: latest.runKey,
     runsDeleted,
+  };
+}
+
+/** Writes `part-00000.parquet` with the run's schema and no rows; returns its manifest entry. */
+async function storeEmptyDataFile(
+  run: RunStore,
+  plan: RunPlan,
+  input: FinalizeExportInput,
+): Promise<ManifestFile> {
+  // The schema extraction gives its batches (see extract-partition.ts): specs, then metadata.
+  const opts: TypeOptions = {
+    timestampUnit: input.transform.timestampUnit,
+    infinity: plan.typeOptions?.infinity ?? 'error',
+  };
+  const schema = new Schema([
+    ...plan.columns.map((c) => arrowField(c, opts)),
+    ...metadataFields({ ...input.transform, extractedAt: plan.extractedAt, extractionId: input.runKey }),
+  ]);
+  const body = writeParquetFile([], schema, {
+    compression: input.compression,
+    rowGroupRows: DEFAULT_ROW_GROUP_ROWS,
+  });
+  const info = await run.storeEmptyDataFile(body);
+  return {
+    key: info.key,
+    rows: 0,
+    bytes: info.size,
+    rowGroups: info.rowGroups,
+    cursorMin: null,
+    cursorMax: null,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * Planning activity body: checks the source (table, cursor, columns, where) in a READ ONLY
- * transaction, then splits the cursor range into partitions and stores the plan under the run,
+ * Planning activity body: checks that the destination takes writes (a probe object, written and
+ * deleted), then the source (table, cursor, columns, where) in a READ ONLY transaction, then splits the cursor range into partitions and stores the plan under the run,
  * or reuses the plan a previous attempt of the same runKey stored.
  */
 import type pg from 'pg';
@@ -8,7 +8,7 @@ import { type ColumnSpec, type PgColumn } from '../arrow/column-spec.js';
 import { DEFAULT_TYPE_OPTIONS, type TypeOptions } from '../contract/type-options.js';
 import { planColumns } from '../arrow/type-map.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import type { PartitionStrategy, TimestampUnit } from '../contract/export-input.js';
+import type { MetadataColumnNames, PartitionStrategy, TimestampUnit } from '../contract/export-input.js';
 import { MAX_PARTITIONS } from '../contract/export-input.js';
 import { planBalancedRanges } from '../plan/balanced.js';
 import { cursorQuantiles } from '../plan/cursor-stats.js';
@@ -16,6 +16,7 @@ import { planUniformRanges, type PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { cursorKindOf, cursorValueSql } from '../postgres/cursor-kind.js';
 import { describeTable } from '../postgres/introspect.js';
+import { whereDataError } from '../postgres/sqlstate.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
@@ -39,8 +40,11 @@ export interface PlanExportInput {
     readonly strategy: PartitionStrategy;
   };
   readonly timestampUnit: TimestampUnit;
-  /** The other type options of `transform` (see `typeOptionsOf`); absent means the defaults. */
-  readonly types?: Omit<TypeOptions, 'timestampUnit'>;
+  /**
+   * The other type options of `transform` and its metadata column names (see `typeOptionsOf`);
+   * absent options mean the defaults, absent names are not checked against the source.
+   */
+  readonly types?: Omit<TypeOptions, 'timestampUnit'> & Partial<MetadataColumnNames>;
   /**
    * Whether the raw files are written in the intermediate format (only a rewriting compaction
    * reads them, see `intermediate` in extract-partition.ts); absent means false.
@@ -68,8 +72,11 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
   const stored = await run.plan();
   if (stored) {
     checkSamePlan(stored, input);
+    checkMetadataNames(stored.columns, input);
     return { plan: stored, reused: true };
   }
+  // The destination first: a store that refuses writes fails before the source is read.
+  await run.probeWrites();
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
   const client = await connect(config);
   try {
@@ -104,6 +111,7 @@ async function planFromSource(
     );
   }
   const selected = selectColumns(all, input);
+  checkMetadataNames(selected, input);
   const columns: ColumnSpec[] = planColumns(selected, planTypeOptions(input));
   if (input.where !== null) await checkWhere(client, input.table, input.where);
   const index = await cursorIndex(client, input.table, cursorName);
@@ -113,12 +121,14 @@ async function planFromSource(
     );
   }
   const filter = input.where === null ? '' : ` WHERE (${input.where})`;
-  const bounds = await client.query<{ min: string | null; max: string | null }>({
-    text: `SELECT ${cursorValueSql(cursorKind, `min(${quoteIdent(cursorName)})`)}::text AS min,
-                  ${cursorValueSql(cursorKind, `max(${quoteIdent(cursorName)})`)}::text AS max
-             FROM ${quoteQualified(schema, name)}${filter}`,
-    queryMode: 'extended',
-  } as pg.QueryConfig);
+  const bounds = await overRows(client, input, () =>
+    client.query<{ min: string | null; max: string | null }>({
+      text: `SELECT ${cursorValueSql(cursorKind, `min(${quoteIdent(cursorName)})`)}::text AS min,
+                    ${cursorValueSql(cursorKind, `max(${quoteIdent(cursorName)})`)}::text AS max
+               FROM ${quoteQualified(schema, name)}${filter}`,
+      queryMode: 'extended',
+    } as pg.QueryConfig),
+  );
   const size = await client.query<{ bytes: string; tuples: string }>(
     `SELECT pg_total_relation_size(c.oid)::text AS bytes, c.reltuples::bigint::text AS tuples
        FROM pg_class c WHERE c.oid = to_regclass($1)`,
@@ -137,15 +147,17 @@ async function planFromSource(
   let balance: RunPlan['balance'] = 'minmax';
   let partitions: PartitionRange[];
   if (input.partitions.strategy === 'auto' && min !== null && max !== null && count > 1) {
-    const q = await cursorQuantiles(client, {
-      schema,
-      table: name,
-      cursor: cursorName,
-      cursorKind,
-      where: input.where,
-      min,
-      max,
-    });
+    const q = await overRows(client, input, () =>
+      cursorQuantiles(client, {
+        schema,
+        table: name,
+        cursor: cursorName,
+        cursorKind,
+        where: input.where,
+        min,
+        max,
+      }),
+    );
     partitions = planBalancedRanges({ bounds: q.bounds, count, maxPartitions: MAX_PARTITIONS });
     balance = q.source;
   } else {
@@ -188,6 +200,36 @@ function selectColumns(all: readonly PgColumn[], input: PlanExportInput): PgColu
     if (!c) throw columnNotFound(`source.columns[${i}]`, n, input.table, all);
     return c;
   });
+}
+
+/**
+ * A metadata column must not share its name with an exported source column: every batch would
+ * hold two columns of one name, which the Parquet writer refuses (a schema mismatch, retried
+ * for nothing). Typical case: a table loaded by another tool that already has `_extracted_at`.
+ */
+function checkMetadataNames(selected: readonly { readonly name: string }[], input: PlanExportInput): void {
+  const names = selected.map((c) => c.name);
+  for (const [key, other] of [
+    ['extractedAtColumn', 'extractionIdColumn'],
+    ['extractionIdColumn', 'extractedAtColumn'],
+  ] as const) {
+    const value = input.types?.[key];
+    if (value === undefined || value === null || !names.includes(value)) continue;
+    const field = `transform.${key}`;
+    const taken = new Set([...names, input.types?.[other]]);
+    let suggestion = `_pg_parquet${value.startsWith('_') ? value : `_${value}`}`;
+    while (taken.has(suggestion)) suggestion = `_${suggestion}`;
+    const accepted =
+      `a name no exported column has (e.g. "${suggestion}"), null to leave the metadata column out, ` +
+      `or source.columns without "${value}"`;
+    throw new PgParquetError(
+      ErrorType.InvalidInput,
+      `invalid ${field}: ${JSON.stringify(value)} is also a column of ${displayName(input.table)} ` +
+        `being exported; accepted: ${accepted}`,
+      false,
+      { field, value, accepted, table: displayName(input.table) },
+    );
+  }
 }
 
 function columnNotFound(field: string, value: string, table: QualifiedName, all: readonly PgColumn[]) {
@@ -268,6 +310,30 @@ async function checkWhere(client: pg.Client, table: QualifiedName, where: string
         false,
         { field: 'source.where', value: where, sqlState: e.code },
       );
+    }
+    throw err;
+  }
+}
+
+/**
+ * Runs a query that evaluates `where` over the table's rows. A data exception (division by zero,
+ * a bad cast) is the filter's when the filter alone raises one too: then it is the terminal
+ * `PgParquetInvalidWhere`; anything else (e.g. a cursor value out of range) is rethrown as it is.
+ */
+async function overRows<T>(client: pg.Client, input: PlanExportInput, query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (err) {
+    if (!whereDataError(err, input.where)) throw err;
+    await client.query('ROLLBACK');
+    await client.query('BEGIN READ ONLY');
+    try {
+      await client.query({
+        text: `SELECT count(*) FROM ${quoteQualified(input.table.schema, input.table.name)} WHERE (${input.where})`,
+        queryMode: 'extended',
+      } as pg.QueryConfig);
+    } catch (filterErr) {
+      throw whereDataError(filterErr, input.where) ?? filterErr;
     }
     throw err;
   }

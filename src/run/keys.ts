@@ -1,7 +1,8 @@
 /**
  * The object key layout: a pure function of (table, runKey, partition, batch, file number) and
  * whether the run compacts (fixed by its plan). Numbers are zero-padded so that keys sort in
- * partition and batch order.
+ * partition and batch order. `<schema>.<table>` is the table's {@link keyName}: `public.events`
+ * as it reads, a dot or `%` inside a part escaped.
  *
  *     <schema>.<table>/run=<runKey>/part-<n>.parquet                  data file n (compacted run)
  *     <schema>.<table>/run=<runKey>/part-<p>-<b>.parquet              batch b of partition p (run
@@ -12,15 +13,17 @@
  *     <schema>.<table>/run=<runKey>/_plan.json, _plan/ranges-<chunk>.json
  *     <schema>.<table>/run=<runKey>/_compaction.json, _compaction/groups-<chunk>.json
  *     <schema>.<table>/run=<runKey>/_manifest.json, then _SUCCESS
+ *     <schema>.<table>/run=<runKey>/_probe                            (written and deleted again by planning)
  *     <schema>.<table>/run=<runKey>/_DELETING                         retention is removing the run
  *     <schema>.<table>/_latest.json                                   the newest successful run
  *
  * A reader pointed at a run folder sees only data files: everything else of the run starts with
- * `_` (which Spark, Hive, Athena, pyarrow and Polars skip; DuckDB's and Polars' `*.parquet` glob
- * matches no `_…` document and does not descend into `_raw/`).
+ * `_` (which Spark, Hive, Athena and pyarrow skip), and a `*.parquet` glob (DuckDB, Polars)
+ * matches no `_…` document and does not descend into `_raw/`.
  *
  * Only {@link RunStore} (run-store.ts) and tests that inspect a run's objects use these.
  */
+import { keyName, type QualifiedName } from '../contract/table-name.js';
 
 /** Digits of partition numbers in keys (partitions are limited to 100,000). */
 const PARTITION_DIGITS = 5;
@@ -29,8 +32,7 @@ const BATCH_DIGITS = 6;
 
 /** The parts of a run's location. */
 export interface RunLocation {
-  /** `schema.table` as displayed. */
-  readonly table: string;
+  readonly table: QualifiedName;
   readonly runKey: string;
 }
 
@@ -39,17 +41,9 @@ const pad = (n: number, digits: number): string => {
   return String(n).padStart(digits, '0');
 };
 
-/** Encodes a table name for a key: `/` cannot appear; `%` is escaped so the mapping is reversible. */
-function tableSegment(table: string): string {
-  return table.replace(
-    /[%/\\\0-\x1f\x7f]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`,
-  );
-}
-
 /** `<schema>.<table>/run=<runKey>/` */
 export function runPrefix(run: RunLocation): string {
-  return `${tableSegment(run.table)}/run=${run.runKey}/`;
+  return `${keyName(run.table)}/run=${run.runKey}/`;
 }
 
 /** `…/_raw/part=<p>/`: the staged batches of partition `p` of a compacted run. */
@@ -117,6 +111,11 @@ export function manifestKey(run: RunLocation): string {
   return `${runPrefix(run)}_manifest.json`;
 }
 
+/** `…/_probe`: a few bytes planning writes and deletes to check the destination takes writes. */
+export function probeKey(run: RunLocation): string {
+  return `${runPrefix(run)}_probe`;
+}
+
 /** `…/_SUCCESS` */
 export function successKey(run: RunLocation): string {
   return `${runPrefix(run)}_SUCCESS`;
@@ -131,12 +130,12 @@ export function parseBatchKey(key: string): { partition: number; batch: number }
 }
 
 /** `<schema>.<table>/`: the folder of every run of a table. */
-export function tablePrefix(table: string): string {
-  return runPrefix({ table, runKey: '' }).slice(0, -'run=/'.length);
+export function tablePrefix(table: QualifiedName): string {
+  return `${keyName(table)}/`;
 }
 
 /** `<schema>.<table>/_latest.json`: which run is the newest successful one. */
-export function latestKey(table: string): string {
+export function latestKey(table: QualifiedName): string {
   return `${tablePrefix(table)}_latest.json`;
 }
 

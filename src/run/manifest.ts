@@ -36,6 +36,10 @@ export interface ManifestFile {
 /** The manifest document. */
 export interface Manifest {
   readonly version: number;
+  /**
+   * The table as `source.table` names it: `public.events`; a part that is not a plain lower-case
+   * identifier double quoted (`"a.b".c`, `public."Events"`).
+   */
   readonly table: string;
   readonly runKey: string;
   readonly extractedAt: string;

@@ -43,6 +43,7 @@ import {
   parseBatchKey,
   partitionDoneKey,
   planKey,
+  probeKey,
   rangesKey,
   runKeyOfFolder,
   runPrefix,
@@ -87,12 +88,12 @@ export class RunStore {
 
   /** The run of `table` under `runKey` in `store`. Opening reads nothing. */
   static open(store: ObjectStore, table: QualifiedName, runKey: string): RunStore {
-    return new RunStore(store, { table: displayName(table), runKey });
+    return new RunStore(store, { table, runKey });
   }
 
-  /** `schema.table` as displayed. */
+  /** `schema.table` as displayed (for messages). */
   get table(): string {
-    return this.location.table;
+    return displayName(this.location.table);
   }
 
   get runKey(): string {
@@ -130,6 +131,19 @@ export class RunStore {
       });
     }
     return plan;
+  }
+
+  /**
+   * Checks, before any source is read, that the destination takes writes: writes a few bytes
+   * under the run's `_probe` key and deletes them again. A missing bucket, refused credentials,
+   * a read-only folder or a path through a file fail here with the store's typed error. The
+   * delete is best effort (a store that lets us write but not delete is still usable; the
+   * `_`-prefixed object is skipped by readers).
+   */
+  async probeWrites(): Promise<void> {
+    const key = probeKey(this.location);
+    await this.store.put(key, new TextEncoder().encode('pg-parquet write probe\n'), 'text/plain');
+    await this.store.delete([key]).catch(() => undefined);
   }
 
   /** Stores the plan: the ranges first, `_plan.json` last (its presence implies the ranges). */
@@ -347,6 +361,18 @@ export class RunStore {
     return { key, rows: info.rows, rowGroups: info.rowGroups, size: stored.size };
   }
 
+  /**
+   * Stores data file 0 of a run without rows (its schema only: what a reader of an empty run
+   * sees) and checks its footer.
+   */
+  async storeEmptyDataFile(body: Uint8Array): Promise<StoredFile> {
+    const key = this.dataFileKey(0);
+    await this.store.put(key, body, 'application/vnd.apache.parquet');
+    const info = await this.storedFile(key);
+    if (info.rows !== 0) throw lost(`${key} holds ${info.rows} rows, none were expected`, { key });
+    return info;
+  }
+
   /** Size and footer counts of a stored Parquet file; a missing or unreadable one is lost output. */
   async storedFile(key: string): Promise<StoredFile> {
     const head = await this.store.head(key);
@@ -356,6 +382,15 @@ export class RunStore {
   }
 
   // --- the end --------------------------------------------------------------------------------
+
+  /** A finished run (`_SUCCESS` stored): its manifest and the manifest's URL; else undefined. */
+  async completed(): Promise<{ manifest: Manifest; manifestUrl: string } | undefined> {
+    if (!(await this.store.head(successKey(this.location)))) return undefined;
+    const key = manifestKey(this.location);
+    const manifest = await readJson<Manifest>(this.store, key);
+    if (!manifest) throw lost(`${key} is missing although _SUCCESS is stored`, { key });
+    return { manifest, manifestUrl: this.store.urlOf(key) };
+  }
 
   /** Writes `_manifest.json`, then `_SUCCESS`; returns the manifest's URL. */
   async commitManifest(manifest: Manifest): Promise<string> {
@@ -367,7 +402,7 @@ export class RunStore {
 
   /** The table's `_latest.json`, or undefined when no run of the table has published one. */
   async latest(): Promise<LatestRun | undefined> {
-    return readJson<LatestRun>(this.store, latestKey(this.table));
+    return readJson<LatestRun>(this.store, latestKey(this.location.table));
   }
 
   /**
@@ -390,7 +425,7 @@ export class RunStore {
       extractedAt: manifest.extractedAt,
       totals: manifest.totals,
     };
-    await writeJson(this.store, latestKey(this.table), doc);
+    await writeJson(this.store, latestKey(this.location.table), doc);
     return doc;
   }
 
@@ -401,7 +436,7 @@ export class RunStore {
    * A deletion an earlier attempt began (`_DELETING`) is finished. Returns the runKeys deleted.
    */
   async deleteOlderRuns(keepRuns: number): Promise<string[]> {
-    const folders = await this.store.listFolders(tablePrefix(this.table));
+    const folders = await this.store.listFolders(tablePrefix(this.location.table));
     const runKeys = folders.map(runKeyOfFolder).filter((k): k is string => k !== undefined);
     const states = await pMap(
       runKeys.filter((k) => k !== this.runKey),
@@ -433,7 +468,7 @@ export class RunStore {
 
   /** The run of the same table under another runKey. */
   private sibling(runKey: string): RunStore {
-    return new RunStore(this.store, { table: this.table, runKey });
+    return new RunStore(this.store, { table: this.location.table, runKey });
   }
 
   /** Deletes this (successful) run: see {@link deleteOlderRuns}. */

@@ -357,12 +357,40 @@ class SourceFailure extends Error {
  */
 async function openFresh(dir: string, temp: string): Promise<FileHandle> {
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dir, { recursive: true });
+    await makeFolders(dir);
     try {
       return await open(temp, 'wx', 0o644);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT' || attempt >= 3) throw err;
     }
+  }
+}
+
+/**
+ * `mkdir -p`. Node's recursive mkdir reports ENOENT when a folder cannot be created for another
+ * reason (a read-only file system, EROFS); then the folders are created one by one, which
+ * surfaces the real errno (EROFS, EACCES, EPERM, ENOTDIR) and so the right failure type.
+ */
+async function makeFolders(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    return;
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  const missing: string[] = [];
+  for (let d = dir; ; d = path.dirname(d)) {
+    const exists = await stat(d).then(
+      () => true,
+      () => false,
+    );
+    if (exists || path.dirname(d) === d) break;
+    missing.unshift(d);
+  }
+  for (const d of missing) {
+    await mkdir(d).catch((err: unknown) => {
+      if (errnoCode(err) !== 'EEXIST') throw err;
+    });
   }
 }
 

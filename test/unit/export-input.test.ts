@@ -62,6 +62,8 @@ describe('resolveExportInput', () => {
   test('type options: defaults, accepted values and typeOptionsOf', () => {
     const d = resolveExportInput(ok).transform;
     assert.deepEqual(typeOptionsOf(d), {
+      extractedAtColumn: '_extracted_at',
+      extractionIdColumn: '_extraction_id',
       timestampUnit: 'us',
       infinity: 'error',
       numericAsString: false,
@@ -77,9 +79,12 @@ describe('resolveExportInput', () => {
         unconstrainedNumeric: 'decimal(38, 9)',
         arraysAsText: true,
         timeAs: 'micros',
+        extractedAtColumn: null,
       },
     }).transform;
     assert.deepEqual(typeOptionsOf(t), {
+      extractedAtColumn: null,
+      extractionIdColumn: '_extraction_id',
       timestampUnit: 'us',
       infinity: 'clamp',
       numericAsString: true,

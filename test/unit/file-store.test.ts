@@ -176,6 +176,13 @@ test('parseDestination accepts s3:// and file:/// URLs', () => {
     path: '/data/x',
   });
   assert.deepEqual(parseDestination('file:///tmp/a%20b'), { scheme: 'file', prefix: '', path: '/tmp/a b' });
+  // Only the kernel folders themselves are refused, not names that start alike.
+  assert.deepEqual(parseDestination('file:///processed//out'), {
+    scheme: 'file',
+    prefix: '',
+    path: '/processed/out',
+  });
+  assert.deepEqual(parseDestination('file:///data/proc'), { scheme: 'file', prefix: '', path: '/data/proc' });
 
   const s3 = openObjectStore('s3://pg-parquet-demo/demo/');
   assert.ok(s3 instanceof S3ObjectStore);
@@ -212,6 +219,16 @@ test('parseDestination refuses everything else with a DestinationError', () => {
     'gs://bucket/x',
     'https://bucket.s3.amazonaws.com/x',
     ' s3://bucket',
+    'file:///',
+    'file:////',
+    'file://localhost/',
+    'file:///proc',
+    'file:///proc/self/fd',
+    'file:////proc/x',
+    'file:///sys/kernel',
+    'file:///dev',
+    'file:///dev/shm/out',
+    'file:///%70roc/x',
   ];
   for (const url of bad) {
     assert.throws(

@@ -8,13 +8,16 @@ import {
   manifestKey,
   parseBatchKey,
   partitionDoneKey,
+  probeKey,
   runKeyOfFolder,
   runPrefix,
   successKey,
   tablePrefix,
 } from '../../src/run/keys.js';
+import { parseQualifiedName, sqlName } from '../../src/contract/table-name.js';
+import { exportWorkflowId, runKeyFromWorkflowId } from '../../workflows/run-key.js';
 
-const run = { table: 'public.events', runKey: '20261122T101500Z' };
+const run = { table: { schema: 'public', name: 'events' }, runKey: '20261122T101500Z' };
 
 test('keys follow the documented layout', () => {
   assert.equal(
@@ -25,6 +28,7 @@ test('keys follow the documented layout', () => {
   assert.equal(dataFileKey(run, 7), 'public.events/run=20261122T101500Z/part-00007.parquet');
   assert.equal(manifestKey(run), 'public.events/run=20261122T101500Z/_manifest.json');
   assert.equal(successKey(run), 'public.events/run=20261122T101500Z/_SUCCESS');
+  assert.equal(probeKey(run), 'public.events/run=20261122T101500Z/_probe');
   assert.equal(deletingKey(run), 'public.events/run=20261122T101500Z/_DELETING');
   assert.equal(partitionDoneKey(run, 0), 'public.events/run=20261122T101500Z/_partitions/part=00000.json');
   assert.equal(tablePrefix(run.table), 'public.events/');
@@ -48,6 +52,35 @@ test('in a run folder only data files lack a leading underscore', () => {
   }
 });
 
+test('ordinary names keep their keys and workflow ids', () => {
+  const events = parseQualifiedName('public.events');
+  assert.equal(runPrefix({ table: events, runKey: 'k' }), 'public.events/run=k/');
+  assert.equal(exportWorkflowId('default', events, 'k'), 'pg-parquet/default/public.events/k');
+  // As today: a string is used as given, and quoted names without dots or % read as they are.
+  assert.equal(exportWorkflowId('default', 'public.events', 'k'), 'pg-parquet/default/public.events/k');
+  const odd = parseQualifiedName('"My Schema"."Events"');
+  assert.equal(runPrefix({ table: odd, runKey: 'k' }), 'My Schema.Events/run=k/');
+  assert.equal(sqlName(events), 'public.events');
+  assert.equal(sqlName(odd), '"My Schema"."Events"');
+});
+
+test('two tables never share keys or a workflow id', () => {
+  const left = parseQualifiedName('"a.b".c');
+  const right = parseQualifiedName('a."b.c"');
+  const flat = parseQualifiedName('"a.b.c"');
+  const prefixes = [left, right, flat].map((table) => runPrefix({ table, runKey: 'k' }));
+  assert.deepEqual(prefixes, ['a%2Eb.c/run=k/', 'a.b%2Ec/run=k/', 'public.a%2Eb%2Ec/run=k/']);
+  const ids = [left, right].map((t) => exportWorkflowId('default', t, 'k'));
+  assert.deepEqual(ids, ['pg-parquet/default/a%2Eb.c/k', 'pg-parquet/default/a.b%2Ec/k']);
+  for (const id of ids) assert.equal(runKeyFromWorkflowId(id), 'k');
+  // A literal "%2E" in a name is escaped too, so it cannot pose as an escaped dot.
+  const literal = parseQualifiedName('"a%2Eb".c');
+  assert.equal(runPrefix({ table: literal, runKey: 'k' }), 'a%252Eb.c/run=k/');
+  assert.deepEqual([sqlName(left), sqlName(right)], ['"a.b".c', 'a."b.c"']);
+  assert.deepEqual(parseQualifiedName(sqlName(left)), left);
+  assert.deepEqual(parseQualifiedName(sqlName(right)), right);
+});
+
 test('keys sort in partition then batch order', () => {
   for (const compacted of [true, false]) {
     const keys = [];
@@ -67,8 +100,9 @@ test('keys are a pure function and round-trip', () => {
 });
 
 test('table names cannot escape their prefix', () => {
-  assert.equal(runPrefix({ table: 'a/b.c%d', runKey: 'k' }), 'a%2Fb.c%25d/run=k/');
-  assert.equal(tablePrefix('a/b.c%d'), 'a%2Fb.c%25d/');
+  assert.equal(runPrefix({ table: { schema: 'a/b', name: 'c%d' }, runKey: 'k' }), 'a%2Fb.c%25d/run=k/');
+  assert.equal(runPrefix({ table: { schema: '..', name: 'x\\y' }, runKey: 'k' }), '%2E%2E.x%5Cy/run=k/');
+  assert.equal(tablePrefix({ schema: 'a/b', name: 'c%d' }), 'a%2Fb.c%25d/');
   assert.throws(() => batchKey(run, true, -1, 0), RangeError);
   assert.throws(() => batchKey(run, false, 1.5, 0), RangeError);
 });
