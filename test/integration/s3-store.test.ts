@@ -92,6 +92,11 @@ test('put, get, head, list, delete', async () => {
     ],
   );
   assert.equal((await store.list('')).length, 4);
+  // The folders directly below a prefix, as retention lists a table's runs.
+  assert.deepEqual(await store.listFolders('t/'), ['t/run=1/', 't/run=10/']);
+  assert.deepEqual(await store.listFolders('t/run=1/'), ['t/run=1/_raw/']);
+  assert.deepEqual(await store.listFolders(''), ['t/']);
+  assert.deepEqual(await store.listFolders('none/'), []);
   assert.equal(store.urlOf('t/run=1/_manifest.json'), `s3://${bucket}/${prefix}/t/run=1/_manifest.json`);
 
   // The same destination through openObjectStore sees the same objects.

@@ -157,6 +157,37 @@ test('temp files are not listed; keys cannot escape the root', () =>
     assert.match(store.url, /^file:\/\/\//);
   }));
 
+test('a file being written is a dot file that no *.parquet glob matches; listFolders lists subfolders', () =>
+  withStore(async (store) => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const writing = store.putStream(
+      't/run=1/part-00000.parquet',
+      (async function* () {
+        yield enc.encode('PAR1');
+        await held;
+        yield enc.encode('PAR1');
+      })(),
+    );
+    const dir = path.join(store.root, 't', 'run=1');
+    let names: string[] = [];
+    for (let i = 0; i < 100 && names.length === 0; i++) {
+      names = await readdir(dir).catch(() => []);
+      if (names.length === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(names.length, 1);
+    assert.match(names[0]!, /^\.pgpq-tmp-[0-9a-f]+-part-00000\.parquet\.tmp$/);
+    release();
+    await writing;
+    assert.deepEqual(await readdir(dir), ['part-00000.parquet']);
+    await store.put('t/run=1/_raw/part=00000/batch=000000.parquet', enc.encode('x'));
+    await store.put('t/run=2/_SUCCESS', enc.encode(''));
+    await store.put('t/_latest.json', enc.encode('{}'));
+    assert.deepEqual(await store.listFolders('t/'), ['t/run=1/', 't/run=2/']);
+    assert.deepEqual(await store.listFolders(''), ['t/']);
+    assert.deepEqual(await store.listFolders('none/'), []);
+  }));
+
 test('parseDestination accepts s3:// and file:/// URLs', () => {
   assert.deepEqual(parseDestination('s3://my-bucket'), { scheme: 's3', bucket: 'my-bucket', prefix: '' });
   assert.deepEqual(parseDestination('s3://my-bucket/'), { scheme: 's3', bucket: 'my-bucket', prefix: '' });
