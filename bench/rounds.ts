@@ -206,7 +206,7 @@ async function compaction(ctx: RoundContext, t: BenchTable, runKey: string): Pro
     await record(ctx, CATALOG.oursCompaction(t), () => measureOursCompaction(t, destination, runKey));
     const python = ctx.python;
     if (!python) return;
-    const pattern = join(dir, eventsTable(t), `run=${runKey}`, 'raw', 'part=*', 'batch=*.parquet');
+    const pattern = join(dir, eventsTable(t), `run=${runKey}`, '_raw', 'part=*', 'batch=*.parquet');
     for (const engine of COMPACT_ENGINES) {
       await record(ctx, CATALOG.compactAnchor(t, engine), () =>
         measureCompactAnchor(python, engine, pattern, join(dir, `${engine}.parquet`)),

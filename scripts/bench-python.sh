@@ -8,9 +8,12 @@
 #   duckdb-pg  DuckDB's postgres scanner (anchor_duckdb_pg.py). An environment of its own: the
 #              extension wheel's version must equal duckdb's, and the compaction anchor pins another
 #              duckdb.
+#   readers    the Parquet readers of test/integration/readers.test.ts (Polars, pyarrow, DuckDB and
+#              PySpark, which runs Spark 3.5 on the machine's Java 17). ~320 MB download, ~790 MB installed (~25 s).
 # Environment: PG_PARQUET_BENCH_VENV overrides the location of the default profile's environment
 # (default ${XDG_CACHE_HOME:-~/.cache}/temporal-pg-parquet/bench-venv), PG_PARQUET_BENCH_DUCKDB_VENV
-# that of duckdb-pg (default …/bench-venv-duckdb-pg).
+# that of duckdb-pg (default …/bench-venv-duckdb-pg), PG_PARQUET_READERS_VENV that of readers
+# (default …/readers-venv).
 # Uses `python3 -m venv`; where the venv module is missing (Debian without python3-venv) it falls
 # back to `pip install --target` plus a small wrapper script that sets PYTHONPATH.
 set -euo pipefail
@@ -36,8 +39,13 @@ PY
     )
     venv=${PG_PARQUET_BENCH_DUCKDB_VENV:-$cache/bench-venv-duckdb-pg}
     ;;
+  readers)
+    REQUIREMENTS=(polars==2.1.0 pyarrow==26.0.1 duckdb==2.0.0 pyspark==3.5.7)
+    IMPORTS='import polars, pyarrow.dataset, duckdb, pyspark.sql'
+    venv=${PG_PARQUET_READERS_VENV:-$cache/readers-venv}
+    ;;
   *)
-    echo "bench-python: unknown profile '$profile' (anchors | duckdb-pg)" >&2
+    echo "bench-python: unknown profile '$profile' (anchors | duckdb-pg | readers)" >&2
     exit 2
     ;;
 esac

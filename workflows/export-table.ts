@@ -170,6 +170,7 @@ export async function exportTable(
         timestampUnit: input.transform.timestampUnit,
         types: typeOptionsOf(input.transform),
         intermediateRaw: intermediateRaw(input),
+        compacted: input.compaction.enabled,
       });
       for (const w of plan.warnings) log.warn(w, { table, runKey });
       if (reused) log.info('reusing the stored plan of this runKey', { table, runKey });
@@ -303,6 +304,7 @@ export async function exportTable(
       compacted: input.compaction.enabled,
       keepRaw: input.compaction.keepRaw,
       verifySourceConnection: input.verify === 'source' ? input.source.connection : null,
+      keepRuns: input.retention.keepRuns,
     });
     progress.phase = 'done';
     return {

@@ -192,6 +192,7 @@ function kindCode(kind: DecoderKind, opts: TypeOptions): number {
     case 'date':
       return K_DATE;
     case 'time':
+    case 'time-micros':
       return K_TIME;
     case 'timestamp':
     case 'timestamptz':

@@ -48,6 +48,7 @@ export type DecoderKind =
   | 'jsonb'
   | 'date'
   | 'time'
+  | 'time-micros'
   | 'timestamp'
   | 'timestamptz'
   | 'array';

@@ -33,7 +33,7 @@ import {
 } from 'apache-arrow';
 import { quoteIdent } from '../contract/identifiers.js';
 import type { ColumnSpec, DecoderKind, PgColumn } from './column-spec.js';
-import { MAX_DECIMAL_PRECISION, type TypeOptions } from '../contract/type-options.js';
+import { DEFAULT_TYPE_OPTIONS, MAX_DECIMAL_PRECISION, type TypeOptions } from '../contract/type-options.js';
 
 /** Kinds whose values can be ±infinity. */
 const INFINITE_KINDS: ReadonlySet<DecoderKind> = new Set<DecoderKind>(['date', 'timestamp', 'timestamptz']);
@@ -106,6 +106,12 @@ function scalarSpec(
       ({ precision, scale } = opts.unconstrainedNumeric);
     }
   }
+  if (kind === 'time') {
+    const timeAs = opts.timeAs ?? DEFAULT_TYPE_OPTIONS.timeAs;
+    // "string": PostgreSQL's own text form (the cast below), exact for every value, 24:00:00 too.
+    if (timeAs === 'string') kind = undefined;
+    else if (timeAs === 'micros') kind = 'time-micros';
+  }
   // NULL is what an infinite date or timestamp becomes with `infinity: "null"`.
   const infinityToNull = opts.infinity === 'null' && INFINITE_KINDS.has(kind ?? 'text');
   if (!kind) {
@@ -148,10 +154,11 @@ export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): Colum
           notNull: false,
         };
         const element = scalarSpec(elementCol, 'item', '', true, opts);
+        // An element the options send to text (time with timeAs "string"): cast the elements.
         const spec = {
           name: col.name,
           pgType: col.pgType,
-          selectExpr: ident,
+          selectExpr: element.selectExpr === '::text' ? `${ident}::text[]` : ident,
           kind: 'array',
           nullable,
           element,
@@ -185,6 +192,7 @@ function arrowTypeOf(
     case 'int4':
       return new Int32();
     case 'int8':
+    case 'time-micros':
       return new Int64();
     case 'float4':
       return new Float32();

@@ -5,9 +5,12 @@
  */
 import { z } from 'zod';
 import {
+  DEFAULT_TYPE_OPTIONS,
   INFINITY_MODES,
   MAX_DECIMAL_PRECISION,
+  TIME_MODES,
   type InfinityMode,
+  type TimeMode,
   type TypeOptions,
 } from './type-options.js';
 import { parseDestination } from './destination-url.js';
@@ -29,6 +32,8 @@ export const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_ROW_GROUP_ROWS = 1_000_000;
 export const DEFAULT_TARGET_FILE_BYTES = 256 * 1024 * 1024;
 export const MAX_PARTITIONS = 100_000;
+/** Largest `retention.keepRuns`. */
+const MAX_KEEP_RUNS = 100_000;
 
 export const COMPRESSIONS = ['zstd', 'snappy', 'gzip', 'brotli', 'lz4', 'uncompressed'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -89,6 +94,7 @@ const schema = z.strictObject({
         .refine((v) => v === 'string' || parseDecimalType(v) !== undefined)
         .default('string'),
       arraysAsText: z.boolean().default(false),
+      timeAs: z.enum(TIME_MODES as [TimeMode, ...TimeMode[]]).default(DEFAULT_TYPE_OPTIONS.timeAs),
     })
     .prefault({}),
   parquet: z
@@ -104,6 +110,11 @@ const schema = z.strictObject({
       targetFileBytes: positiveInt(Number.MAX_SAFE_INTEGER).default(DEFAULT_TARGET_FILE_BYTES),
       keepRaw: z.boolean().default(false),
       mode: z.enum(COMPACTION_MODES).default('concat'),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      keepRuns: positiveInt(MAX_KEEP_RUNS).nullable().default(null),
     })
     .prefault({}),
 });
@@ -145,6 +156,7 @@ export function typeOptionsOf(
         ? null
         : (parseDecimalType(transform.unconstrainedNumeric) ?? null),
     arraysAsText: transform.arraysAsText,
+    timeAs: transform.timeAs,
   };
 }
 
@@ -174,9 +186,13 @@ const ACCEPTED: Record<string, string> = {
   'transform.numericAsString': 'true (numeric(p,s) as exact strings) or false (Decimal128, the default)',
   'transform.unconstrainedNumeric': `"string" (exact text, the default) or "decimal(P,S)" with 1 ≤ P ≤ ${MAX_DECIMAL_PRECISION} and 0 ≤ S ≤ P`,
   'transform.arraysAsText': 'true (arrays as their text form) or false (List, the default)',
+  'transform.timeAs':
+    '"string" (time as its text HH:MM:SS[.ffffff], the default: every engine reads it) | "time" (Parquet TIME(MICROS); Spark 3.5 cannot read such a file) | "micros" (int64 µs since midnight)',
   'transform.extractedAtColumn': 'null or a plain column name (letters, digits, _)',
   'transform.extractionIdColumn': 'null or a plain column name (letters, digits, _)',
   'parquet.compression': COMPRESSIONS.join(' | '),
+  'retention.keepRuns':
+    'null (keep every run, the default) or an integer from 1: after a successful run, delete the successful runs of the table beyond the newest N (by runKey)',
   verify: '"rows" (stored rows = rows PostgreSQL sent) | "source" (also count(*) per range at the source)',
 };
 

@@ -6,6 +6,15 @@ export type InfinityMode = 'error' | 'null' | 'clamp';
 /** Every accepted {@link InfinityMode}. */
 export const INFINITY_MODES: readonly InfinityMode[] = ['error', 'null', 'clamp'];
 
+/**
+ * How `time` columns are written (`transform.timeAs`): Parquet TIME(MICROS) (Arrow Time64(us)),
+ * PostgreSQL's text form (`HH:MM:SS[.ffffff]`), or int64 microseconds since midnight.
+ */
+export type TimeMode = 'time' | 'string' | 'micros';
+
+/** Every accepted {@link TimeMode}. */
+export const TIME_MODES: readonly TimeMode[] = ['time', 'string', 'micros'];
+
 /** Largest precision Decimal128 holds. */
 export const MAX_DECIMAL_PRECISION = 38;
 
@@ -31,6 +40,12 @@ export interface TypeOptions {
   readonly unconstrainedNumeric?: { readonly precision: number; readonly scale: number } | null;
   /** Every array column as PostgreSQL's text form (`{{1,2},{3,4}}`) instead of a List. */
   readonly arraysAsText?: boolean;
+  /**
+   * `time` columns (and `time[]` elements): "string" (the default: exact, and read by every
+   * engine; Spark 3.5 refuses a whole file that holds a Parquet TIME column), "time" (Time64(us))
+   * or "micros" (Int64 µs since midnight). `timetz` is always its text form.
+   */
+  readonly timeAs?: TimeMode;
 }
 
 /** The type options other than the timestamp unit, at their defaults (every value exact or refused). */
@@ -39,4 +54,5 @@ export const DEFAULT_TYPE_OPTIONS: Required<Omit<TypeOptions, 'timestampUnit'>> 
   numericAsString: false,
   unconstrainedNumeric: null,
   arraysAsText: false,
+  timeAs: 'string',
 };

@@ -1,6 +1,6 @@
 /**
  * Extraction activity body: one partition (cursor range) → COPY binary → Arrow batches →
- * Parquet files under deterministic keys, then a `_partition.json` marker with the partition's
+ * Parquet files under deterministic keys, then a `_partitions/part=<p>.json` marker with the partition's
  * stats. Idempotent: a finished partition is skipped, an unfinished one is rewritten under the
  * same keys with the same bytes.
  */
@@ -154,7 +154,7 @@ export async function extractPartition(
   });
 
   // Resume: batches an earlier attempt stored are kept; extraction continues after the last one.
-  const files: BatchFile[] = plan.cursorUnique && cursorIndex >= 0 ? await run.storedBatches(p) : [];
+  const files: BatchFile[] = plan.cursorUnique && cursorIndex >= 0 ? await run.storedBatches(plan, p) : [];
   const resumedBatches = files.length;
   const resumedRows = files.reduce((s, f) => s + f.rows, 0);
   let rows = resumedRows;
@@ -192,7 +192,7 @@ export async function extractPartition(
         { partition: p, batch: files.length, stored, decoded: encoded.rows },
       );
     }
-    const key = await run.storeBatch(p, files.length, body);
+    const key = await run.storeBatch(plan, p, files.length, body);
     files.push({
       key,
       rows: encoded.rows,
@@ -271,7 +271,7 @@ export async function extractPartition(
       { partition: p, sourceRows, decoded: decoder.rowsDecoded, stored: rows },
     );
   }
-  await run.finishPartition({ partition: input.partition, sourceRows, rows, bytes, files });
+  await run.finishPartition(plan, { partition: input.partition, sourceRows, rows, bytes, files });
   return { partition: p, rows, bytes, files: files.length, skipped: false, resumedBatches };
 }
 

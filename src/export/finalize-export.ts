@@ -1,7 +1,8 @@
 /**
  * Finalizing activity body: re-counts every output file's footer and checks it, partition by
- * partition, against the rows PostgreSQL sent; only then writes `_manifest.json` and `_SUCCESS`,
- * and deletes the raw batch files that compaction merged (unless `keepRaw`).
+ * partition, against the rows PostgreSQL sent; only then writes `_manifest.json`, `_SUCCESS` and
+ * the table's `_latest.json`, deletes the raw batch files that compaction merged (unless
+ * `keepRaw`) and, with `retention.keepRuns`, the table's older runs.
  */
 import pMap from 'p-map';
 import { metadataFields } from '../arrow/transforms.js';
@@ -40,7 +41,7 @@ export interface FinalizeExportInput {
     readonly timestampUnit: TimestampUnit;
   };
   readonly compression: Compression;
-  /** Whether the data files are compacted (`data/`) or the raw batch files themselves. */
+  /** Whether the data files are compacted (`part-<n>.parquet`) or the batch files themselves. */
   readonly compacted: boolean;
   /** Keep the raw batch files after compaction. */
   readonly keepRaw: boolean;
@@ -49,6 +50,11 @@ export interface FinalizeExportInput {
    * the connection to use, or null not to.
    */
   readonly verifySourceConnection: string | null;
+  /**
+   * `retention.keepRuns`: after `_SUCCESS` and `_latest.json`, delete the table's successful runs
+   * beyond the newest N (absent or null: keep every run).
+   */
+  readonly keepRuns?: number | null;
 }
 
 /** Result: where the manifest is and the totals it records. */
@@ -60,6 +66,10 @@ export interface FinalizeExportResult {
   readonly partitions: number;
   /** Raw batch files deleted after compaction. */
   readonly rawDeleted: number;
+  /** The run `_latest.json` names afterwards (this one, unless a greater runKey succeeded before). */
+  readonly latestRunKey: string;
+  /** RunKeys of older runs deleted by `retention.keepRuns`. */
+  readonly runsDeleted: readonly string[];
 }
 
 /** Dependencies injected by `createActivities`. */
@@ -147,12 +157,15 @@ export async function finalizeExport(
     createdAt: plan.extractedAt,
   };
   const manifestUrl = await run.commitManifest(manifest);
+  const latest = await run.publishLatest(manifest);
   let rawDeleted = 0;
   if (input.compacted && !input.keepRaw) {
     const raw = partitions.flatMap((p) => p.files.map((f) => f.key));
     await run.deleteRawFiles(raw);
     rawDeleted = raw.length;
   }
+  const keepRuns = input.keepRuns ?? null;
+  const runsDeleted = keepRuns === null ? [] : await run.deleteOlderRuns(keepRuns);
   return {
     manifestUrl,
     rows,
@@ -160,10 +173,12 @@ export async function finalizeExport(
     files: files.length,
     partitions: partitions.length,
     rawDeleted,
+    latestRunKey: latest.runKey,
+    runsDeleted,
   };
 }
 
-/** Writes `data/part-00000.parquet` with the run's schema and no rows; returns its manifest entry. */
+/** Writes `part-00000.parquet` with the run's schema and no rows; returns its manifest entry. */
 async function storeEmptyDataFile(
   run: RunStore,
   plan: RunPlan,

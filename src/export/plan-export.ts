@@ -50,6 +50,8 @@ export interface PlanExportInput {
    * reads them, see `intermediate` in extract-partition.ts); absent means false.
    */
   readonly intermediateRaw?: boolean;
+  /** Whether the run compacts (`compaction.enabled`; decides where batches go); absent means true. */
+  readonly compacted?: boolean;
 }
 
 /** Result of planning: the stored plan and whether it was reused from an earlier attempt. */
@@ -174,6 +176,7 @@ async function planFromSource(
     runKey: input.runKey,
     typeOptions: planTypeOptions(input),
     intermediateRaw: input.intermediateRaw ?? false,
+    compacted: input.compacted ?? true,
     extractedAt: input.startedAt,
     cursor: cursorName,
     cursorPgType: cursor.pgType,
@@ -346,6 +349,7 @@ function planTypeOptions(input: PlanExportInput): Required<TypeOptions> {
     numericAsString: t.numericAsString ?? d.numericAsString,
     unconstrainedNumeric: t.unconstrainedNumeric ?? d.unconstrainedNumeric,
     arraysAsText: t.arraysAsText ?? d.arraysAsText,
+    timeAs: t.timeAs ?? d.timeAs,
   };
 }
 
@@ -371,6 +375,15 @@ function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {
         'compaction settings, or a new runKey',
       false,
       { field: 'compaction.mode', planned: plan.intermediateRaw ? 'rewrite' : 'concat' },
+    );
+  }
+  if (plan.compacted !== (input.compacted ?? true)) {
+    throw new PgParquetError(
+      ErrorType.PlanMismatch,
+      `run ${input.runKey} of ${displayName(input.table)} was planned with compaction.enabled ${plan.compacted} ` +
+        '(which decides where batches are stored); accepted: the same compaction settings, or a new runKey',
+      false,
+      { field: 'compaction.enabled', planned: plan.compacted },
     );
   }
   const same =

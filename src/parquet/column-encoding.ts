@@ -18,6 +18,7 @@ const HIGH_CARDINALITY_KINDS: ReadonlySet<DecoderKind> = new Set<DecoderKind>([
   'jsonb',
   'bytea',
   'time',
+  'time-micros',
   'timestamp',
   'timestamptz',
 ]);

@@ -10,7 +10,7 @@ export interface BatchFile {
   readonly cursorMax: string | null;
 }
 
-/** `_partition.json`: what a finished partition stored. Its presence means the partition is done. */
+/** `_partitions/part=<p>.json`: what a finished partition stored. Its presence means the partition is done. */
 export interface PartitionStats {
   readonly partition: PartitionRange;
   /** Rows PostgreSQL reported for the COPY. */
@@ -35,4 +35,28 @@ export interface CompactionSummary {
   /** Number of data files (groups). */
   readonly groups: number;
   readonly rows: number;
+}
+
+/** Version of `_latest.json`. */
+export const LATEST_RUN_VERSION = 1;
+
+/**
+ * `<schema>.<table>/_latest.json`: the newest successful run of a table (the greatest runKey whose
+ * `_SUCCESS` was written). Keys are relative to the destination.
+ */
+export interface LatestRun {
+  readonly version: number;
+  readonly table: string;
+  readonly runKey: string;
+  /** `<schema>.<table>/run=<runKey>/`: the folder to point a reader at. */
+  readonly runPrefix: string;
+  readonly manifestKey: string;
+  readonly successKey: string;
+  readonly extractedAt: string;
+  readonly totals: {
+    readonly rows: number;
+    readonly bytes: number;
+    readonly files: number;
+    readonly partitions: number;
+  };
 }

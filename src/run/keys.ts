@@ -1,15 +1,25 @@
 /**
- * The object key layout: a pure function of (table, runKey, partition, batch, file number).
- * Numbers are zero-padded so that keys sort in partition and batch order. `<schema>.<table>` is
- * the table's {@link keyName}: `public.events` as it reads, a dot or `%` inside a part escaped.
+ * The object key layout: a pure function of (table, runKey, partition, batch, file number) and
+ * whether the run compacts (fixed by its plan). Numbers are zero-padded so that keys sort in
+ * partition and batch order. `<schema>.<table>` is the table's {@link keyName}: `public.events`
+ * as it reads, a dot or `%` inside a part escaped.
  *
- *     <schema>.<table>/run=<runKey>/raw/part=<p>/batch=<b>.parquet
- *     <schema>.<table>/run=<runKey>/data/part-<n>.parquet
+ *     <schema>.<table>/run=<runKey>/part-<n>.parquet                  data file n (compacted run)
+ *     <schema>.<table>/run=<runKey>/part-<p>-<b>.parquet              batch b of partition p (run
+ *                                                                     without compaction: the data)
+ *     <schema>.<table>/run=<runKey>/_raw/part=<p>/batch=<b>.parquet   batch b of partition p (compacted
+ *                                                                     run: read by compaction only)
+ *     <schema>.<table>/run=<runKey>/_partitions/part=<p>.json         partition p is done (its stats)
  *     <schema>.<table>/run=<runKey>/_plan.json, _plan/ranges-<chunk>.json
  *     <schema>.<table>/run=<runKey>/_compaction.json, _compaction/groups-<chunk>.json
- *     <schema>.<table>/run=<runKey>/_manifest.json
- *     <schema>.<table>/run=<runKey>/_SUCCESS
- *     <schema>.<table>/run=<runKey>/_probe            (written and deleted again by planning)
+ *     <schema>.<table>/run=<runKey>/_manifest.json, then _SUCCESS
+ *     <schema>.<table>/run=<runKey>/_probe                            (written and deleted again by planning)
+ *     <schema>.<table>/run=<runKey>/_DELETING                         retention is removing the run
+ *     <schema>.<table>/_latest.json                                   the newest successful run
+ *
+ * A reader pointed at a run folder sees only data files: everything else of the run starts with
+ * `_` (which Spark, Hive, Athena and pyarrow skip), and a `*.parquet` glob (DuckDB, Polars)
+ * matches no `_…` document and does not descend into `_raw/`.
  *
  * Only {@link RunStore} (run-store.ts) and tests that inspect a run's objects use these.
  */
@@ -36,24 +46,44 @@ export function runPrefix(run: RunLocation): string {
   return `${keyName(run.table)}/run=${run.runKey}/`;
 }
 
-/** `…/raw/part=<p>/` */
-export function rawPartitionPrefix(run: RunLocation, partition: number): string {
-  return `${runPrefix(run)}raw/part=${pad(partition, PARTITION_DIGITS)}/`;
+/** `…/_raw/part=<p>/`: the staged batches of partition `p` of a compacted run. */
+function rawPartitionPrefix(run: RunLocation, partition: number): string {
+  return `${runPrefix(run)}_raw/part=${pad(partition, PARTITION_DIGITS)}/`;
 }
 
-/** `…/raw/part=<p>/batch=<b>.parquet` */
-export function rawBatchKey(run: RunLocation, partition: number, batch: number): string {
+/** `…/_raw/part=<p>/batch=<b>.parquet` */
+function rawBatchKey(run: RunLocation, partition: number, batch: number): string {
   return `${rawPartitionPrefix(run, partition)}batch=${pad(batch, BATCH_DIGITS)}.parquet`;
 }
 
-/** `…/raw/part=<p>/_partition.json`: written when a partition is complete (its stats). */
-export function partitionDoneKey(run: RunLocation, partition: number): string {
-  return `${rawPartitionPrefix(run, partition)}_partition.json`;
+/** `…/part-<p>-`: the batches of partition `p` of a run without compaction (its data files). */
+function directPartitionPrefix(run: RunLocation, partition: number): string {
+  return `${runPrefix(run)}part-${pad(partition, PARTITION_DIGITS)}-`;
 }
 
-/** `…/data/part-<n>.parquet` */
+/**
+ * Where the batches of partition `p` are stored: under `_raw/` when compaction merges them into
+ * data files, in the run folder itself (`part-<p>-<b>.parquet`) when they are the data files.
+ */
+export function batchPrefix(run: RunLocation, compacted: boolean, partition: number): string {
+  return compacted ? rawPartitionPrefix(run, partition) : directPartitionPrefix(run, partition);
+}
+
+/** Key of batch `b` of partition `p` (see {@link batchPrefix}). */
+export function batchKey(run: RunLocation, compacted: boolean, partition: number, batch: number): string {
+  return compacted
+    ? rawBatchKey(run, partition, batch)
+    : `${directPartitionPrefix(run, partition)}${pad(batch, BATCH_DIGITS)}.parquet`;
+}
+
+/** `…/_partitions/part=<p>.json`: written when a partition is complete (its stats). */
+export function partitionDoneKey(run: RunLocation, partition: number): string {
+  return `${runPrefix(run)}_partitions/part=${pad(partition, PARTITION_DIGITS)}.json`;
+}
+
+/** `…/part-<n>.parquet`: data file `n` of a compacted run, directly in the run folder. */
 export function dataFileKey(run: RunLocation, n: number): string {
-  return `${runPrefix(run)}data/part-${pad(n, PARTITION_DIGITS)}.parquet`;
+  return `${runPrefix(run)}part-${pad(n, PARTITION_DIGITS)}.parquet`;
 }
 
 /** `…/_plan.json`: the partition plan, written once per run so that re-runs resume the same plan. */
@@ -91,8 +121,30 @@ export function successKey(run: RunLocation): string {
   return `${runPrefix(run)}_SUCCESS`;
 }
 
-/** Parses the batch number out of a raw batch key, or undefined if it is not one. */
-export function parseRawBatchKey(key: string): { partition: number; batch: number } | undefined {
-  const m = /\/raw\/part=(\d+)\/batch=(\d+)\.parquet$/.exec(key);
+/** Parses partition and batch out of a batch key (either placement), or undefined if it is not one. */
+export function parseBatchKey(key: string): { partition: number; batch: number } | undefined {
+  const m =
+    /\/_raw\/part=(\d+)\/batch=(\d+)\.parquet$/.exec(key) ??
+    /\/run=[^/]+\/part-(\d{5})-(\d{6})\.parquet$/.exec(key);
   return m ? { partition: Number(m[1]), batch: Number(m[2]) } : undefined;
+}
+
+/** `<schema>.<table>/`: the folder of every run of a table. */
+export function tablePrefix(table: QualifiedName): string {
+  return `${keyName(table)}/`;
+}
+
+/** `<schema>.<table>/_latest.json`: which run is the newest successful one. */
+export function latestKey(table: QualifiedName): string {
+  return `${tablePrefix(table)}_latest.json`;
+}
+
+/** The runKey of a run folder (`<schema>.<table>/run=<runKey>/`), or undefined for other folders. */
+export function runKeyOfFolder(folder: string): string | undefined {
+  return /\/run=([^/]+)\/$/.exec(folder)?.[1];
+}
+
+/** `…/_DELETING`: retention is removing this run (written first, removed last). */
+export function deletingKey(run: RunLocation): string {
+  return `${runPrefix(run)}_DELETING`;
 }

@@ -5,7 +5,12 @@ import type { CursorKind } from '../postgres/cursor-kind.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import type { QualifiedName } from '../contract/table-name.js';
 
-export const RUN_PLAN_VERSION = 2;
+/**
+ * 3: the output layout of issue 11 (data files directly in the run folder, batches of compacted
+ * runs under `_raw/`, markers under `_partitions/`). A runKey planned by an earlier version fails
+ * with PgParquetPlanMismatch rather than mixing two layouts in one run folder.
+ */
+export const RUN_PLAN_VERSION = 3;
 /**
  * Partition ranges are stored in chunks of this many, and the workflow works chunk by chunk, so
  * neither an activity payload nor one workflow run's history grows with the partition count.
@@ -34,6 +39,11 @@ export interface RunPlan {
    * reads (absent in plans of earlier versions).
    */
   readonly intermediateRaw?: boolean;
+  /**
+   * Whether compaction merges the batches into data files (batches staged under `_raw/`) or the
+   * batches are the data files (stored in the run folder). Fixes where extraction writes.
+   */
+  readonly compacted: boolean;
   /** What the ranges were balanced on: PostgreSQL's histogram, a sample, or equal id spans. */
   readonly balance: 'pg_stats' | 'sample' | 'minmax';
   /** Number of partitions; their ranges are in `_plan/ranges-<chunk>.json`. */

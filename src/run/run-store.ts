@@ -3,11 +3,14 @@
  * which objects a run stores, in which order, and what counts as done.
  *
  * - planned: `_plan.json` exists (its range chunks were written before it);
- * - a partition is done: its `_partition.json` marker exists; before that, its stored batches
+ * - a partition is done: its `_partitions/part=<p>.json` marker exists; before that, its stored batches
  *   0..k-1 (verified from their footers) are a prefix that a retry keeps and continues after;
  * - compaction is planned: `_compaction.json` exists (its group chunks were written before it);
  *   a data file is done when it is stored with its group's row count;
- * - the run is done: `_manifest.json`, then `_SUCCESS`, written last.
+ * - the run is done: `_manifest.json`, then `_SUCCESS`, written last; then the table's
+ *   `_latest.json` points to it (unless a run with a greater runKey already succeeded);
+ * - retention removes a successful run: `_DELETING` first, then `_SUCCESS`, the files its
+ *   manifest lists, its other `_` documents, `_manifest.json`, and `_DELETING` last.
  */
 import pMap from 'p-map';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
@@ -18,26 +21,34 @@ import { parquetRowCount } from '../parquet/footer.js';
 import type { CompactionGroup, CompactionInput } from '../plan/compaction.js';
 import type { PartitionRange } from '../plan/partitions.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { compareKeys } from '../storage/object-store.js';
 import {
   COMPACTION_PLAN_VERSION,
+  LATEST_RUN_VERSION,
   type BatchFile,
   type CompactionSummary,
+  type LatestRun,
   type PartitionStats,
 } from './documents.js';
 import { readJson, writeJson } from './json-object.js';
 import {
+  batchKey,
+  batchPrefix,
   compactionGroupsKey,
   compactionKey,
   dataFileKey,
+  deletingKey,
+  latestKey,
   manifestKey,
-  parseRawBatchKey,
+  parseBatchKey,
   partitionDoneKey,
   planKey,
   probeKey,
   rangesKey,
-  rawBatchKey,
-  rawPartitionPrefix,
+  runKeyOfFolder,
+  runPrefix,
   successKey,
+  tablePrefix,
   type RunLocation,
 } from './keys.js';
 import type { Manifest } from './manifest.js';
@@ -171,10 +182,10 @@ export class RunStore {
    * (heartbeat details can be stale): consecutive from batch 0, each with a readable footer and
    * its cursor span. Objects are written whole, so every stored batch is complete.
    */
-  async storedBatches(p: number): Promise<BatchFile[]> {
+  async storedBatches(plan: BatchPlacement, p: number): Promise<BatchFile[]> {
     const byIndex = new Map<number, { key: string; size: number }>();
-    for (const o of await this.store.list(rawPartitionPrefix(this.location, p))) {
-      const parsed = parseRawBatchKey(o.key);
+    for (const o of await this.store.list(batchPrefix(this.location, plan.compacted, p))) {
+      const parsed = parseBatchKey(o.key);
       if (parsed) byIndex.set(parsed.batch, { key: o.key, size: o.size });
     }
     const files: BatchFile[] = [];
@@ -191,22 +202,25 @@ export class RunStore {
     return files.at(-1)?.cursorMax === null ? [] : files;
   }
 
-  /** Stores batch `batch` of partition `p` (replacing what an earlier attempt wrote there). */
-  async storeBatch(p: number, batch: number, body: Uint8Array): Promise<string> {
-    const key = rawBatchKey(this.location, p, batch);
+  /**
+   * Stores batch `batch` of partition `p` (replacing what an earlier attempt wrote there): under
+   * `_raw/` when the run compacts, in the run folder when the batches are its data files.
+   */
+  async storeBatch(plan: BatchPlacement, p: number, batch: number, body: Uint8Array): Promise<string> {
+    const key = batchKey(this.location, plan.compacted, p, batch);
     await this.store.put(key, body, 'application/vnd.apache.parquet');
     return key;
   }
 
   /**
    * Marks a partition done: batches beyond the last one written (from an earlier attempt that
-   * saw more rows) are removed first, then `_partition.json` is written with the stats.
+   * saw more rows) are removed first, then its marker is written with the stats.
    */
-  async finishPartition(stats: PartitionStats): Promise<void> {
+  async finishPartition(plan: BatchPlacement, stats: PartitionStats): Promise<void> {
     const p = stats.partition.index;
-    const existing = await this.store.list(rawPartitionPrefix(this.location, p));
+    const existing = await this.store.list(batchPrefix(this.location, plan.compacted, p));
     const stale = existing
-      .filter((o) => (parseRawBatchKey(o.key)?.batch ?? -1) >= stats.files.length)
+      .filter((o) => (parseBatchKey(o.key)?.batch ?? -1) >= stats.files.length)
       .map((o) => o.key);
     if (stale.length > 0) await this.store.delete(stale);
     await writeJson(this.store, partitionDoneKey(this.location, p), stats);
@@ -385,6 +399,102 @@ export class RunStore {
     await this.store.put(successKey(this.location), new Uint8Array(0), 'text/plain');
     return this.store.urlOf(key);
   }
+
+  /** The table's `_latest.json`, or undefined when no run of the table has published one. */
+  async latest(): Promise<LatestRun | undefined> {
+    return readJson<LatestRun>(this.store, latestKey(this.location.table));
+  }
+
+  /**
+   * Points the table's `_latest.json` at this run (after its `_SUCCESS`), unless it already names
+   * a run whose runKey sorts after this one (a re-run or backfill of an older runKey does not
+   * move it back). Returns what `_latest.json` holds afterwards.
+   */
+  async publishLatest(manifest: Manifest): Promise<LatestRun> {
+    const current = await this.latest();
+    if (current && current.runKey !== this.runKey && compareKeys(current.runKey, this.runKey) > 0) {
+      return current;
+    }
+    const doc: LatestRun = {
+      version: LATEST_RUN_VERSION,
+      table: this.table,
+      runKey: this.runKey,
+      runPrefix: runPrefix(this.location),
+      manifestKey: manifestKey(this.location),
+      successKey: successKey(this.location),
+      extractedAt: manifest.extractedAt,
+      totals: manifest.totals,
+    };
+    await writeJson(this.store, latestKey(this.location.table), doc);
+    return doc;
+  }
+
+  /**
+   * Retention: deletes the successful runs of the table beyond the newest `keepRuns` (by runKey,
+   * in key order), never this run and never a run without `_SUCCESS` (it may still be running, or
+   * be resumed). Of each run it deletes only the files its manifest lists and its `_` documents.
+   * A deletion an earlier attempt began (`_DELETING`) is finished. Returns the runKeys deleted.
+   */
+  async deleteOlderRuns(keepRuns: number): Promise<string[]> {
+    const folders = await this.store.listFolders(tablePrefix(this.location.table));
+    const runKeys = folders.map(runKeyOfFolder).filter((k): k is string => k !== undefined);
+    const states = await pMap(
+      runKeys.filter((k) => k !== this.runKey),
+      async (runKey) => {
+        const other = this.sibling(runKey);
+        const [success, deleting] = await Promise.all([
+          this.store.head(successKey(other.location)),
+          this.store.head(deletingKey(other.location)),
+        ]);
+        return { other, success: success !== undefined, deleting: deleting !== undefined };
+      },
+      { concurrency: STORE_READ_CONCURRENCY },
+    );
+    // The newest `keepRuns` successful runs, this one counted, are kept; this one is kept anyway
+    // (a backfill of an older runKey is deleted by the next newer run's retention).
+    const kept = new Set(
+      [this.runKey, ...states.filter((s) => s.success && !s.deleting).map((s) => s.other.runKey)]
+        .sort((a, b) => compareKeys(b, a))
+        .slice(0, keepRuns),
+    );
+    const doomed = states.filter((s) => s.deleting || (s.success && !kept.has(s.other.runKey)));
+    const deleted: string[] = [];
+    for (const { other } of doomed) {
+      await other.deleteRun();
+      deleted.push(other.runKey);
+    }
+    return deleted.sort(compareKeys);
+  }
+
+  /** The run of the same table under another runKey. */
+  private sibling(runKey: string): RunStore {
+    return new RunStore(this.store, { table: this.location.table, runKey });
+  }
+
+  /** Deletes this (successful) run: see {@link deleteOlderRuns}. */
+  private async deleteRun(): Promise<void> {
+    const prefix = runPrefix(this.location);
+    const marker = deletingKey(this.location);
+    const manifestAt = manifestKey(this.location);
+    await this.store.put(marker, new Uint8Array(0), 'text/plain');
+    // Readers that wait for `_SUCCESS` stop seeing the run before any of its files go.
+    await this.store.delete([successKey(this.location)]);
+    const manifest = await readJson<Manifest>(this.store, manifestAt);
+    const listed = (manifest?.files ?? []).map((f) => f.key).filter((k) => k.startsWith(prefix));
+    if (listed.length > 0) await this.store.delete(listed);
+    const documents = (await this.store.list(`${prefix}_`))
+      .map((o) => o.key)
+      .filter((k) => k !== marker && k !== manifestAt);
+    if (documents.length > 0) await this.store.delete(documents);
+    await this.store.delete([manifestAt]);
+    await this.store.delete([marker]);
+  }
+}
+
+/** Where a run's batches go: what {@link RunStore} needs of its plan (`compacted`). */
+export interface BatchPlacement {
+  /** Compaction merges the batches (then they are staged under `_raw/`). */
+  readonly compacted: boolean;
 }
 
 /** A stored Parquet file as its footer and size describe it. */

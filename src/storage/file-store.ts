@@ -29,8 +29,13 @@ import {
   type ObjectStore,
 } from './object-store.js';
 
-/** Temp files start with this; a name no key segment produced by `keys.ts` can have. */
+/**
+ * Temp files start with this (a name no key segment produced by `keys.ts` can have) and end with
+ * {@link TEMP_SUFFIX}: hidden from Spark, Hive and pyarrow (a leading `.`), and never matched by
+ * a `*.parquet` glob (DuckDB's and Polars' globs match dot files).
+ */
 const TEMP_PREFIX = '.pgpq-tmp-';
+const TEMP_SUFFIX = '.tmp';
 
 /** ENOENT and friends: the path (or one of its parents) is not there, or is not a file. */
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
@@ -185,6 +190,23 @@ export class FileObjectStore implements ObjectStore {
     return out;
   }
 
+  async listFolders(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    if (prefix !== '' && !prefix.endsWith('/')) return [];
+    const dir = prefix === '' ? this.root : path.join(this.root, ...prefix.slice(0, -1).split('/'));
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (MISSING.has(errnoCode(err))) return [];
+      throw this.failure('list', prefix, err);
+    }
+    return entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith(TEMP_PREFIX))
+      .map((e) => `${prefix}${e.name}/`)
+      .sort(compareKeys);
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) {
       const file = this.pathOf(key);
@@ -216,7 +238,10 @@ export class FileObjectStore implements ObjectStore {
   ): Promise<ObjectInfo> {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
-    const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(target)}`);
+    const temp = path.join(
+      dir,
+      `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(target)}${TEMP_SUFFIX}`,
+    );
     let handle: FileHandle;
     try {
       handle = await openFresh(dir, temp);

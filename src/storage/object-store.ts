@@ -35,6 +35,11 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Every object whose key starts with `prefix`, sorted by key. */
   list(prefix: string): Promise<ObjectInfo[]>;
+  /**
+   * The folders directly below `prefix` (`""` or a key prefix ending with `/`), each as a prefix
+   * ending with `/`, sorted: S3's common prefixes with delimiter `/`, the subfolders of a folder.
+   */
+  listFolders(prefix: string): Promise<string[]>;
   /** Delete keys (missing keys are fine). */
   delete(keys: readonly string[]): Promise<void>;
 }

@@ -312,6 +312,24 @@ export class S3ObjectStore implements ObjectStore {
     return out.sort((a, b) => compareKeys(a.key, b.key));
   }
 
+  async listFolders(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const root = this.prefix ? `${this.prefix}/` : '';
+    const out: string[] = [];
+    await this.call('list', prefix, async () => {
+      const pages = paginateListObjectsV2(
+        { client: this.client },
+        { Bucket: this.bucket, Prefix: root + prefix, Delimiter: '/' },
+      );
+      for await (const page of pages) {
+        for (const p of page.CommonPrefixes ?? []) {
+          if (p.Prefix?.startsWith(root)) out.push(p.Prefix.slice(root.length));
+        }
+      }
+    });
+    return out.sort(compareKeys);
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     const full = keys.map((k) => this.fullKey(k));
     for (let i = 0; i < full.length; i += DELETE_BATCH) {

@@ -98,7 +98,7 @@ describe('kill, terminate and resume', () => {
   }
 
   const rawBatches = (versions: Map<string, string>) =>
-    new Map([...versions].filter(([k]) => /\/raw\/part=\d+\/batch=\d+\.parquet$/.test(k)));
+    new Map([...versions].filter(([k]) => /\/_raw\/part=\d+\/batch=\d+\.parquet$/.test(k)));
 
   test(
     'SIGKILL of the worker mid-partition: a new worker resumes after the stored batches',
@@ -141,7 +141,7 @@ describe('kill, terminate and resume', () => {
         compaction: { targetFileBytes: 1_500_000 },
       });
       const dataFiles = (v: Map<string, string>) =>
-        new Map([...v].filter(([k]) => k.includes('/data/part-')));
+        new Map([...v].filter(([k]) => /\/run=[^/]+\/part-\d{5}\.parquet$/.test(k)));
       await waitFor('2 data files', async () => dataFiles(await objectVersions(storage, prefix)).size >= 2);
       await first.kill();
       const before = dataFiles(await objectVersions(storage, prefix));
@@ -173,11 +173,15 @@ describe('kill, terminate and resume', () => {
         compaction: { keepRaw: true },
       };
       const handle = await client.workflow.start('exportTable', { taskQueue, workflowId, args: [input] });
-      const marker = `${TABLE}/run=${runKey}/raw/part=00000/_partition.json`;
+      const marker = `${TABLE}/run=${runKey}/_partitions/part=00000.json`;
       await waitFor('partition 0 finished', async () => (await objectVersions(storage, prefix)).has(marker));
       await handle.terminate('test: stop mid-way');
       const before = await objectVersions(storage, prefix);
-      const part0 = new Map([...before].filter(([k]) => k.includes('/raw/part=00000/')));
+      const part0 = new Map(
+        [...before].filter(
+          ([k]) => k.includes('/_raw/part=00000/') || k.endsWith('/_partitions/part=00000.json'),
+        ),
+      );
       const again = await client.workflow.start('exportTable', { taskQueue, workflowId, args: [input] });
       const result = (await again.result()) as ExportTableResult;
       assert.ok(result.skippedPartitions >= 1, `skipped ${result.skippedPartitions}`);

@@ -160,6 +160,55 @@ after(async () => {
 });
 
 describe('decoder against PostgreSQL', () => {
+  test('transform.timeAs: time, text and µs since midnight, arrays too, equal PostgreSQL', async () => {
+    await db.query(`CREATE TABLE ${S}.times (id int PRIMARY KEY, tm time, tz timetz, tms time[])`);
+    await db.query(`INSERT INTO ${S}.times VALUES
+      (1, '00:00:00', '00:00:00+00', '{00:00:01,NULL}'),
+      (2, '23:59:59.999999', '23:59:59.999999-07', '{}'),
+      (3, '24:00:00', '12:34:56.5+05:30', NULL),
+      (4, '12:34:56.123', NULL, '{12:00:00.25}'),
+      (5, NULL, NULL, NULL)`);
+    const cols = await describeTable(db, SCHEMA, 'times');
+    const want = await db.query<Record<string, string | null>>(`
+      SELECT tm::text, tz::text, (extract(epoch FROM tm) * 1000000)::int8::text AS us,
+             array_to_json(tms::text[])::text AS tms,
+             (SELECT json_agg((extract(epoch FROM x) * 1000000)::int8::text ORDER BY o)
+                FROM unnest(tms) WITH ORDINALITY AS u(x, o))::text AS tms_us
+        FROM ${S}.times ORDER BY id`);
+    const table = quoteQualified(SCHEMA, 'times');
+    const expected = {
+      string: { tm: 'Utf8', tms: 'List<Utf8>', tm0: (w: Record<string, string | null>) => w.tm },
+      time: { tm: 'Time64(us)', tms: 'List<Time64(us)>', tm0: (w: Record<string, string | null>) => w.us },
+      micros: { tm: 'Int64', tms: 'List<Int64>', tm0: (w: Record<string, string | null>) => w.us },
+    } as const;
+    for (const timeAs of ['string', 'time', 'micros'] as const) {
+      const specs = planColumns(cols, { timestampUnit: 'us', timeAs });
+      const arrow = Object.fromEntries(specs.map((s) => [s.name, s.arrowType]));
+      assert.equal(arrow.tm, expected[timeAs].tm, timeAs);
+      assert.equal(arrow.tms, expected[timeAs].tms, timeAs);
+      assert.equal(arrow.tz, 'Utf8', 'timetz is always its text form');
+      const got = rowsOf(
+        (await copyDecode(table, specs, { timestampUnit: 'us', timeAs })).batches.map((b) => b.batch),
+      );
+      want.rows.forEach((w, r) => {
+        const g = got[r]!;
+        const tm = expected[timeAs].tm0(w);
+        assert.deepEqual(
+          g.tm,
+          tm === null || tm === undefined ? null : timeAs === 'string' ? tm : BigInt(tm),
+          `${timeAs} row ${r}`,
+        );
+        assert.equal(g.tz, w.tz);
+        // An empty array has no elements to aggregate: json_agg gives NULL, the array is [].
+        const list = timeAs === 'string' ? w.tms : (w.tms_us ?? (w.tms === null ? null : '[]'));
+        const items = list === null || list === undefined ? null : (JSON.parse(list) as (string | null)[]);
+        const cell = (x: string | null) => (x === null || timeAs === 'string' ? x : BigInt(x));
+        assert.deepEqual(g.tms, items?.map(cell) ?? null, `${timeAs} row ${r} tms`);
+      });
+    }
+    assert.equal(want.rows[2]!.tm, '24:00:00', 'PostgreSQL allows 24:00:00; the text keeps it');
+  });
+
   test('describeTable resolves domains, enums, arrays and typmods', async () => {
     const cols = await describeTable(db, SCHEMA, 'every_type');
     const by = Object.fromEntries(cols.map((c) => [c.name, c]));
@@ -179,7 +228,7 @@ describe('decoder against PostgreSQL', () => {
     assert.equal(by.ia!.elementOid, 23);
     assert.equal(by.tstz!.pgType, 'timestamp with time zone');
 
-    const specs = planColumns(cols, { timestampUnit: 'us' });
+    const specs = planColumns(cols, { timestampUnit: 'us', timeAs: 'time' });
     const arrow = Object.fromEntries(specs.map((s) => [s.name, s.arrowType]));
     assert.equal(arrow.amount, 'Decimal128(10,2)');
     assert.equal(arrow.dec38, 'Decimal128(38,0)');
@@ -195,7 +244,10 @@ describe('decoder against PostgreSQL', () => {
 
   test('every value equals what PostgreSQL says', async () => {
     const table = quoteQualified(SCHEMA, 'every_type');
-    const specs = planColumns(await describeTable(db, SCHEMA, 'every_type'), { timestampUnit: 'us' });
+    const specs = planColumns(await describeTable(db, SCHEMA, 'every_type'), {
+      timestampUnit: 'us',
+      timeAs: 'time',
+    });
     const { batches, rowCount, decoded, rechunked } = await copyDecode(table, specs, { timestampUnit: 'us' });
     const got = rowsOf(batches.map((b) => b.batch));
     assert.equal(rowCount, decoded, 'stream.rowCount equals rows decoded');
@@ -374,7 +426,7 @@ describe('decoder against PostgreSQL', () => {
       cols.map((c) => c.name),
       ['id', 'Mixed "Col"'],
     );
-    const specs = planColumns(cols, { timestampUnit: 'us' });
+    const specs = planColumns(cols, { timestampUnit: 'us', timeAs: 'time' });
     assert.equal(specs[1]!.selectExpr, '"Mixed ""Col"""');
     const { batches, rowCount } = await copyDecode(quoteQualified(SCHEMA, 'we"ird Table'), specs, {
       timestampUnit: 'us',

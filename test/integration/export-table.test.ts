@@ -143,7 +143,7 @@ describe('exportTable end to end', () => {
     );
     assert.equal(manifest.layout, 'compacted');
     assert.ok(manifest.files.length > 1, 'small target file size gives several data files');
-    assert.ok(manifest.files.every((f) => f.key.includes('/data/part-')));
+    assert.ok(manifest.files.every((f) => f.key.startsWith(`${TABLE}/run=${RUN_KEY}/part-`)));
     assert.ok(
       manifest.files.some((f) => f.rowGroups > 1),
       'data files have row groups of parquet.rowGroupRows',
@@ -151,7 +151,7 @@ describe('exportTable end to end', () => {
     const objects = await listObjects(client, prefix);
     assert.ok(objects.has(`${TABLE}/run=${RUN_KEY}/_SUCCESS`));
     for (const f of manifest.files) assert.ok(objects.has(f.key), `${f.key} is stored`);
-    const raw = [...objects.keys()].filter((k) => k.includes('/raw/') && k.endsWith('.parquet'));
+    const raw = [...objects.keys()].filter((k) => k.includes('/_raw/') && k.endsWith('.parquet'));
     const batches = manifest.partitions.reduce((s, p) => s + Math.ceil(p.rows / 700), 0);
     assert.equal(raw.length, batches, 'one raw file per batch of 700 rows (kept: keepRaw)');
     const types = Object.fromEntries(manifest.columns.map((c) => [c.name, c.pgType]));
@@ -233,9 +233,9 @@ describe('exportTable end to end', () => {
     const keys = [...(await listObjects(client, prefix)).keys()].filter((k) => k.includes(`run=${runKey}/`));
     assert.deepEqual(
       keys.filter((k) => k.endsWith('.parquet')),
-      [`${TABLE}/run=${runKey}/data/part-00000.parquet`],
+      [`${TABLE}/run=${runKey}/part-00000.parquet`],
     );
-    assert.equal(keys.filter((k) => k.endsWith('/_partition.json')).length, 3);
+    assert.equal(keys.filter((k) => /\/_partitions\/part=\d+\.json$/.test(k)).length, 3);
   });
 
   test('the workflow history holds no password and no DSN', async () => {

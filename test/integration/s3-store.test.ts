@@ -65,20 +65,20 @@ test('put, get, head, list, delete', async () => {
   assert.equal(await store.head('t/run=1/missing.parquet'), undefined);
 
   const info = await store.put(
-    't/run=1/raw/part=00000/batch=000001.parquet',
+    't/run=1/_raw/part=00000/batch=000001.parquet',
     enc.encode('hello'),
     'application/vnd.apache.parquet',
   );
-  assert.equal(info.key, 't/run=1/raw/part=00000/batch=000001.parquet');
+  assert.equal(info.key, 't/run=1/_raw/part=00000/batch=000001.parquet');
   assert.equal(info.size, 5);
   assert.equal(info.etag, createHash('md5').update('hello').digest('hex'));
-  await store.put('t/run=1/raw/part=00000/batch=000000.parquet', enc.encode('zero'));
+  await store.put('t/run=1/_raw/part=00000/batch=000000.parquet', enc.encode('zero'));
   await store.put('t/run=1/_manifest.json', enc.encode('{}'), 'application/json');
   await store.put('t/run=10/_SUCCESS', new Uint8Array(0));
 
-  assert.deepEqual(await store.get('t/run=1/raw/part=00000/batch=000001.parquet'), enc.encode('hello'));
+  assert.deepEqual(await store.get('t/run=1/_raw/part=00000/batch=000001.parquet'), enc.encode('hello'));
   assert.deepEqual(await store.get('t/run=10/_SUCCESS'), new Uint8Array(0));
-  const head = await store.head('t/run=1/raw/part=00000/batch=000001.parquet');
+  const head = await store.head('t/run=1/_raw/part=00000/batch=000001.parquet');
   assert.equal(head?.size, 5);
   assert.equal(head?.etag, info.etag);
   assert.ok(head?.lastModified instanceof Date);
@@ -87,11 +87,16 @@ test('put, get, head, list, delete', async () => {
     (await store.list('t/run=1/')).map((o) => [o.key, o.size]),
     [
       ['t/run=1/_manifest.json', 2],
-      ['t/run=1/raw/part=00000/batch=000000.parquet', 4],
-      ['t/run=1/raw/part=00000/batch=000001.parquet', 5],
+      ['t/run=1/_raw/part=00000/batch=000000.parquet', 4],
+      ['t/run=1/_raw/part=00000/batch=000001.parquet', 5],
     ],
   );
   assert.equal((await store.list('')).length, 4);
+  // The folders directly below a prefix, as retention lists a table's runs.
+  assert.deepEqual(await store.listFolders('t/'), ['t/run=1/', 't/run=10/']);
+  assert.deepEqual(await store.listFolders('t/run=1/'), ['t/run=1/_raw/']);
+  assert.deepEqual(await store.listFolders(''), ['t/']);
+  assert.deepEqual(await store.listFolders('none/'), []);
   assert.equal(store.urlOf('t/run=1/_manifest.json'), `s3://${bucket}/${prefix}/t/run=1/_manifest.json`);
 
   // The same destination through openObjectStore sees the same objects.
@@ -99,8 +104,8 @@ test('put, get, head, list, delete', async () => {
   assert.deepEqual(await again.get('t/run=1/_manifest.json'), enc.encode('{}'));
 
   await store.delete([
-    't/run=1/raw/part=00000/batch=000000.parquet',
-    't/run=1/raw/part=00000/batch=000001.parquet',
+    't/run=1/_raw/part=00000/batch=000000.parquet',
+    't/run=1/_raw/part=00000/batch=000001.parquet',
     'never/existed',
   ]);
   assert.deepEqual(

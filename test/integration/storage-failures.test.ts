@@ -224,7 +224,7 @@ describe('object-store failures through exportTable', () => {
   const FAULTS = 2;
   /** Faults hit the PUTs of raw batch files after batch 0's: extraction fails mid-partition. */
   const isBatchPut = ({ method, path }: { readonly method: string; readonly path: string }) =>
-    method === 'PUT' && path.includes('/raw/') && path.includes('.parquet');
+    method === 'PUT' && path.includes('/_raw/') && path.includes('.parquet');
 
   /**
    * Exports the table through a proxy that serves `FAULTS` faults, with the store's S3 client at

@@ -60,7 +60,7 @@ describe('transform options for values Parquet cannot hold', () => {
   /** The data files of a run, downloaded for DuckDB. */
   async function dataFiles(runKey: string): Promise<string[]> {
     const keys = [...(await listObjects(s3(), prefix)).keys()].filter((k) =>
-      k.includes(`run=${runKey}/data/`),
+      new RegExp(`run=${runKey}/part-[0-9]+\\.parquet$`).test(k),
     );
     return download(
       s3(),
@@ -90,12 +90,14 @@ describe('transform options for values Parquet cannot hold', () => {
     assert.equal(details.option, 'transform.infinity');
     const objects = [...(await listObjects(s3(), prefix)).keys()].filter((k) => k.includes('run=refused/'));
     assert.deepEqual(
-      objects.filter((k) => k.includes('/data/') || k.endsWith('_manifest.json') || k.endsWith('_SUCCESS')),
+      objects.filter(
+        (k) => /\/part-\d{5}\.parquet$/.test(k) || k.endsWith('_manifest.json') || k.endsWith('_SUCCESS'),
+      ),
       [],
     );
     // One batch per partition here: a finished partition stored one file, the failing one none.
-    const raw = objects.filter((k) => k.includes('/raw/') && k.endsWith('.parquet'));
-    const done = objects.filter((k) => k.endsWith('_partition.json'));
+    const raw = objects.filter((k) => k.includes('/_raw/') && k.endsWith('.parquet'));
+    const done = objects.filter((k) => k.includes('/_partitions/'));
     assert.ok(done.length < 2, 'the partition holding the value did not finish');
     assert.equal(raw.length, done.length, 'no batch of the failing partition is stored');
 

@@ -45,7 +45,7 @@ export async function runFakeExport(spec: FakeExport): Promise<FakeExportRun> {
       return {
         reused: false,
         plan: {
-          version: 2,
+          version: 3,
           table: input.table,
           runKey: input.runKey,
           extractedAt: input.startedAt,
@@ -58,6 +58,7 @@ export async function runFakeExport(spec: FakeExport): Promise<FakeExportRun> {
           balance: 'minmax',
           partitionCount: spec.partitions,
           sourceBytes: 0,
+          compacted: false,
           warnings: [],
         },
       };
@@ -88,6 +89,8 @@ export async function runFakeExport(spec: FakeExport): Promise<FakeExportRun> {
         files: spec.partitions,
         partitions: spec.partitions,
         rawDeleted: 0,
+        latestRunKey: 'test',
+        runsDeleted: [],
       };
     },
   };

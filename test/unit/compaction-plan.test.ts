@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cursorSpan, planCompactionGroups, type CompactionInput } from '../../src/plan/compaction.js';
 
 const file = (i: number, bytes: number, rows = 10): CompactionInput => ({
-  key: `raw/part=${String(i).padStart(5, '0')}`,
+  key: `_raw/part=${String(i).padStart(5, '0')}`,
   partition: i,
   rows,
   bytes,

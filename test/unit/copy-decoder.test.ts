@@ -170,8 +170,9 @@ function decode(specs: readonly ColumnSpec[], stream: Uint8Array, o: DecodeOptio
 // ---------------------------------------------------------------------------------------------
 // A table of every decoded kind with NULLs and edge values.
 
-const US: TypeOptions = { timestampUnit: 'us' };
-const MS: TypeOptions = { timestampUnit: 'ms' };
+// time columns as Time64: this file feeds the binary time decoder ("string" is a cast by the query).
+const US: TypeOptions = { timestampUnit: 'us', timeAs: 'time' };
+const MS: TypeOptions = { timestampUnit: 'ms', timeAs: 'time' };
 const PG_COLUMNS: PgColumn[] = [
   pgCol('id', 20, { notNull: true }),
   pgCol('i2', 21),

@@ -69,6 +69,7 @@ describe('resolveExportInput', () => {
       numericAsString: false,
       unconstrainedNumeric: null,
       arraysAsText: false,
+      timeAs: 'string',
     });
     const t = resolveExportInput({
       ...ok,
@@ -77,6 +78,7 @@ describe('resolveExportInput', () => {
         numericAsString: true,
         unconstrainedNumeric: 'decimal(38, 9)',
         arraysAsText: true,
+        timeAs: 'micros',
         extractedAtColumn: null,
       },
     }).transform;
@@ -88,6 +90,7 @@ describe('resolveExportInput', () => {
       numericAsString: true,
       unconstrainedNumeric: { precision: 38, scale: 9 },
       arraysAsText: true,
+      timeAs: 'micros',
     });
     for (const bad of [
       'decimal(39,2)',
@@ -102,6 +105,11 @@ describe('resolveExportInput', () => {
     refuses({ ...ok, transform: { infinity: 'max' } }, 'transform.infinity');
     refuses({ ...ok, transform: { numericAsString: 'yes' } }, 'transform.numericAsString');
     refuses({ ...ok, transform: { arraysAsText: 1 } }, 'transform.arraysAsText');
+    refuses({ ...ok, transform: { timeAs: 'interval' } }, 'transform.timeAs');
+    refuses({ ...ok, retention: { keepRuns: 0 } }, 'retention.keepRuns');
+    refuses({ ...ok, retention: { keep: 1 } }, 'retention.keep');
+    assert.equal(resolveExportInput(ok).retention.keepRuns, null);
+    assert.equal(resolveExportInput({ ...ok, retention: { keepRuns: 3 } }).retention.keepRuns, 3);
   });
 
   test('names the bad field', () => {

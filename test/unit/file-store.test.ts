@@ -37,17 +37,17 @@ test('put, get, head, list and delete', () =>
     assert.equal(await store.head('t/run=1/a.parquet'), undefined);
     assert.deepEqual(await store.list(''), []);
 
-    const info = await store.put('t/run=1/raw/part=00001/batch=000002.parquet', enc.encode('hello'));
-    assert.equal(info.key, 't/run=1/raw/part=00001/batch=000002.parquet');
+    const info = await store.put('t/run=1/_raw/part=00001/batch=000002.parquet', enc.encode('hello'));
+    assert.equal(info.key, 't/run=1/_raw/part=00001/batch=000002.parquet');
     assert.equal(info.size, 5);
     assert.equal(info.etag, md5('hello'));
-    await store.put('t/run=1/raw/part=00001/batch=000001.parquet', enc.encode('one'));
+    await store.put('t/run=1/_raw/part=00001/batch=000001.parquet', enc.encode('one'));
     await store.put('t/run=1/_manifest.json', enc.encode('{}'), 'application/json');
     await store.put('t/run=10/_SUCCESS', new Uint8Array(0));
     await store.put('u/x', enc.encode('u'));
 
-    assert.deepEqual(await store.get('t/run=1/raw/part=00001/batch=000002.parquet'), enc.encode('hello'));
-    const head = await store.head('t/run=1/raw/part=00001/batch=000002.parquet');
+    assert.deepEqual(await store.get('t/run=1/_raw/part=00001/batch=000002.parquet'), enc.encode('hello'));
+    const head = await store.head('t/run=1/_raw/part=00001/batch=000002.parquet');
     assert.deepEqual({ ...head, lastModified: undefined }, { ...info, lastModified: undefined });
     assert.ok(head!.lastModified instanceof Date);
     // A folder is not an object.
@@ -63,8 +63,8 @@ test('put, get, head, list and delete', () =>
       (await store.list('t/run=1/')).map((o) => o.key),
       [
         't/run=1/_manifest.json',
-        't/run=1/raw/part=00001/batch=000001.parquet',
-        't/run=1/raw/part=00001/batch=000002.parquet',
+        't/run=1/_raw/part=00001/batch=000001.parquet',
+        't/run=1/_raw/part=00001/batch=000002.parquet',
       ],
     );
     // A prefix is a string prefix, not a folder: `t/run=1` also matches `t/run=10/...`.
@@ -72,15 +72,15 @@ test('put, get, head, list and delete', () =>
       (await store.list('t/run=1')).map((o) => o.key),
       [
         't/run=1/_manifest.json',
-        't/run=1/raw/part=00001/batch=000001.parquet',
-        't/run=1/raw/part=00001/batch=000002.parquet',
+        't/run=1/_raw/part=00001/batch=000001.parquet',
+        't/run=1/_raw/part=00001/batch=000002.parquet',
         't/run=10/_SUCCESS',
       ],
     );
     const all = await store.list('');
     assert.equal(all.length, 5);
     assert.deepEqual(
-      all.find((o) => o.key === 't/run=1/raw/part=00001/batch=000001.parquet')?.etag,
+      all.find((o) => o.key === 't/run=1/_raw/part=00001/batch=000001.parquet')?.etag,
       md5('one'),
     );
     assert.deepEqual(await store.list('nothing/here/'), []);
@@ -91,8 +91,8 @@ test('put, get, head, list and delete', () =>
     assert.equal((await fresh.list('u/'))[0]?.etag, md5('second'));
 
     await store.delete([
-      't/run=1/raw/part=00001/batch=000001.parquet',
-      't/run=1/raw/part=00001/batch=000002.parquet',
+      't/run=1/_raw/part=00001/batch=000001.parquet',
+      't/run=1/_raw/part=00001/batch=000002.parquet',
       'missing/key',
     ]);
     assert.deepEqual(
@@ -155,6 +155,37 @@ test('temp files are not listed; keys cannot escape the root', () =>
     await assert.rejects(store.list('../'), RangeError);
     assert.equal(store.urlOf('a/b c%.parquet'), `${store.url}/a/b%20c%25.parquet`);
     assert.match(store.url, /^file:\/\/\//);
+  }));
+
+test('a file being written is a dot file that no *.parquet glob matches; listFolders lists subfolders', () =>
+  withStore(async (store) => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const writing = store.putStream(
+      't/run=1/part-00000.parquet',
+      (async function* () {
+        yield enc.encode('PAR1');
+        await held;
+        yield enc.encode('PAR1');
+      })(),
+    );
+    const dir = path.join(store.root, 't', 'run=1');
+    let names: string[] = [];
+    for (let i = 0; i < 100 && names.length === 0; i++) {
+      names = await readdir(dir).catch(() => []);
+      if (names.length === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(names.length, 1);
+    assert.match(names[0]!, /^\.pgpq-tmp-[0-9a-f]+-part-00000\.parquet\.tmp$/);
+    release();
+    await writing;
+    assert.deepEqual(await readdir(dir), ['part-00000.parquet']);
+    await store.put('t/run=1/_raw/part=00000/batch=000000.parquet', enc.encode('x'));
+    await store.put('t/run=2/_SUCCESS', enc.encode(''));
+    await store.put('t/_latest.json', enc.encode('{}'));
+    assert.deepEqual(await store.listFolders('t/'), ['t/run=1/', 't/run=2/']);
+    assert.deepEqual(await store.listFolders(''), ['t/']);
+    assert.deepEqual(await store.listFolders('none/'), []);
   }));
 
 test('parseDestination accepts s3:// and file:/// URLs', () => {

@@ -1,14 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  batchKey,
   dataFileKey,
+  deletingKey,
+  latestKey,
   manifestKey,
-  parseRawBatchKey,
+  parseBatchKey,
   partitionDoneKey,
-  rawBatchKey,
   probeKey,
+  runKeyOfFolder,
   runPrefix,
   successKey,
+  tablePrefix,
 } from '../../src/run/keys.js';
 import { parseQualifiedName, sqlName } from '../../src/contract/table-name.js';
 import { exportWorkflowId, runKeyFromWorkflowId } from '../../workflows/run-key.js';
@@ -17,14 +21,35 @@ const run = { table: { schema: 'public', name: 'events' }, runKey: '20261122T101
 
 test('keys follow the documented layout', () => {
   assert.equal(
-    rawBatchKey(run, 3, 12),
-    'public.events/run=20261122T101500Z/raw/part=00003/batch=000012.parquet',
+    batchKey(run, true, 3, 12),
+    'public.events/run=20261122T101500Z/_raw/part=00003/batch=000012.parquet',
   );
-  assert.equal(dataFileKey(run, 7), 'public.events/run=20261122T101500Z/data/part-00007.parquet');
+  assert.equal(batchKey(run, false, 3, 12), 'public.events/run=20261122T101500Z/part-00003-000012.parquet');
+  assert.equal(dataFileKey(run, 7), 'public.events/run=20261122T101500Z/part-00007.parquet');
   assert.equal(manifestKey(run), 'public.events/run=20261122T101500Z/_manifest.json');
   assert.equal(successKey(run), 'public.events/run=20261122T101500Z/_SUCCESS');
-  assert.equal(partitionDoneKey(run, 0), 'public.events/run=20261122T101500Z/raw/part=00000/_partition.json');
   assert.equal(probeKey(run), 'public.events/run=20261122T101500Z/_probe');
+  assert.equal(deletingKey(run), 'public.events/run=20261122T101500Z/_DELETING');
+  assert.equal(partitionDoneKey(run, 0), 'public.events/run=20261122T101500Z/_partitions/part=00000.json');
+  assert.equal(tablePrefix(run.table), 'public.events/');
+  assert.equal(latestKey(run.table), 'public.events/_latest.json');
+  assert.equal(runKeyOfFolder('public.events/run=20261122T101500Z/'), run.runKey);
+  assert.equal(runKeyOfFolder('public.events/_plan/'), undefined);
+});
+
+test('in a run folder only data files lack a leading underscore', () => {
+  const prefix = runPrefix(run);
+  const keys = [
+    batchKey(run, true, 0, 0),
+    partitionDoneKey(run, 0),
+    manifestKey(run),
+    successKey(run),
+    deletingKey(run),
+  ];
+  for (const k of keys) assert.ok(k.slice(prefix.length).startsWith('_'), k);
+  for (const k of [dataFileKey(run, 0), batchKey(run, false, 0, 0)]) {
+    assert.match(k.slice(prefix.length), /^part-[0-9-]+\.parquet$/);
+  }
 });
 
 test('ordinary names keep their keys and workflow ids', () => {
@@ -57,21 +82,27 @@ test('two tables never share keys or a workflow id', () => {
 });
 
 test('keys sort in partition then batch order', () => {
-  const keys = [];
-  for (const p of [0, 1, 2, 10, 99, 100, 99_999])
-    for (const b of [0, 1, 9, 10, 11, 100, 12_345]) keys.push(rawBatchKey(run, p, b));
-  assert.deepEqual([...keys].sort(), keys);
+  for (const compacted of [true, false]) {
+    const keys = [];
+    for (const p of [0, 1, 2, 10, 99, 100, 99_999])
+      for (const b of [0, 1, 9, 10, 11, 100, 12_345]) keys.push(batchKey(run, compacted, p, b));
+    assert.deepEqual([...keys].sort(), keys);
+  }
 });
 
 test('keys are a pure function and round-trip', () => {
-  assert.equal(rawBatchKey(run, 5, 6), rawBatchKey({ ...run }, 5, 6));
-  assert.deepEqual(parseRawBatchKey(rawBatchKey(run, 42, 17)), { partition: 42, batch: 17 });
-  assert.equal(parseRawBatchKey(manifestKey(run)), undefined);
+  assert.equal(batchKey(run, true, 5, 6), batchKey({ ...run }, true, 5, 6));
+  for (const compacted of [true, false]) {
+    assert.deepEqual(parseBatchKey(batchKey(run, compacted, 42, 17)), { partition: 42, batch: 17 });
+  }
+  assert.equal(parseBatchKey(manifestKey(run)), undefined);
+  assert.equal(parseBatchKey(dataFileKey(run, 3)), undefined);
 });
 
 test('table names cannot escape their prefix', () => {
   assert.equal(runPrefix({ table: { schema: 'a/b', name: 'c%d' }, runKey: 'k' }), 'a%2Fb.c%25d/run=k/');
   assert.equal(runPrefix({ table: { schema: '..', name: 'x\\y' }, runKey: 'k' }), '%2E%2E.x%5Cy/run=k/');
-  assert.throws(() => rawBatchKey(run, -1, 0), RangeError);
-  assert.throws(() => rawBatchKey(run, 1.5, 0), RangeError);
+  assert.equal(tablePrefix({ schema: 'a/b', name: 'c%d' }), 'a%2Fb.c%25d/');
+  assert.throws(() => batchKey(run, true, -1, 0), RangeError);
+  assert.throws(() => batchKey(run, false, 1.5, 0), RangeError);
 });
