@@ -41,9 +41,10 @@ export interface TypeOptions {
   /** Every array column as PostgreSQL's text form (`{{1,2},{3,4}}`) instead of a List. */
   readonly arraysAsText?: boolean;
   /**
-   * `time` columns (and `time[]` elements): "string" (the default: exact, and read by every
-   * engine; Spark 3.5 refuses a whole file that holds a Parquet TIME column), "time" (Time64(us))
-   * or "micros" (Int64 µs since midnight). `timetz` is always its text form.
+   * `time` columns (and `time[]` elements): "time" (the default, the contract's exact type:
+   * Time64(us)), "string" (exact text, read by every engine: Spark 3.5 and 4.0 refuse a whole file
+   * that holds a Parquet TIME column) or "micros" (Int64 µs since midnight). `timetz` is always
+   * its text form.
    */
   readonly timeAs?: TimeMode;
 }
@@ -54,5 +55,5 @@ export const DEFAULT_TYPE_OPTIONS: Required<Omit<TypeOptions, 'timestampUnit'>> 
   numericAsString: false,
   unconstrainedNumeric: null,
   arraysAsText: false,
-  timeAs: 'string',
+  timeAs: 'time',
 };

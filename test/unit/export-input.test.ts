@@ -69,7 +69,7 @@ describe('resolveExportInput', () => {
       numericAsString: false,
       unconstrainedNumeric: null,
       arraysAsText: false,
-      timeAs: 'string',
+      timeAs: 'time',
     });
     const t = resolveExportInput({
       ...ok,
