@@ -5,7 +5,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { DEFAULT_TASK_QUEUE } from './contract/export-input.js';
 
 /** The task queue of the worker and the CLI: `PG_PARQUET_TASK_QUEUE` or `pg-parquet`. */
@@ -31,5 +31,7 @@ export async function connectClient(): Promise<Client> {
 /** A worker connection per the environment, and the namespace to use. */
 export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {
   const { options, namespace } = connectConfig();
-  return { connection: await NativeConnection.connect(options), namespace };
+  // Loaded here, not at the top: clients (the CLI's export, status, …) never need the native core.
+  const { NativeConnection: Native } = await import('@temporalio/worker');
+  return { connection: await Native.connect(options), namespace };
 }

@@ -6,12 +6,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { startExport } from '../client.js';
 import { parseDestination } from '../contract/destination-url.js';
 import { exportInputJsonSchema, resolveExportInput } from '../contract/export-input.js';
-import { sharedEncoder } from '../parquet/encoder-pool.js';
 import { connectClient } from '../temporal-connection.js';
-import { createWorker } from '../worker.js';
 import { exportWorkflowId } from '../../workflows/run-key.js';
-import { printChecks, runChecks } from './check.js';
-import { runDemo } from './demo.js';
 import { exportInputFromFlags, type ExportFlags } from './export-options.js';
 import { ExitCode, reportFailure, RunFailure } from './failure.js';
 import { intFlag, secondsFlag } from './flags.js';
@@ -63,6 +59,10 @@ program
       .default(4),
   )
   .action(async (opts: { maxActivities: number }) => {
+    // The worker's modules (the native Temporal core, parquet-wasm, pg) load only for this
+    // command: `export`, `status` and the others start ~0.2 s sooner without them.
+    const { createWorker } = await import('../worker.js');
+    const { sharedEncoder } = await import('../parquet/encoder-pool.js');
     try {
       const worker = await createWorker({ maxConcurrentActivities: opts.maxActivities });
       console.error(`pg-parquet worker polling task queue "${worker.options.taskQueue}"`);
@@ -255,6 +255,7 @@ program
   .option('--json', 'print one JSON document')
   .action(async (flags: { connection: string; to?: string; timeout: number; json?: boolean }) => {
     if (flags.to !== undefined) parseDestination(flags.to);
+    const { printChecks, runChecks } = await import('./check.js');
     const results = await runChecks({
       connection: flags.connection,
       ...(flags.to === undefined ? {} : { to: flags.to }),
@@ -278,6 +279,7 @@ program
   .addOption(new Option('--rows <n>', 'rows in the sample table').argParser(intFlag()).default(2_000_000))
   .addOption(new Option('--partitions <n>', 'partitions').argParser(intFlag(1, 100_000)).default(4))
   .action(async (opts: { rows: number; partitions: number }) => {
+    const { runDemo } = await import('./demo.js');
     await runDemo({ rows: opts.rows, partitions: opts.partitions });
   });
 

@@ -107,19 +107,29 @@ export async function followExport(
   intervalMs = 1000,
 ): Promise<ExportTableResult> {
   let settled = false;
+  let wake: (() => void) | undefined;
   const result = handle.result() as Promise<ExportTableResult>;
   const poll = (async () => {
     while (!settled) {
       const live = await lookAtRun(handle).catch(() => undefined);
       if (live && !settled) onLook(live);
-      await new Promise((r) => setTimeout(r, intervalMs));
+      if (settled) break;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((r) => {
+        wake = r;
+        timer = setTimeout(r, intervalMs);
+      });
+      clearTimeout(timer);
     }
   })();
   try {
     return await result;
   } finally {
+    // The result is in: stop the poll now, not after its next sleep (up to a second per run).
     settled = true;
-    await poll;
+    wake?.();
+    // A look already in flight is not waited for: its answer would only be discarded.
+    void poll.catch(() => undefined);
   }
 }
 
