@@ -68,7 +68,11 @@ test('an input the encoder cannot read rejects with ParquetEncodeError and the p
 test('PG_PARQUET_ENCODER_THREADS sets the thread count; bad values are refused', () => {
   assert.equal(encoderThreadsFromEnv({ [ENCODER_THREADS_ENV]: '0' }), 0);
   assert.equal(encoderThreadsFromEnv({ [ENCODER_THREADS_ENV]: '3' }), 3);
-  assert.ok(encoderThreadsFromEnv({}) >= 1);
+  // Default: inline on up to 2 cores (measured no faster with a thread there), else cores − 1, at most 4.
+  assert.equal(encoderThreadsFromEnv({}, 1), 0);
+  assert.equal(encoderThreadsFromEnv({}, 2), 0);
+  assert.equal(encoderThreadsFromEnv({}, 4), 3);
+  assert.equal(encoderThreadsFromEnv({}, 16), 4);
   for (const bad of ['-1', '1.5', 'two', '1000']) {
     assert.throws(() => encoderThreadsFromEnv({ [ENCODER_THREADS_ENV]: bad }), RangeError, bad);
   }
