@@ -107,12 +107,23 @@ const planning = proxyActivities<PgParquetActivities>({
   startToCloseTimeout: '10m',
   retry: RETRY,
 });
-const extraction = proxyActivities<PgParquetActivities>({
+const EXTRACTION_OPTIONS = {
   startToCloseTimeout: '24h',
   // A dead worker's partition is retried on another after this long without a heartbeat.
   heartbeatTimeout: '20s',
   retry: RETRY,
-});
+} as const;
+const extraction = proxyActivities<PgParquetActivities>(EXTRACTION_OPTIONS);
+
+/**
+ * The one-line summary the Temporal UI shows for an activity: which partition (1-based, of how
+ * many) and its cursor range, so pending extractions can be told apart.
+ */
+function partitionSummary(p: PartitionRange, total: number): string {
+  const lo = p.lo ?? '−∞';
+  const hi = p.hi ?? '+∞';
+  return `partition ${p.index + 1} of ${total}: cursor [${lo}, ${hi})${p.includesNulls ? ' and NULL' : ''}`;
+}
 
 /** Finalizing re-counts footers and, with `verify: "source"`, counts each range at the source. */
 const finalizing = proxyActivities<PgParquetActivities>({
@@ -235,17 +246,25 @@ export async function exportTable(
           run: async (partition: PartitionRange) => {
             progress.partitions.running++;
             try {
-              const r = await extraction.pgParquetExtractPartition({
-                connection: input.source.connection,
-                table: input.table,
-                destination: input.destination,
-                runKey,
-                partition,
-                batch: input.batch,
-                transform: input.transform,
-                parquet: input.parquet,
-                intermediate: intermediateRaw(input),
-              });
+              const r = await extraction.pgParquetExtractPartition.executeWithOptions(
+                {
+                  ...EXTRACTION_OPTIONS,
+                  summary: `${table}: ${partitionSummary(partition, state.partitionCount)}`,
+                },
+                [
+                  {
+                    connection: input.source.connection,
+                    table: input.table,
+                    destination: input.destination,
+                    runKey,
+                    partition,
+                    batch: input.batch,
+                    transform: input.transform,
+                    parquet: input.parquet,
+                    intermediate: intermediateRaw(input),
+                  },
+                ],
+              );
               progress.partitions.done++;
               // A carried partition may have been finished by the attempt it replaces.
               if (r.skipped && !carriedIndexes.has(partition.index)) progress.partitions.skipped++;
@@ -284,12 +303,10 @@ export async function exportTable(
           handOver: end < state.groups,
           fetch: (start, count) => Promise.resolve(Array.from({ length: count }, (_, i) => start + i)),
           run: (group: number) =>
-            extraction.pgParquetCompact({
-              ...where,
-              group,
-              parquet: input.parquet,
-              mode: input.compaction.mode,
-            }),
+            extraction.pgParquetCompact.executeWithOptions(
+              { ...EXTRACTION_OPTIONS, summary: `${table}: data file ${group + 1} of ${state.groups}` },
+              [{ ...where, group, parquet: input.parquet, mode: input.compaction.mode }],
+            ),
         });
         state = { ...state, next: window.next, carried: window.carried };
         if (state.next < state.groups || window.carried.length > 0) await carryOn(state);

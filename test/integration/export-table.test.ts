@@ -9,6 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Manifest } from '../../src/run/manifest.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { exportWorkflowId } from '../../workflows/run-key.js';
+import { activitySummaries, historyText } from '../support/history-text.js';
 import { queryParquet } from '../support/parquet-reader.js';
 import { startHarness, type TemporalHarness } from '../support/temporal.js';
 import {
@@ -238,10 +239,12 @@ describe('exportTable end to end', () => {
     assert.equal(keys.filter((k) => /\/_partitions\/part=\d+\.json$/.test(k)).length, 3);
   });
 
-  test('the workflow history holds no password and no DSN', async () => {
+  test('the workflow history holds no password and no DSN, payloads decoded', async () => {
     const history = await harness.client.workflow.getHandle(workflowId).fetchHistory();
-    const text = JSON.stringify(history);
-    assert.ok(text.includes('it_all_types'), 'the history was fetched');
+    const text = historyText(history);
+    // Activity inputs travel only inside payloads: their field names show once those are decoded.
+    assert.ok(text.includes('"intermediate"'), 'the payloads were decoded');
+    assert.ok(!JSON.stringify(history).includes('"intermediate"'), 'the raw JSON holds no payload text');
     const secrets = [
       process.env.AWS_SECRET_ACCESS_KEY!,
       new URL(process.env.DATABASE_URL!).password,
@@ -249,5 +252,22 @@ describe('exportTable end to end', () => {
     ];
     for (const s of secrets)
       assert.ok(s.length > 3 && !text.includes(s), `history must not contain ${s.slice(0, 3)}…`);
+  });
+
+  test('each extraction and compaction activity carries a summary the Temporal UI shows', async () => {
+    const history = await harness.client.workflow.getHandle(workflowId).fetchHistory();
+    const summaries = activitySummaries(history);
+    const extracts = summaries.filter((a) => a.type === 'pgParquetExtractPartition').map((a) => a.summary);
+    assert.ok(extracts.length > 1, 'several partitions');
+    extracts.forEach((s, i) =>
+      assert.match(
+        s ?? '',
+        new RegExp(`^public\\.it_all_types: partition ${i + 1} of ${extracts.length}: cursor \\[`),
+      ),
+    );
+    const compacts = summaries.filter((a) => a.type === 'pgParquetCompact').map((a) => a.summary);
+    compacts.forEach((s, i) =>
+      assert.match(s ?? '', new RegExp(`data file ${i + 1} of ${compacts.length}$`)),
+    );
   });
 });

@@ -36,6 +36,7 @@ import {
   stack,
   uniquePrefix,
 } from '../support/fixtures.js';
+import { historyText } from '../support/history-text.js';
 
 const TABLE = 'public.it_storage_faults';
 const ROWS = 5_000;
@@ -122,7 +123,7 @@ describe('object-store failures through exportTable', () => {
       failure: err.cause,
       activityFailure: err.cause.cause,
       activities: activitiesOf(history),
-      historyText: JSON.stringify(history),
+      historyText: historyText(history),
     };
   }
 
