@@ -57,3 +57,27 @@ export function planUniformRanges(input: PlanInput): PartitionRange[] {
   }
   return ranges;
 }
+
+/**
+ * Why `ranges` do not partition the whole cursor domain into exactly `count` partitions, or
+ * undefined when they do: dense indexes 0..count-1, the first open below and the only one taking
+ * NULLs, the last open above, each starting where the one before ends. Finalize checks this before
+ * it writes a manifest, so a run whose stored ranges are not the plan's (two runs of one runKey
+ * racing) can never claim success over part of the table.
+ */
+export function coverageProblem(ranges: readonly PartitionRange[], count: number): string | undefined {
+  if (ranges.length !== count) return `${ranges.length} ranges stored for ${count} planned partitions`;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]!;
+    if (r.index !== i) return `range ${i} has index ${r.index}`;
+    if (r.includesNulls !== (i === 0))
+      return `range ${i} ${r.includesNulls ? 'takes' : 'does not take'} NULL cursors`;
+    if (i === 0 && r.lo !== null) return 'the first range is not open below';
+    if (i === ranges.length - 1 && r.hi !== null) return 'the last range is not open above';
+    const before = ranges[i - 1];
+    if (before && (before.hi === null || before.hi !== r.lo)) {
+      return `range ${i} starts at ${String(r.lo)}, the one before ends at ${String(before.hi)}`;
+    }
+  }
+  return undefined;
+}

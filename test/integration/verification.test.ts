@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../src/contract/errors.js';
@@ -150,4 +151,67 @@ test('verify: "source" counts each range at the source and catches rows added af
   } finally {
     await db.query('DELETE FROM it_verify WHERE id > 5000');
   }
+});
+
+test('ranges of another plan of the same runKey (two runs racing) fail the run: no _SUCCESS over part of the table', async () => {
+  const prefix = uniquePrefix('verify-race');
+  const destination = `s3://${bucket()}/${prefix}`;
+  const runKey = 'verify-race';
+  const table = { schema: 'public', name: 'it_verify' };
+  const ranges = await planDirect({ table, destination, runKey, partitions: 2 });
+  for (const partition of ranges) {
+    await extractPartition(
+      {
+        connection: 'default',
+        table,
+        destination,
+        runKey,
+        partition,
+        batch: { rows: 1000, bytes: 1 << 26 },
+        transform: {
+          extractedAtColumn: '_extracted_at',
+          extractionIdColumn: '_extraction_id',
+          timestampUnit: 'us',
+        },
+        parquet: { compression: 'zstd', rowGroupRows: 1_000_000 },
+      },
+      { heartbeat: () => undefined, signal: new AbortController().signal },
+      { openStore: openObjectStore },
+    );
+  }
+  // What a second run of this runKey with 4 partitions leaves when its range chunk lands after
+  // this run's `_plan.json`: the plan says 2 partitions, the stored ranges are another split.
+  const client = s3();
+  const chunk = [...(await listObjects(client, prefix)).keys()].find((k) =>
+    k.endsWith('_plan/ranges-00000.json'),
+  );
+  assert.ok(chunk, 'the plan stored its ranges');
+  const other = [
+    { index: 0, lo: null, hi: '1250', includesNulls: true },
+    { index: 1, lo: '1250', hi: '2500', includesNulls: false },
+    { index: 2, lo: '2500', hi: '3750', includesNulls: false },
+    { index: 3, lo: '3750', hi: null, includesNulls: false },
+  ];
+  await client.send(
+    new PutObjectCommand({
+      Bucket: bucket(),
+      Key: `${prefix}/${chunk}`,
+      Body: JSON.stringify(other, null, 2),
+    }),
+  );
+  const err = await harness.client.workflow
+    .execute('exportTable', {
+      taskQueue: harness.taskQueue,
+      workflowId: `it-verify-${randomUUID()}`,
+      args: [{ source: { table: 'it_verify', cursor: 'id' }, destination, runKey, partitions: { count: 2 } }],
+    })
+    .then(
+      () => assert.fail('the run must fail'),
+      (e: unknown) => e,
+    );
+  assert.ok(err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure, String(err));
+  assert.equal(err.cause.type, ErrorType.VerificationFailed);
+  const keys = [...(await listObjects(client, prefix)).keys()];
+  assert.ok(!keys.some((k) => k.endsWith('_SUCCESS')), 'no _SUCCESS');
+  assert.ok(!keys.some((k) => k.endsWith('_manifest.json')), 'no manifest');
 });

@@ -1,6 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planUniformRanges, type PartitionRange, type PlanInput } from '../../src/plan/partitions.js';
+import {
+  planUniformRanges,
+  type PartitionRange,
+  type PlanInput,
+  coverageProblem,
+} from '../../src/plan/partitions.js';
 
 const base: PlanInput = {
   min: '1',
@@ -105,4 +110,34 @@ describe('planUniformRanges', () => {
   test('refuses max < min', () => {
     assert.throws(() => planUniformRanges({ ...base, min: '5', max: '4' }), RangeError);
   });
+});
+
+test('coverageProblem accepts what the planners produce and names every gap, overlap or miscount', () => {
+  const planned = planUniformRanges({
+    min: '1',
+    max: '100',
+    totalBytes: 0,
+    targetBytes: 1,
+    count: 4,
+    maxPartitions: 10,
+  });
+  assert.equal(coverageProblem(planned, 4), undefined);
+  assert.equal(coverageProblem([{ index: 0, lo: null, hi: null, includesNulls: true }], 1), undefined);
+  // Another plan's ranges under this plan's count (two runs of one runKey racing): refused.
+  const other = planUniformRanges({
+    min: '1',
+    max: '100',
+    totalBytes: 0,
+    targetBytes: 1,
+    count: 8,
+    maxPartitions: 10,
+  });
+  assert.ok(coverageProblem(other, 4));
+  assert.ok(coverageProblem(planned.slice(0, 3), 4), 'a missing last range');
+  const [a, b, c, d] = planned as [PartitionRange, PartitionRange, PartitionRange, PartitionRange];
+  assert.ok(coverageProblem([a, { ...b, lo: String(Number(b.lo) + 1) }, c, d], 4), 'a gap');
+  assert.ok(coverageProblem([{ ...a, lo: '1' }, b, c, d], 4), 'closed below');
+  assert.ok(coverageProblem([a, b, c, { ...d, hi: '100' }], 4), 'closed above');
+  assert.ok(coverageProblem([a, { ...b, includesNulls: true }, c, d], 4), 'NULLs twice');
+  assert.ok(coverageProblem([a, c, b, d], 4), 'out of order');
 });
