@@ -4,7 +4,6 @@
  * and pure helpers; everything with side effects runs in activities.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   continueAsNew,
   defineQuery,
@@ -16,7 +15,7 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PgParquetActivities } from '../activities/index.js';
 import type { PartitionRange } from '../src/plan/partitions.js';
-import { ErrorType, InputError, PgParquetError } from '../src/contract/errors.js';
+import { ErrorType } from '../src/contract/errors.js';
 import {
   resolveExportInput,
   typeOptionsOf,
@@ -25,6 +24,7 @@ import {
 } from '../src/contract/export-input.js';
 import { ITEMS_PER_FETCH, PARTITIONS_PER_CHUNK } from '../src/contract/chunks.js';
 import { displayName } from '../src/contract/table-name.js';
+import { surfaceCause, validated } from './failures.js';
 import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
 
 export type { ExportTableInput } from '../src/contract/export-input.js';
@@ -150,7 +150,7 @@ export async function exportTable(
   };
   setHandler(progressQuery, () => ({ ...progress, partitions: { ...progress.partitions } }));
 
-  const input = validate(rawInput);
+  const input = validated(resolveExportInput, rawInput);
   const info = workflowInfo();
   const runKey =
     continuation?.runKey ??
@@ -434,38 +434,4 @@ async function slidingWindow<T>(w: Window<T>): Promise<WindowOutcome<T>> {
   const lanes = Math.min(w.width, w.carried.length + w.end - w.start);
   await Promise.race([Promise.all(Array.from({ length: lanes }, lane)), handedOver]);
   return { next, carried: [...inFlight.values()], started };
-}
-
-function validate(raw: ExportTableInput): ResolvedExportInput {
-  try {
-    return resolveExportInput(raw);
-  } catch (err) {
-    if (err instanceof InputError || err instanceof PgParquetError) {
-      throw ApplicationFailure.create({
-        type: err.type,
-        message: err.message,
-        nonRetryable: true,
-        details: [err.details],
-      });
-    }
-    throw err;
-  }
-}
-
-/**
- * Fails the workflow with the activity's own failure type and message, so that the UI, the CLI
- * and callers see `PgParquetTableNotFound: …` rather than a generic "activity failed".
- */
-function surfaceCause(err: unknown): unknown {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    const cause = err.cause;
-    return ApplicationFailure.create({
-      type: cause.type ?? 'PgParquetActivityFailed',
-      message: cause.message,
-      nonRetryable: true,
-      details: cause.details ? [...cause.details] : [],
-      cause: err,
-    });
-  }
-  return err;
 }

@@ -11,12 +11,10 @@ import {
   executeChild,
   log,
   proxyActivities,
-  TemporalFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PgParquetActivities } from '../activities/index.js';
-import { InputError, PgParquetError } from '../src/contract/errors.js';
 import {
   childExportInput,
   resolveExportTablesInput,
@@ -25,6 +23,7 @@ import {
 } from '../src/contract/export-tables-input.js';
 import { displayName, type QualifiedName } from '../src/contract/table-name.js';
 import type { ExportTableResult, exportTable } from './export-table.js';
+import { surfaceCause, validated } from './failures.js';
 import { exportWorkflowId, runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
 
 export type { ExportTablesInput } from '../src/contract/export-tables-input.js';
@@ -69,7 +68,7 @@ const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', S
 
 /** Exports several tables, one child `exportTable` each. See the README ("Whole schemas"). */
 export async function exportTables(rawInput: ExportTablesInput): Promise<ExportTablesResult> {
-  const input = validate(rawInput);
+  const input = validated(resolveExportTablesInput, rawInput);
   const info = workflowInfo();
   const runKey =
     input.runKey ??
@@ -179,35 +178,4 @@ async function exportOne(
       failure: { type, message },
     };
   }
-}
-
-function validate(raw: ExportTablesInput): ResolvedExportTablesInput {
-  try {
-    return resolveExportTablesInput(raw);
-  } catch (err) {
-    if (err instanceof InputError || err instanceof PgParquetError) {
-      throw ApplicationFailure.create({
-        type: err.type,
-        message: err.message,
-        nonRetryable: true,
-        details: [err.details],
-      });
-    }
-    throw err;
-  }
-}
-
-/** Fails with the activity's own failure type (e.g. a schema that does not exist). */
-function surfaceCause(err: unknown): unknown {
-  if (err instanceof TemporalFailure && err.cause instanceof ApplicationFailure) {
-    const cause = err.cause;
-    return ApplicationFailure.create({
-      type: cause.type ?? 'PgParquetActivityFailed',
-      message: cause.message,
-      nonRetryable: true,
-      details: cause.details ? [...cause.details] : [],
-      cause: err,
-    });
-  }
-  return err;
 }

@@ -10,8 +10,8 @@ import { summarizeFailure, type FailureSummary } from './failure.js';
 import { formatBytes, formatCount, formatDuration } from './progress-view.js';
 import { pendingWork, progressOfResult, withTimeout, type PendingWork } from './run-info.js';
 
-/** What `status --json` prints. */
-export interface RunStatus {
+/** One row of `list`. */
+export interface RunListing {
   readonly workflowId: string;
   readonly runId: string;
   /** Temporal's status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, … */
@@ -21,6 +21,10 @@ export interface RunStatus {
   readonly taskQueue: string;
   readonly startTime: string;
   readonly closeTime: string | null;
+}
+
+/** What `status --json` prints: the run as `list` shows it, and what it did. */
+export interface RunStatus extends RunListing {
   /** The `progress` answer (for a finished run: its totals); null when no worker answered. */
   readonly progress: ExportProgress | null;
   /** Activities scheduled or running now: partitions with their rows so far, compaction, … */
@@ -148,18 +152,6 @@ export async function cancelRun(
     status = (await handle.describe()).status.name;
   }
   return { workflowId, runKey: runKeyFromWorkflowId(workflowId) ?? null, status };
-}
-
-/** One row of `list`. */
-export interface RunListing {
-  readonly workflowId: string;
-  readonly runId: string;
-  readonly status: string;
-  readonly table: string | null;
-  readonly runKey: string | null;
-  readonly taskQueue: string;
-  readonly startTime: string;
-  readonly closeTime: string | null;
 }
 
 /** What `list` selects. */

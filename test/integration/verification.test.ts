@@ -11,9 +11,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../src/contract/errors.js';
-import { extractPartition } from '../../src/export/extract-partition.js';
-import { openObjectStore } from '../../src/storage/destination.js';
-import { planDirect } from '../support/direct-export.js';
+import { extractDirect, planDirect } from '../support/direct-export.js';
 import { startHarness, type TemporalHarness } from '../support/temporal.js';
 import {
   bucket,
@@ -45,29 +43,8 @@ test('a raw batch lost before compaction fails the run with VerificationFailed a
   const destination = `s3://${bucket()}/${prefix}`;
   const runKey = 'verify-1';
   const table = { schema: 'public', name: 'it_verify' };
-  const transform = {
-    extractedAtColumn: '_extracted_at',
-    extractionIdColumn: '_extraction_id',
-    timestampUnit: 'us' as const,
-  };
-  const ctx = { heartbeat: () => undefined, signal: new AbortController().signal };
   const ranges = await planDirect({ table, destination, runKey, partitions: 2 });
-  for (const partition of ranges) {
-    await extractPartition(
-      {
-        connection: 'default',
-        table,
-        destination,
-        runKey,
-        partition,
-        batch: { rows: 1000, bytes: 1 << 26 },
-        transform,
-        parquet: { compression: 'zstd', rowGroupRows: 1_000_000 },
-      },
-      ctx,
-      { openStore: openObjectStore },
-    );
-  }
+  await extractDirect({ table, destination, runKey, ranges, batchRows: 1000 });
   const client = s3();
   const raw = [...(await listObjects(client, prefix)).keys()].filter((k) => k.endsWith('.parquet'));
   assert.equal(raw.length, 6, '2500 rows per partition in batches of 1000');
@@ -118,26 +95,13 @@ test('verify: "source" counts each range at the source and catches rows added af
     partitions: 2,
     strategy: 'auto',
   });
-  for (const partition of ranges) {
-    await extractPartition(
-      {
-        connection: 'default',
-        table: { schema: 'public', name: 'it_verify' },
-        destination,
-        runKey,
-        partition,
-        batch: { rows: 1000, bytes: 1 << 26 },
-        transform: {
-          extractedAtColumn: '_extracted_at',
-          extractionIdColumn: '_extraction_id',
-          timestampUnit: 'us',
-        },
-        parquet: { compression: 'zstd', rowGroupRows: 1_000_000 },
-      },
-      { heartbeat: () => undefined, signal: new AbortController().signal },
-      { openStore: openObjectStore },
-    );
-  }
+  await extractDirect({
+    table: { schema: 'public', name: 'it_verify' },
+    destination,
+    runKey,
+    ranges,
+    batchRows: 1000,
+  });
   await db.query("INSERT INTO it_verify VALUES (6000, 'late')");
   try {
     const err = await run(runKey).then(
@@ -159,26 +123,7 @@ test('ranges of another plan of the same runKey (two runs racing) fail the run: 
   const runKey = 'verify-race';
   const table = { schema: 'public', name: 'it_verify' };
   const ranges = await planDirect({ table, destination, runKey, partitions: 2 });
-  for (const partition of ranges) {
-    await extractPartition(
-      {
-        connection: 'default',
-        table,
-        destination,
-        runKey,
-        partition,
-        batch: { rows: 1000, bytes: 1 << 26 },
-        transform: {
-          extractedAtColumn: '_extracted_at',
-          extractionIdColumn: '_extraction_id',
-          timestampUnit: 'us',
-        },
-        parquet: { compression: 'zstd', rowGroupRows: 1_000_000 },
-      },
-      { heartbeat: () => undefined, signal: new AbortController().signal },
-      { openStore: openObjectStore },
-    );
-  }
+  await extractDirect({ table, destination, runKey, ranges, batchRows: 1000 });
   // What a second run of this runKey with 4 partitions leaves when its range chunk lands after
   // this run's `_plan.json`: the plan says 2 partitions, the stored ranges are another split.
   const client = s3();

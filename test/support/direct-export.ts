@@ -1,7 +1,8 @@
 /**
  * The export's phases called directly, without Temporal (the seam the activities adapt), for tests
- * that need to act between them: plan a run and get its partition ranges.
+ * that need to act between them: plan a run and get its partition ranges, extract them.
  */
+import { extractPartition } from '../../src/export/extract-partition.js';
 import { planExport, planRanges } from '../../src/export/plan-export.js';
 import type { PartitionRange } from '../../src/plan/partitions.js';
 import type { PartitionStrategy } from '../../src/contract/export-input.js';
@@ -38,4 +39,35 @@ export async function planDirect(options: {
     { openStore: openObjectStore },
   );
   return ranges;
+}
+
+/** Extracts every range of a planned run, one after the other, in batches of `batchRows` rows. */
+export async function extractDirect(options: {
+  readonly table: QualifiedName;
+  readonly destination: string;
+  readonly runKey: string;
+  readonly ranges: readonly PartitionRange[];
+  readonly batchRows: number;
+}): Promise<void> {
+  const { table, destination, runKey } = options;
+  for (const partition of options.ranges) {
+    await extractPartition(
+      {
+        connection: 'default',
+        table,
+        destination,
+        runKey,
+        partition,
+        batch: { rows: options.batchRows, bytes: 1 << 26 },
+        transform: {
+          extractedAtColumn: '_extracted_at',
+          extractionIdColumn: '_extraction_id',
+          timestampUnit: 'us',
+        },
+        parquet: { compression: 'zstd', rowGroupRows: 1_000_000 },
+      },
+      { heartbeat: () => undefined, signal: new AbortController().signal },
+      { openStore: openObjectStore },
+    );
+  }
 }
