@@ -10,6 +10,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { ExportProgress, ExportTableResult } from '../../workflows/export-table.js';
 import { waitFor, WorkerFleet } from '../support/worker-process.js';
+import { startSlowS3Proxy } from '../support/faulty-s3-proxy.js';
 import { bucket, database, objectVersions, s3, stack, uniquePrefix } from '../support/fixtures.js';
 
 const ROWS = 400_000;
@@ -46,9 +47,13 @@ describe('operations while running', () => {
   test(
     'progress query, then cancel: the backend stops, no _SUCCESS, a later run resumes',
     { timeout: 240_000 },
-    async () => {
+    async (t) => {
       const taskQueue = `ops-${randomUUID()}`;
-      await fleet.worker(taskQueue);
+      // Until the cancellation, batches after the first two are stored slowly (0.5 s each, 40 s for
+      // the partition), so it lands mid-partition on any machine; nothing is failed.
+      const slow = await startSlowS3Proxy({ path: /\/batch=\d+\.parquet/, ms: 500, after: 2 });
+      t.after(() => slow.close());
+      await fleet.worker(taskQueue, { AWS_ENDPOINT_URL_S3: slow.url });
       const storage = s3();
       const prefix = uniquePrefix('cancel');
       const runKey = 'cancel-1';
@@ -81,8 +86,13 @@ describe('operations while running', () => {
       const keys = [...(await objectVersions(storage, prefix)).keys()];
       assert.ok(!keys.some((k) => k.endsWith('_SUCCESS')));
       const stored = await batches();
-      assert.ok(stored < ROWS / 5_000, 'cancelled before the partition finished');
+      assert.ok(
+        slow.requests.some((r) => r.path.includes('batch')),
+        'batches were stored through the proxy',
+      );
+      assert.ok(stored < ROWS / 5_000, `cancelled before the partition finished (${stored} batches stored)`);
 
+      slow.speedUp();
       const again = await client.workflow.start('exportTable', { taskQueue, workflowId, args: [input] });
       const result = (await again.result()) as ExportTableResult;
       assert.equal(result.rows, ROWS);

@@ -15,6 +15,7 @@ import type { ExportTableInput } from '../../src/contract/export-input.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { queryParquet } from '../support/parquet-reader.js';
 import { waitFor, WorkerFleet, type WorkerProcess } from '../support/worker-process.js';
+import { startSlowS3Proxy, type SlowS3Proxy } from '../support/faulty-s3-proxy.js';
 import {
   bucket,
   database,
@@ -28,6 +29,8 @@ import {
 
 const ROWS = 600_000;
 const TABLE = 'public.it_faults';
+/** The PUT of a stored batch. */
+const BATCH_PUT = /\/_raw\/part=\d+\/batch=\d+\.parquet/;
 
 describe('kill, terminate and resume', () => {
   let db: pg.Client;
@@ -55,11 +58,20 @@ describe('kill, terminate and resume', () => {
 
   const worker = (taskQueue: string): Promise<WorkerProcess> => fleet.worker(taskQueue);
 
-  /** A worker on a fresh task queue, and an export of TABLE to a fresh prefix started on it. */
-  async function startRun(name: string, runKey: string, input: Omit<ExportTableInput, 'destination'>) {
+  /**
+   * A worker on a fresh task queue, and an export of TABLE to a fresh prefix started on it. The
+   * worker stores through `slow` (a proxy that holds some PUTs), so that the test's fault lands
+   * mid-phase on any machine.
+   */
+  async function startRun(
+    name: string,
+    runKey: string,
+    input: Omit<ExportTableInput, 'destination'>,
+    slow: SlowS3Proxy,
+  ) {
     const taskQueue = `fault-${randomUUID()}`;
     const prefix = uniquePrefix(name);
-    const first = await worker(taskQueue);
+    const first = await fleet.worker(taskQueue, { AWS_ENDPOINT_URL_S3: slow.url });
     const handle = await client.workflow.start('exportTable', {
       taskQueue,
       workflowId: `it-${name}-${randomUUID()}`,
@@ -103,19 +115,27 @@ describe('kill, terminate and resume', () => {
   test(
     'SIGKILL of the worker mid-partition: a new worker resumes after the stored batches',
     { timeout: 240_000 },
-    async () => {
+    async (t) => {
       const runKey = 'kill-1';
-      const { taskQueue, prefix, first, handle } = await startRun('kill-extract', runKey, {
-        source: { table: TABLE },
-        partitions: { count: 1 },
-        batch: { rows: 20_000 },
-        compaction: { keepRaw: true },
-      });
+      const slow = await startSlowS3Proxy({ path: BATCH_PUT, ms: 500, after: 3 });
+      t.after(() => slow.close());
+      const { taskQueue, prefix, first, handle } = await startRun(
+        'kill-extract',
+        runKey,
+        {
+          source: { table: TABLE },
+          partitions: { count: 1 },
+          batch: { rows: 20_000 },
+          compaction: { keepRaw: true },
+        },
+        slow,
+      );
       await waitFor(
         '3 stored batches',
         async () => rawBatches(await objectVersions(storage, prefix)).size >= 3,
       );
       await first.kill();
+      slow.speedUp();
       const before = rawBatches(await objectVersions(storage, prefix));
       assert.ok(before.size < ROWS / 20_000, 'the partition was not finished when the worker died');
       await worker(taskQueue);
@@ -132,18 +152,26 @@ describe('kill, terminate and resume', () => {
   test(
     'SIGKILL during compaction: the run completes, finished data files are kept',
     { timeout: 240_000 },
-    async () => {
+    async (t) => {
       const runKey = 'kill-2';
-      const { taskQueue, prefix, first, handle } = await startRun('kill-compact', runKey, {
-        source: { table: TABLE },
-        partitions: { count: 2, maxConcurrent: 1 },
-        batch: { rows: 10_000 },
-        compaction: { targetFileBytes: 1_500_000 },
-      });
+      const slow = await startSlowS3Proxy({ path: /\/run=[^/]+\/part-\d{5}\.parquet/, ms: 1_000, after: 2 });
+      t.after(() => slow.close());
+      const { taskQueue, prefix, first, handle } = await startRun(
+        'kill-compact',
+        runKey,
+        {
+          source: { table: TABLE },
+          partitions: { count: 2, maxConcurrent: 1 },
+          batch: { rows: 10_000 },
+          compaction: { targetFileBytes: 1_500_000 },
+        },
+        slow,
+      );
       const dataFiles = (v: Map<string, string>) =>
         new Map([...v].filter(([k]) => /\/run=[^/]+\/part-\d{5}\.parquet$/.test(k)));
       await waitFor('2 data files', async () => dataFiles(await objectVersions(storage, prefix)).size >= 2);
       await first.kill();
+      slow.speedUp();
       const before = dataFiles(await objectVersions(storage, prefix));
       await worker(taskQueue);
       const result = (await handle.result()) as ExportTableResult;
@@ -191,16 +219,23 @@ describe('kill, terminate and resume', () => {
     },
   );
 
-  test('pg_terminate_backend mid-COPY: retried, resumed, no duplicates', { timeout: 240_000 }, async () => {
+  test('pg_terminate_backend mid-COPY: retried, resumed, no duplicates', { timeout: 240_000 }, async (t) => {
     const runKey = 'backend-1';
-    const { prefix, handle } = await startRun('terminate-backend', runKey, {
-      // A filter that keeps every row and marks this test's COPY in pg_stat_activity: backends
-      // of earlier tests' killed workers may still be running their COPY.
-      source: { table: TABLE, where: "label <> 'pg-terminate-marker'" },
-      partitions: { count: 1 },
-      batch: { rows: 20_000 },
-      compaction: { keepRaw: true },
-    });
+    const slow = await startSlowS3Proxy({ path: BATCH_PUT, ms: 500, after: 2 });
+    t.after(() => slow.close());
+    const { prefix, handle } = await startRun(
+      'terminate-backend',
+      runKey,
+      {
+        // A filter that keeps every row and marks this test's COPY in pg_stat_activity: backends
+        // of earlier tests' killed workers may still be running their COPY.
+        source: { table: TABLE, where: "label <> 'pg-terminate-marker'" },
+        partitions: { count: 1 },
+        batch: { rows: 20_000 },
+        compaction: { keepRaw: true },
+      },
+      slow,
+    );
     await waitFor(
       '2 stored batches',
       async () => rawBatches(await objectVersions(storage, prefix)).size >= 2,
@@ -211,6 +246,7 @@ describe('kill, terminate and resume', () => {
           AND query LIKE 'COPY%pg-terminate-marker%' AND pid <> pg_backend_pid()`,
     );
     assert.equal(killed.rows.length, 1, 'one extracting backend was found');
+    slow.speedUp();
     const before = rawBatches(await objectVersions(storage, prefix));
     const result = (await handle.result()) as ExportTableResult;
     assert.equal(result.rows, ROWS);

@@ -30,6 +30,16 @@ export interface FaultyS3ProxyOptions {
   readonly match?: (request: { readonly method: string; readonly path: string }) => boolean;
   /** Matching requests forwarded before the first fault (default 0). */
   readonly skip?: number;
+  /**
+   * Slows requests down instead of failing them: each request that `match` accepts (after the
+   * first `after` of them) is held `ms` before it is forwarded. Lets a test act in the middle of a
+   * run however fast the machine is.
+   */
+  readonly latency?: {
+    readonly ms: number;
+    readonly match: (request: { readonly method: string; readonly path: string }) => boolean;
+    readonly after?: number;
+  };
 }
 
 export interface FaultyS3Proxy {
@@ -57,6 +67,7 @@ export async function startFaultyS3Proxy(options: FaultyS3ProxyOptions): Promise
   const requests: ProxiedRequest[] = [];
   let toSkip = options.skip ?? 0;
   let faultsLeft = options.count;
+  let slowAfter = options.latency?.after ?? 0;
 
   const server = http.createServer((req, res) => {
     const method = req.method ?? 'GET';
@@ -90,6 +101,12 @@ export async function startFaultyS3Proxy(options: FaultyS3ProxyOptions): Promise
       return;
     }
 
+    const latency = options.latency;
+    let delay = 0;
+    if (latency?.match({ method, path })) {
+      if (slowAfter > 0) slowAfter--;
+      else delay = latency.ms;
+    }
     const headers: http.OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
@@ -109,7 +126,10 @@ export async function startFaultyS3Proxy(options: FaultyS3ProxyOptions): Promise
       if (!res.headersSent) res.writeHead(502).end();
       else res.destroy();
     });
-    req.pipe(forward);
+    if (delay > 0) {
+      req.pause();
+      setTimeout(() => req.pipe(forward), delay);
+    } else req.pipe(forward);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -125,6 +145,47 @@ export async function startFaultyS3Proxy(options: FaultyS3ProxyOptions): Promise
       server.closeAllConnections();
       agent.destroy();
       await closed;
+    },
+  };
+}
+
+/** A proxy that only slows requests down, and can be told to stop doing so. */
+export interface SlowS3Proxy extends FaultyS3Proxy {
+  /** Forwards every later request at once. */
+  speedUp(): void;
+}
+
+/**
+ * A proxy in front of the local S3 server that holds each PUT whose (URL-encoded) path matches
+ * `path`, after the first `after` of them, `ms` before forwarding it: a worker behind it stores
+ * batches or data files slowly, so that a test's fault lands mid-phase however fast the machine.
+ */
+export async function startSlowS3Proxy(options: {
+  readonly path: RegExp;
+  readonly ms: number;
+  readonly after: number;
+}): Promise<SlowS3Proxy> {
+  let slowing = true;
+  const proxy = await startFaultyS3Proxy({
+    upstream: process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:9000',
+    fault: '503',
+    count: 0,
+    latency: {
+      ms: options.ms,
+      after: options.after,
+      match: (r) => slowing && r.method === 'PUT' && options.path.test(decodeURIComponent(r.path)),
+    },
+  });
+  return {
+    get url() {
+      return proxy.url;
+    },
+    get requests() {
+      return proxy.requests;
+    },
+    close: () => proxy.close(),
+    speedUp() {
+      slowing = false;
     },
   };
 }

@@ -14,10 +14,16 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts a worker on `taskQueue` and resolves once it polls (it prints a line when ready). */
-export async function startWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
+/**
+ * Starts a worker on `taskQueue` and resolves once it polls (it prints a line when ready); `env`
+ * adds to or overrides this process's environment (e.g. an S3 endpoint behind a test proxy).
+ */
+export async function startWorkerProcess(
+  taskQueue: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker', '--max-activities', '2'], {
-    env: { ...process.env, PG_PARQUET_TASK_QUEUE: taskQueue },
+    env: { ...process.env, ...env, PG_PARQUET_TASK_QUEUE: taskQueue },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
@@ -84,8 +90,8 @@ export class WorkerFleet {
     return new WorkerFleet(new Client({ connection }), connection);
   }
 
-  async worker(taskQueue: string): Promise<WorkerProcess> {
-    const w = await startWorkerProcess(taskQueue);
+  async worker(taskQueue: string, env?: Readonly<Record<string, string>>): Promise<WorkerProcess> {
+    const w = await startWorkerProcess(taskQueue, env);
     this.workers.push(w);
     return w;
   }
