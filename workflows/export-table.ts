@@ -15,6 +15,7 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PgParquetActivities } from '../activities/index.js';
 import type { PartitionRange } from '../src/plan/partitions.js';
+import type { WatermarkRange } from '../src/plan/watermark.js';
 import { ErrorType } from '../src/contract/errors.js';
 import {
   resolveExportInput,
@@ -69,6 +70,8 @@ export interface ExportTableResult {
   /** Partitions found complete from an earlier run of the same runKey. */
   readonly skippedPartitions: number;
   readonly warnings: readonly string[];
+  /** The rows an incremental run exported (`from < column <= to`); null for a full run. */
+  readonly watermark: WatermarkRange | null;
 }
 
 /**
@@ -182,6 +185,7 @@ export async function exportTable(
         types: typeOptionsOf(input.transform),
         intermediateRaw: intermediateRaw(input),
         compacted: input.compaction.enabled,
+        incremental: input.watermark,
       });
       for (const w of plan.warnings) log.warn(w, { table, runKey });
       if (reused) log.info('reusing the stored plan of this runKey', { table, runKey });
@@ -335,6 +339,7 @@ export async function exportTable(
       partitions: final.partitions,
       skippedPartitions: progress.partitions.skipped,
       warnings: state.warnings,
+      watermark: final.watermark ?? null,
     };
   } catch (err) {
     progress.phase = 'failed';

@@ -16,6 +16,10 @@ export interface ExportFlags {
   readonly where?: string;
   readonly columns?: string;
   readonly input?: string;
+  /** `--incremental COLUMN`: `mode: "incremental"` by that watermark column. */
+  readonly incremental?: string;
+  /** `--lag X`: `incremental.lag`, an integer (id values) or a duration such as `5 minutes`. */
+  readonly lag?: string;
 }
 
 /**
@@ -49,5 +53,14 @@ export function exportInputFromFlags(table: string | undefined, flags: ExportFla
   if (Object.keys(batch).length > 0) input.batch = batch;
   if (flags.to) input.destination = flags.to;
   if (flags.runKey) input.runKey = flags.runKey;
+  const incremental = { ...(base.incremental as Record<string, unknown> | undefined) };
+  if (flags.incremental) {
+    input.mode = 'incremental';
+    incremental.column = flags.incremental;
+  }
+  // Digits alone are id values; anything else goes to the input's duration check as it is.
+  if (flags.lag !== undefined)
+    incremental.lag = /^\d+$/.test(flags.lag.trim()) ? Number(flags.lag) : flags.lag;
+  if (Object.keys(incremental).length > 0) input.incremental = incremental;
   return input as unknown as ExportTableInput;
 }

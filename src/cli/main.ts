@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { startExport } from '../client.js';
 import { parseDestination } from '../contract/destination-url.js';
 import { exportInputJsonSchema, resolveExportInput } from '../contract/export-input.js';
+import { parseQualifiedName } from '../contract/table-name.js';
 import { connectClient } from '../temporal-connection.js';
 import { exportWorkflowId } from '../../workflows/run-key.js';
 import { exportInputFromFlags, type ExportFlags } from './export-options.js';
@@ -91,6 +92,14 @@ program
   .option('--where <expr>', 'one boolean SQL expression filtering rows')
   .option('--columns <list>', 'comma-separated columns to export')
   .option('--input <file>', 'workflow input JSON (as pasted in the Temporal UI); flags override it')
+  .option(
+    '--incremental <column>',
+    'incremental run: only the rows whose watermark column (an increasing id or updated_at) passed since the last successful run',
+  )
+  .option(
+    '--lag <lag>',
+    'with --incremental: an id count or a duration such as "5 minutes" the high-water stays behind',
+  )
   .option('--wait', 'wait for the end, showing progress (a bar on a terminal, log lines otherwise)')
   .addOption(
     new Option(
@@ -225,6 +234,23 @@ program
       }
     },
   );
+
+program
+  .command('runs')
+  .description(
+    'list the runs of <table> stored under a destination: runKey, state, mode, watermark range, rows',
+  )
+  .argument('<table>', 'schema.table')
+  .requiredOption('--to <url>', 'destination: s3://bucket/prefix or file:///abs/path')
+  .option('--json', 'print one JSON document')
+  .action(async (table: string, flags: { to: string; json?: boolean }) => {
+    // Validate before reaching the store (exit 2).
+    const name = parseQualifiedName(table, 'table');
+    parseDestination(flags.to);
+    const { printRuns, tableRuns } = await import('./runs.js');
+    const runs = await tableRuns({ table: name, destination: flags.to });
+    print(flags.json, { table, destination: flags.to, runs }, () => printRuns(runs));
+  });
 
 program
   .command('cancel')

@@ -21,6 +21,8 @@ export const ErrorType = {
   ColumnNotFound: 'PgParquetColumnNotFound',
   UnsupportedCursor: 'PgParquetUnsupportedCursor',
   UnsupportedValue: 'PgParquetUnsupportedValue',
+  /** The watermark column of an incremental run is not an integer or timestamp column. */
+  UnsupportedWatermark: 'PgParquetUnsupportedWatermark',
   /** A PostgreSQL error: retryable or not by its SQLSTATE class. */
   SourceError: 'PgParquetSourceError',
   /** The database could not be reached (refused, reset, timed out): transient. */
@@ -46,6 +48,12 @@ export const ErrorType = {
   VerificationFailed: 'PgParquetVerificationFailed',
   /** The runKey was planned with other settings: terminal. */
   PlanMismatch: 'PgParquetPlanMismatch',
+  /**
+   * An incremental run's range would overlap the range of a successful run of the table (a run
+   * superseded while unfinished, a runKey older than a successful one, another watermark column):
+   * terminal.
+   */
+  WatermarkConflict: 'PgParquetWatermarkConflict',
   // The CLI and client helpers.
   /** No run has this workflow id (or, for `cancel`, none is running): terminal. */
   RunNotFound: 'PgParquetRunNotFound',

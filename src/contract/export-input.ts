@@ -15,6 +15,7 @@ import {
 } from './type-options.js';
 import { parseDestination } from './destination-url.js';
 import { ErrorType, InputError } from './errors.js';
+import { LAG_ACCEPTED, RUN_MODES, resolveWatermarkSpec, type WatermarkSpec } from './incremental.js';
 import { parseColumnName, parseQualifiedName, type QualifiedName } from './table-name.js';
 
 export const DEFAULT_CONNECTION = 'default';
@@ -68,6 +69,16 @@ const schema = z.strictObject({
   source: sourceSchema,
   destination: z.string().min(1),
   runKey: z.string().regex(RUN_KEY_PATTERN).nullable().default(null),
+  mode: z.enum(RUN_MODES).default('full'),
+  incremental: z
+    .strictObject({
+      column: z.string().min(1).nullable().default(null),
+      lag: z
+        .union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(100)])
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
   partitions: z
     .strictObject({
       count: positiveInt(MAX_PARTITIONS).nullable().default(null),
@@ -169,6 +180,8 @@ export type ResolvedExportInput = z.output<typeof schema> & {
   /** Parsed cursor column, or null to let the worker pick the primary key. */
   readonly cursorColumn: string | null;
   readonly columnNames: readonly string[] | null;
+  /** The watermark of an incremental run (`mode: "incremental"`), or null for a full run. */
+  readonly watermark: WatermarkSpec | null;
 };
 
 /** What would be accepted, per field, for error messages. */
@@ -177,6 +190,10 @@ const ACCEPTED: Record<string, string> = {
   'source.cursor': 'a column name or null (the primary key)',
   'source.columns': 'null (all columns) or a non-empty list of column names',
   'source.where': 'null or one boolean SQL expression (at most 10,000 characters)',
+  mode: '"full" (every row, the default) | "incremental" (the rows whose incremental.column passed since the last successful run)',
+  'incremental.column':
+    'null, or for mode "incremental" the watermark column: an increasing integer id or a timestamp/timestamptz column such as updated_at',
+  'incremental.lag': LAG_ACCEPTED,
   runKey: 'null or 1-64 characters of letters, digits, ".", "_", "-", starting with a letter or digit',
   'partitions.count': `null or an integer from 1 to ${MAX_PARTITIONS}`,
   'partitions.maxConcurrent': 'an integer from 1 to 2000',
@@ -240,7 +257,8 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     );
   }
   if (input.source.where !== null) checkWhereSyntax(input.source.where);
-  return { ...input, table, cursorColumn, columnNames };
+  const watermark = resolveWatermarkSpec(input.mode, input.incremental);
+  return { ...input, table, cursorColumn, columnNames, watermark };
 }
 
 /**

@@ -234,6 +234,7 @@ export async function extractPartition(
       cursorKind: plan.cursorKind,
       columns,
       where: plan.where,
+      watermark: plan.watermark ?? null,
       range,
       cursorNullable: columns[cursorIndex]?.nullable ?? true,
     });

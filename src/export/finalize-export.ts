@@ -24,12 +24,14 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { sqlName, type QualifiedName } from '../contract/table-name.js';
 import type pg from 'pg';
 import { connect, resolveConnection } from '../postgres/connection.js';
-import { rangeCondition } from '../postgres/copy-query.js';
+import { rangeCondition, rowFilterSql } from '../postgres/copy-query.js';
 import { quoteQualified } from '../contract/identifiers.js';
 import type { PartitionStats } from '../run/documents.js';
 import { coverageProblem } from '../plan/partitions.js';
 import type { RunPlan } from '../run/run-plan.js';
 import { RunStore, STORE_READ_CONCURRENCY } from '../run/run-store.js';
+import { watermarkRangeOf, type WatermarkRange } from '../plan/watermark.js';
+import { checkWatermarkChain } from './incremental-range.js';
 
 /** Input of the finalizing activity. */
 export interface FinalizeExportInput {
@@ -71,6 +73,8 @@ export interface FinalizeExportResult {
   readonly latestRunKey: string;
   /** RunKeys of older runs deleted by `retention.keepRuns`. */
   readonly runsDeleted: readonly string[];
+  /** The rows an incremental run exported (`from < column <= to`); null for a full run. */
+  readonly watermark: WatermarkRange | null;
 }
 
 /** Dependencies injected by `createActivities`. */
@@ -157,6 +161,9 @@ export async function finalizeExport(
   }));
   const rows = files.reduce((s, f) => s + f.rows, 0);
   const bytes = files.reduce((s, f) => s + f.bytes, 0);
+  const watermark = plan.watermark ? watermarkRangeOf(plan.watermark) : null;
+  // Last check before `_SUCCESS`: a run superseded while it ran must not claim its range.
+  if (watermark) await checkWatermarkChain({ store: run.store, plan, watermark });
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     table: sqlName(input.table),
@@ -165,6 +172,8 @@ export async function finalizeExport(
     destination: input.destination,
     cursor: plan.cursor,
     where: plan.where,
+    mode: plan.mode ?? 'full',
+    watermark,
     compression: input.compression,
     layout: input.compacted ? 'compacted' : 'raw',
     columns,
@@ -193,6 +202,7 @@ export async function finalizeExport(
     rawDeleted,
     latestRunKey: latest.runKey,
     runsDeleted,
+    watermark,
   };
 }
 
@@ -312,8 +322,9 @@ async function verifyAtSource(
   const client = await connect(config);
   try {
     await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
+    const rows = rowFilterSql(plan);
+    const filter = rows === null ? '' : ` AND ${rows}`;
     for (const p of partitions) {
-      const filter = plan.where === null ? '' : ` AND (${plan.where})`;
       const r = await client.query<{ n: string }>(
         `SELECT count(*)::text AS n FROM ${quoteQualified(plan.table.schema, plan.table.name)}
           WHERE ${rangeCondition(plan.cursor, p.partition, plan.cursorKind)}${filter}`,

@@ -16,12 +16,16 @@ import { planUniformRanges, type PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { cursorKindOf, cursorValueSql } from '../postgres/cursor-kind.js';
 import { describeTable } from '../postgres/introspect.js';
+import { rowFilterSql } from '../postgres/copy-query.js';
 import { whereDataError } from '../postgres/sqlstate.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
-import { RUN_PLAN_VERSION, type RunPlan } from '../run/run-plan.js';
+import { INCREMENTAL_PLAN_VERSION, RUN_PLAN_VERSION, type RunPlan } from '../run/run-plan.js';
 import { RunStore } from '../run/run-store.js';
+import type { WatermarkSpec } from '../contract/incremental.js';
+import type { PlannedWatermark } from '../plan/watermark.js';
+import { checkStoredWatermark, planWatermark } from './incremental-range.js';
 
 /** Input of the planning activity. */
 export interface PlanExportInput {
@@ -52,6 +56,8 @@ export interface PlanExportInput {
   readonly intermediateRaw?: boolean;
   /** Whether the run compacts (`compaction.enabled`; decides where batches go); absent means true. */
   readonly compacted?: boolean;
+  /** The watermark of an incremental run (`mode: "incremental"`); absent or null: a full run. */
+  readonly incremental?: WatermarkSpec | null;
 }
 
 /** Result of planning: the stored plan and whether it was reused from an earlier attempt. */
@@ -73,6 +79,7 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
   if (stored) {
     checkSamePlan(stored, input);
     checkMetadataNames(stored.columns, input);
+    await checkStoredWatermark({ store: run.store, plan: stored, spec: input.incremental ?? null });
     return { plan: stored, reused: true };
   }
   // The destination first: a store that refuses writes fails before the source is read.
@@ -81,7 +88,7 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
   const client = await connect(config);
   try {
     await client.query('BEGIN READ ONLY');
-    const { plan, ranges } = await planFromSource(client, input);
+    const { plan, ranges } = await planFromSource(client, input, run);
     await client.query('COMMIT');
     await run.storePlan(plan, ranges);
     return { plan, reused: false };
@@ -93,6 +100,7 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
 async function planFromSource(
   client: pg.Client,
   input: PlanExportInput,
+  run: RunStore,
 ): Promise<{ plan: RunPlan; ranges: PartitionRange[] }> {
   const { schema, name } = input.table;
   const all = await describeTable(client, schema, name);
@@ -120,7 +128,10 @@ async function planFromSource(
       `cursor "${cursorName}" is not the leading column of any index: every partition scans the table`,
     );
   }
-  const filter = input.where === null ? '' : ` WHERE (${input.where})`;
+  const watermark = await incrementalRange(client, input, run, all);
+  // Partitions split the rows this run exports: the user's filter and the watermark range.
+  const rowFilter = rowFilterSql({ where: input.where, watermark });
+  const filter = rowFilter === null ? '' : ` WHERE ${rowFilter}`;
   const bounds = await overRows(client, input, () =>
     client.query<{ min: string | null; max: string | null }>({
       text: `SELECT ${cursorValueSql(cursorKind, `min(${quoteIdent(cursorName)})`)}::text AS min,
@@ -137,7 +148,7 @@ async function planFromSource(
   const sourceBytes = Number(size.rows[0]?.bytes ?? 0);
   // PostgreSQL's own estimate (-1: never analyzed); a filter makes it only an upper bound.
   const tuples = Number(size.rows[0]?.tuples ?? -1);
-  const estimatedRows = tuples >= 0 && input.where === null ? tuples : null;
+  const estimatedRows = tuples >= 0 && rowFilter === null ? tuples : null;
   const min = bounds.rows[0]?.min ?? null;
   const max = bounds.rows[0]?.max ?? null;
   const count = Math.min(
@@ -153,7 +164,7 @@ async function planFromSource(
         table: name,
         cursor: cursorName,
         cursorKind,
-        where: input.where,
+        where: rowFilter,
         min,
         max,
       }),
@@ -171,7 +182,8 @@ async function planFromSource(
     });
   }
   const plan: RunPlan = {
-    version: RUN_PLAN_VERSION,
+    version: watermark ? INCREMENTAL_PLAN_VERSION : RUN_PLAN_VERSION,
+    ...(watermark ? { mode: 'incremental', watermark } : {}),
     table: input.table,
     runKey: input.runKey,
     typeOptions: planTypeOptions(input),
@@ -191,6 +203,20 @@ async function planFromSource(
     warnings,
   };
   return { plan, ranges: partitions };
+}
+
+/** The range of an incremental run (null for a full run), read in the planning transaction. */
+async function incrementalRange(
+  client: pg.Client,
+  input: PlanExportInput,
+  run: RunStore,
+  all: readonly PgColumn[],
+): Promise<PlannedWatermark | null> {
+  const spec = input.incremental ?? null;
+  if (spec === null) return null;
+  const column = all.find((c) => c.name === spec.column);
+  if (!column) throw columnNotFound('incremental.column', spec.column, input.table, all);
+  return planWatermark({ client, store: run.store, table: input.table, runKey: input.runKey, spec, column });
 }
 
 function selectColumns(all: readonly PgColumn[], input: PlanExportInput): PgColumn[] {

@@ -5,6 +5,8 @@
 import type { ColumnSpec } from '../arrow/column-spec.js';
 import { cursorLiteralSql, type CursorKind } from './cursor-kind.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
+import type { WatermarkRange } from '../plan/watermark.js';
+import { watermarkCondition } from './watermark.js';
 
 /**
  * Session settings of an extraction: text casts (interval, inet, …) independent of server
@@ -31,6 +33,8 @@ export interface ExtractQuery {
   readonly cursorKind: CursorKind;
   readonly columns: readonly ColumnSpec[];
   readonly where: string | null;
+  /** An incremental run's watermark range (absent or null: a full run). */
+  readonly watermark?: WatermarkRange | null;
   readonly range: CursorRange;
   /**
    * False when the cursor column cannot hold NULL (a primary key): then no range looks for NULLs,
@@ -51,15 +55,31 @@ export function rangeCondition(cursor: string, range: CursorRange, kind: CursorK
   return parts.length > 0 ? `(${bounded})` : `(${c} IS NOT NULL)`;
 }
 
+/** The rows a run exports, whatever the partition: the user's `where` and the watermark range. */
+export interface RowFilter {
+  readonly where: string | null;
+  readonly watermark?: WatermarkRange | null;
+}
+
+/** The boolean condition of a {@link RowFilter}, or null when it selects every row. */
+export function rowFilterSql(f: RowFilter): string | null {
+  const parts = [
+    ...(f.where === null ? [] : [`(${f.where})`]),
+    ...(f.watermark ? [watermarkCondition(f.watermark)] : []),
+  ];
+  return parts.length > 0 ? parts.join(' AND ') : null;
+}
+
 /**
- * `SELECT … FROM … WHERE range AND (where) ORDER BY cursor`. NULL cursors come first, so only the
+ * `SELECT … FROM … WHERE range AND (where) AND watermark ORDER BY cursor`. NULL cursors come first, so only the
  * range that holds them asks for `NULLS FIRST`: every other range has no NULL, and there a plain
  * `ORDER BY` (NULLS LAST, the btree's own order) is the same order and reads the index in order
  * instead of sorting the range.
  */
 function selectSql(q: ExtractQuery): string {
   const list = q.columns.map((c) => c.selectExpr).join(', ');
-  const filter = q.where === null ? '' : ` AND (${q.where})`;
+  const rows = rowFilterSql(q);
+  const filter = rows === null ? '' : ` AND ${rows}`;
   const range = q.cursorNullable === false ? { ...q.range, includesNulls: false } : q.range;
   const nulls = range.includesNulls ? ' NULLS FIRST' : '';
   return (

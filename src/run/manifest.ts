@@ -1,6 +1,9 @@
 /** `_manifest.json`: the one document a reader needs to trust a run. Written last, then `_SUCCESS`. */
+import type { RunMode } from '../contract/incremental.js';
+import type { WatermarkRange } from '../plan/watermark.js';
 
-export const MANIFEST_VERSION = 1;
+/** 2: version 1 plus `mode` and `watermark` (a version-1 manifest is a full run's). */
+export const MANIFEST_VERSION = 2;
 
 /** One output column: PostgreSQL's type and the Arrow type it was written as. */
 export interface ManifestColumn {
@@ -46,6 +49,13 @@ export interface Manifest {
   readonly destination: string;
   readonly cursor: string;
   readonly where: string | null;
+  /** Absent in version 1: `full`. */
+  readonly mode?: RunMode;
+  /**
+   * The rows an incremental run exported: `from < column <= to` (integer form, see the README);
+   * null for a full run, absent in version 1.
+   */
+  readonly watermark?: WatermarkRange | null;
   readonly compression: string;
   /** `raw` when files are the extraction batches, `compacted` when they were merged. */
   readonly layout: 'raw' | 'compacted';

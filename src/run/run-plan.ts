@@ -1,6 +1,8 @@
 /** The persisted plan of one run (`_plan.json`): what re-runs of the same runKey must reuse. */
 import type { ColumnSpec } from '../arrow/column-spec.js';
+import type { RunMode } from '../contract/incremental.js';
 import type { TypeOptions } from '../contract/type-options.js';
+import type { PlannedWatermark } from '../plan/watermark.js';
 import type { CursorKind } from '../postgres/cursor-kind.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import type { QualifiedName } from '../contract/table-name.js';
@@ -11,6 +13,14 @@ import type { QualifiedName } from '../contract/table-name.js';
  * with PgParquetPlanMismatch rather than mixing two layouts in one run folder.
  */
 export const RUN_PLAN_VERSION = 3;
+/**
+ * 4: version 3 plus `mode` and `watermark`. Only incremental plans are written as 4, so that a
+ * worker of an earlier version refuses them (it would export every row, not the run's range)
+ * while it still runs full plans made by this one.
+ */
+export const INCREMENTAL_PLAN_VERSION = 4;
+/** The plan versions this version reads (same layout; 3 is a full run). */
+export const READABLE_PLAN_VERSIONS: readonly number[] = [RUN_PLAN_VERSION, INCREMENTAL_PLAN_VERSION];
 /**
  * Partition ranges are stored in chunks of this many, and the workflow works chunk by chunk, so
  * neither an activity payload nor one workflow run's history grows with the partition count.
@@ -31,6 +41,10 @@ export interface RunPlan {
   /** Whether a unique index covers exactly the cursor (then a partition can resume mid-range). */
   readonly cursorUnique: boolean;
   readonly where: string | null;
+  /** Absent in full plans (version 3): `full`. */
+  readonly mode?: RunMode;
+  /** The rows of an incremental run (`mode: "incremental"`), taken at planning: reused as stored. */
+  readonly watermark?: PlannedWatermark | null;
   readonly columns: readonly ColumnSpec[];
   /** The type options the columns were planned with (absent in plans of earlier versions). */
   readonly typeOptions?: TypeOptions;

@@ -30,7 +30,7 @@ import {
   type LatestRun,
   type PartitionStats,
 } from './documents.js';
-import { readJson, writeJson } from './json-object.js';
+import { putIfChanged, readJson, writeJson, writeJsonIfChanged } from './json-object.js';
 import {
   batchKey,
   batchPrefix,
@@ -52,7 +52,7 @@ import {
   type RunLocation,
 } from './keys.js';
 import type { Manifest } from './manifest.js';
-import { RANGES_PER_CHUNK, RUN_PLAN_VERSION, type RunPlan } from './run-plan.js';
+import { RANGES_PER_CHUNK, READABLE_PLAN_VERSIONS, type RunPlan } from './run-plan.js';
 
 /** Concurrent small reads (markers, footers) against the object store. */
 export const STORE_READ_CONCURRENCY = 32;
@@ -91,6 +91,15 @@ export class RunStore {
     return new RunStore(store, { table, runKey });
   }
 
+  /** The runKeys of every run folder of `table` in `store` (finished or not), in key order. */
+  static async runKeys(store: ObjectStore, table: QualifiedName): Promise<string[]> {
+    const folders = await store.listFolders(tablePrefix(table));
+    return folders
+      .map(runKeyOfFolder)
+      .filter((k): k is string => k !== undefined)
+      .sort(compareKeys);
+  }
+
   /** `schema.table` as displayed (for messages). */
   get table(): string {
     return displayName(this.location.table);
@@ -110,10 +119,10 @@ export class RunStore {
   /** The stored plan, or undefined when the run is not planned yet. */
   async plan(): Promise<RunPlan | undefined> {
     const plan = await readJson<RunPlan>(this.store, planKey(this.location));
-    if (plan && plan.version !== RUN_PLAN_VERSION) {
+    if (plan && !READABLE_PLAN_VERSIONS.includes(plan.version)) {
       throw new PgParquetError(
         ErrorType.PlanMismatch,
-        `_plan.json of run ${this.runKey} has version ${plan.version}, expected ${RUN_PLAN_VERSION}; ` +
+        `_plan.json of run ${this.runKey} has version ${plan.version}, expected ${READABLE_PLAN_VERSIONS.join(' or ')}; ` +
           'accepted: a new runKey (this run was planned by another version)',
         false,
         { runKey: this.runKey, version: plan.version },
@@ -367,7 +376,7 @@ export class RunStore {
    */
   async storeEmptyDataFile(body: Uint8Array): Promise<StoredFile> {
     const key = this.dataFileKey(0);
-    await this.store.put(key, body, 'application/vnd.apache.parquet');
+    await putIfChanged(this.store, key, body, 'application/vnd.apache.parquet');
     const info = await this.storedFile(key);
     if (info.rows !== 0) throw lost(`${key} holds ${info.rows} rows, none were expected`, { key });
     return info;
@@ -392,11 +401,16 @@ export class RunStore {
     return { manifest, manifestUrl: this.store.urlOf(key) };
   }
 
-  /** Writes `_manifest.json`, then `_SUCCESS`; returns the manifest's URL. */
+  /**
+   * Writes `_manifest.json`, then `_SUCCESS`; returns the manifest's URL. What is already stored as
+   * it would be written is left alone, so a re-run of a finished run rewrites nothing.
+   */
   async commitManifest(manifest: Manifest): Promise<string> {
     const key = manifestKey(this.location);
-    await writeJson(this.store, key, manifest);
-    await this.store.put(successKey(this.location), new Uint8Array(0), 'text/plain');
+    await writeJsonIfChanged(this.store, key, manifest);
+    if (!(await this.store.head(successKey(this.location)))) {
+      await this.store.put(successKey(this.location), new Uint8Array(0), 'text/plain');
+    }
     return this.store.urlOf(key);
   }
 
@@ -425,7 +439,7 @@ export class RunStore {
       extractedAt: manifest.extractedAt,
       totals: manifest.totals,
     };
-    await writeJson(this.store, latestKey(this.location.table), doc);
+    await writeJsonIfChanged(this.store, latestKey(this.location.table), doc);
     return doc;
   }
 
@@ -436,8 +450,7 @@ export class RunStore {
    * A deletion an earlier attempt began (`_DELETING`) is finished. Returns the runKeys deleted.
    */
   async deleteOlderRuns(keepRuns: number): Promise<string[]> {
-    const folders = await this.store.listFolders(tablePrefix(this.location.table));
-    const runKeys = folders.map(runKeyOfFolder).filter((k): k is string => k !== undefined);
+    const runKeys = await RunStore.runKeys(this.store, this.location.table);
     const states = await pMap(
       runKeys.filter((k) => k !== this.runKey),
       async (runKey) => {

@@ -91,6 +91,7 @@ export async function runFakeExport(spec: FakeExport): Promise<FakeExportRun> {
         rawDeleted: 0,
         latestRunKey: 'test',
         runsDeleted: [],
+        watermark: null,
       };
     },
   };
