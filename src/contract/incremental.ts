@@ -18,7 +18,7 @@ export type RunMode = (typeof RUN_MODES)[number];
  */
 export type WatermarkLag =
   | { readonly kind: 'ids'; readonly amount: number }
-  | { readonly kind: 'duration'; readonly micros: number };
+  | { readonly kind: 'duration'; readonly micros: number; readonly text: string };
 
 /** An incremental run's watermark, as the input asks for it. */
 export interface WatermarkSpec {
@@ -108,5 +108,5 @@ export function resolveWatermarkSpec(
   if (typeof lag === 'number') return { column, lag: { kind: 'ids', amount: lag } };
   const micros = parseDuration(lag);
   if (micros === undefined) throw new InputError('incremental.lag', lag, LAG_ACCEPTED);
-  return { column, lag: { kind: 'duration', micros } };
+  return { column, lag: { kind: 'duration', micros, text: lag } };
 }

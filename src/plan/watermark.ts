@@ -86,7 +86,7 @@ export function watermarkKindOf(column: {
 }
 
 function lagValue(lag: WatermarkLag): number | string {
-  return lag.kind === 'ids' ? lag.amount : `${lag.micros} us`;
+  return lag.kind === 'ids' ? lag.amount : lag.text;
 }
 
 /** What the high-water of a run is computed from. */

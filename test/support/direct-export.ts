@@ -6,6 +6,7 @@ import { extractPartition } from '../../src/export/extract-partition.js';
 import { planExport, planRanges } from '../../src/export/plan-export.js';
 import type { PartitionRange } from '../../src/plan/partitions.js';
 import type { PartitionStrategy } from '../../src/contract/export-input.js';
+import type { WatermarkSpec } from '../../src/contract/incremental.js';
 import { openObjectStore } from '../../src/storage/destination.js';
 import type { QualifiedName } from '../../src/contract/table-name.js';
 
@@ -17,6 +18,8 @@ export async function planDirect(options: {
   readonly partitions: number;
   readonly strategy?: PartitionStrategy;
   readonly startedAt?: string;
+  /** An incremental run's watermark (absent: a full run). */
+  readonly incremental?: WatermarkSpec;
 }): Promise<PartitionRange[]> {
   const { table, destination, runKey } = options;
   const { plan } = await planExport(
@@ -31,6 +34,7 @@ export async function planDirect(options: {
       startedAt: options.startedAt ?? new Date().toISOString(),
       partitions: { count: options.partitions, targetBytes: 1 << 29, strategy: options.strategy ?? 'minmax' },
       timestampUnit: 'us',
+      incremental: options.incremental ?? null,
     },
     { openStore: openObjectStore },
   );

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorType, InputError, PgParquetError } from '../../src/contract/errors.js';
 import { resolveExportInput } from '../../src/contract/export-input.js';
+import { exportInputFromFlags } from '../../src/cli/export-options.js';
 import { parseDuration } from '../../src/contract/incremental.js';
 import {
   chainProblem,
@@ -47,7 +48,11 @@ describe('incremental input', () => {
       mode: 'incremental',
       incremental: { column: 'updated_at', lag: '1 hour 30 min' },
     });
-    assert.deepEqual(time.watermark?.lag, { kind: 'duration', micros: 90 * 60_000_000 });
+    assert.deepEqual(time.watermark?.lag, {
+      kind: 'duration',
+      micros: 90 * 60_000_000,
+      text: '1 hour 30 min',
+    });
   });
 
   test('bad input names the field', () => {
@@ -66,6 +71,23 @@ describe('incremental input', () => {
       'incremental.lag',
     );
     refuses({ ...base, mode: 'incremental', incremental: { column: 't', since: 1 } }, 'incremental.since');
+  });
+});
+
+describe('pg-parquet export --incremental / --lag', () => {
+  test('set mode, column and lag (digits as ids, else a duration)', () => {
+    const to = 's3://bucket/prefix';
+    const ts = resolveExportInput(
+      exportInputFromFlags('t', { to, incremental: 'updated_at', lag: '5 minutes' }),
+    );
+    assert.equal(ts.mode, 'incremental');
+    assert.deepEqual(ts.watermark, {
+      column: 'updated_at',
+      lag: { kind: 'duration', micros: 300_000_000, text: '5 minutes' },
+    });
+    const ids = resolveExportInput(exportInputFromFlags('t', { to, incremental: 'id', lag: '10' }));
+    assert.deepEqual(ids.watermark?.lag, { kind: 'ids', amount: 10 });
+    refuses(exportInputFromFlags('t', { to, lag: '10' }), 'mode');
   });
 });
 
@@ -107,7 +129,12 @@ describe('watermarkKindOf', () => {
       e.type === ErrorType.InvalidInput &&
       e.details.field === 'incremental.lag';
     assert.throws(
-      () => watermarkKindOf({ ...column, cursorKind: 'integer', lag: { kind: 'duration', micros: 1 } }),
+      () =>
+        watermarkKindOf({
+          ...column,
+          cursorKind: 'integer',
+          lag: { kind: 'duration', micros: 1, text: '1 us' },
+        }),
       lagError,
     );
     assert.throws(
@@ -129,7 +156,7 @@ describe('highWater', () => {
   });
   test('timestamps: max, but no later than now less the lag', () => {
     const ts = { kind: 'timestamptz', from: '0' } as const;
-    const minute = { kind: 'duration', micros: 60_000_000 } as const;
+    const minute = { kind: 'duration', micros: 60_000_000, text: '1 minute' } as const;
     assert.equal(highWater({ ...ts, highest: '1000', now: '5000', lag: null }), '1000');
     assert.equal(highWater({ ...ts, highest: '9000', now: '5000', lag: null }), '5000', 'future rows wait');
     assert.equal(highWater({ ...ts, highest: '600000000', now: '100000000', lag: minute }), '40000000');
