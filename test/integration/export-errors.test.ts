@@ -1,12 +1,15 @@
 /** Bad input and terminal source errors fail fast, typed, and write nothing. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../src/contract/errors.js';
-import { startHarness, type TemporalHarness } from '../support/temporal.js';
+import {
+  expectExportFailure,
+  scheduledActivities,
+  startHarness,
+  type TemporalHarness,
+} from '../support/temporal.js';
 import { bucket, database, listObjects, s3, stack, uniquePrefix } from '../support/fixtures.js';
 
 describe('exportTable refuses bad input before any work', () => {
@@ -27,18 +30,8 @@ describe('exportTable refuses bad input before any work', () => {
 
   /** Runs the workflow, expects failure, returns the ApplicationFailure and the activity count. */
   async function failure(input: unknown): Promise<{ failure: ApplicationFailure; activities: number }> {
-    const workflowId = `it-errors-${randomUUID()}`;
-    const err = await harness.client.workflow
-      .execute('exportTable', { taskQueue: harness.taskQueue, workflowId, args: [input] })
-      .then(
-        () => assert.fail('the export should fail'),
-        (e: unknown) => e,
-      );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
-    assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
-    const history = await harness.client.workflow.getHandle(workflowId).fetchHistory();
-    const activities = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
-    return { failure: err.cause, activities };
+    const run = await expectExportFailure(harness, input);
+    return { failure: run.failure, activities: scheduledActivities(run.history) };
   }
 
   const destination = () => `s3://${bucket()}/${uniquePrefix('errors')}`;

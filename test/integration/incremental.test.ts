@@ -12,8 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../src/contract/errors.js';
 import type { ExportTableInput } from '../../src/contract/export-input.js';
 import type { Manifest } from '../../src/run/manifest.js';
@@ -21,7 +20,12 @@ import type { WatermarkRange } from '../../src/plan/watermark.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { planDirect } from '../support/direct-export.js';
 import { queryParquet } from '../support/parquet-reader.js';
-import { startHarness, type TemporalHarness } from '../support/temporal.js';
+import {
+  expectExportFailure,
+  scheduledActivities,
+  startHarness,
+  type TemporalHarness,
+} from '../support/temporal.js';
 import {
   bucket,
   database,
@@ -79,18 +83,8 @@ describe('incremental runs', () => {
   async function failure(
     input: ExportTableInput,
   ): Promise<{ failure: ApplicationFailure; activities: number }> {
-    const workflowId = `it-incr-bad-${randomUUID()}`;
-    const err = await harness.client.workflow
-      .execute('exportTable', { taskQueue: harness.taskQueue, workflowId, args: [input] })
-      .then(
-        () => assert.fail('the export should fail'),
-        (e: unknown) => e,
-      );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
-    assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
-    const history = await harness.client.workflow.getHandle(workflowId).fetchHistory();
-    const activities = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
-    return { failure: err.cause, activities };
+    const run = await expectExportFailure(harness, input);
+    return { failure: run.failure, activities: scheduledActivities(run.history) };
   }
 
   /** A successful run's manifest and its rows (`id`, `v`) as DuckDB reads its data files. */

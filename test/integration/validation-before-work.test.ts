@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
 import { S3Client } from '@aws-sdk/client-s3';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../src/contract/errors.js';
 import { parseDestination } from '../../src/contract/destination-url.js';
 import { parseQualifiedName } from '../../src/contract/table-name.js';
@@ -27,7 +27,7 @@ import { S3ObjectStore } from '../../src/storage/s3-store.js';
 import { exportWorkflowId } from '../../workflows/run-key.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { parquetSchema, queryParquet } from '../support/parquet-reader.js';
-import { startHarness, type TemporalHarness } from '../support/temporal.js';
+import { expectExportFailure, startHarness, type TemporalHarness } from '../support/temporal.js';
 import {
   bucket,
   database,
@@ -128,17 +128,8 @@ describe('exportTable refuses what cannot work before reading the source', () =>
   async function expectFailure(
     input: Record<string, unknown>,
   ): Promise<{ failure: ApplicationFailure; activities: [string, number][] }> {
-    const workflowId = `it-valid-${randomUUID()}`;
-    const err = await harness.client.workflow
-      .execute('exportTable', { taskQueue: harness.taskQueue, workflowId, args: [input] })
-      .then(
-        () => assert.fail('the export should fail'),
-        (e: unknown) => e,
-      );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
-    assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
-    const history = await harness.client.workflow.getHandle(workflowId).fetchHistory();
-    return { failure: err.cause, activities: activitiesOf(history) };
+    const run = await expectExportFailure(harness, input);
+    return { failure: run.failure, activities: activitiesOf(run.history) };
   }
 
   /** A destination for one case and how to tell that nothing was written under it. */

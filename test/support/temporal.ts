@@ -1,6 +1,8 @@
 /** A real worker with the plugin against the local Temporal dev server, on a task queue of its own. */
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { PgParquetPlugin, type PgParquetPluginOptions } from '../../src/plugin.js';
 
@@ -42,4 +44,33 @@ export async function startHarness(options: PgParquetPluginOptions = {}): Promis
       await nativeConnection.close();
     },
   };
+}
+
+/** A run that failed: the failure it surfaced and its history. */
+export interface FailedRun {
+  readonly failure: ApplicationFailure;
+  readonly history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+}
+
+/**
+ * Runs exportTable with `input` on the harness's task queue and expects it to fail with an
+ * ApplicationFailure (the typed failure a workflow surfaces): returns it and the run's history.
+ */
+export async function expectExportFailure(harness: TemporalHarness, input: unknown): Promise<FailedRun> {
+  const workflowId = `it-fail-${randomUUID()}`;
+  const err = await harness.client.workflow
+    .execute('exportTable', { taskQueue: harness.taskQueue, workflowId, args: [input] })
+    .then(
+      () => assert.fail('the export should fail'),
+      (e: unknown) => e,
+    );
+  assert.ok(err instanceof WorkflowFailedError, String(err));
+  assert.ok(err.cause instanceof ApplicationFailure, String(err.cause));
+  const history = await harness.client.workflow.getHandle(workflowId).fetchHistory();
+  return { failure: err.cause, history };
+}
+
+/** How many activities a run scheduled (every attempt of a retried one counts once). */
+export function scheduledActivities(history: FailedRun['history']): number {
+  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
 }

@@ -9,6 +9,7 @@ import {
   typeOptionsOf,
 } from '../../src/contract/export-input.js';
 import { parseQualifiedName } from '../../src/contract/table-name.js';
+import { exportInputFromFlags } from '../../src/cli/export-options.js';
 
 const ok = { source: { table: 'public.events' }, destination: 's3://bucket/prefix' };
 
@@ -179,5 +180,70 @@ describe('parseQualifiedName', () => {
     for (const bad of ['', 'a.', '.a', 'a b', 'a;b', '"unterminated', 'a."b"c', '""']) {
       assert.throws(() => parseQualifiedName(bad), InputError, bad);
     }
+  });
+});
+
+describe('incremental input', () => {
+  test('full by default, no watermark', () => {
+    const r = resolveExportInput(ok);
+    assert.equal(r.mode, 'full');
+    assert.equal(r.watermark, null);
+  });
+
+  test('a column, an id lag, a duration lag', () => {
+    const col = resolveExportInput({
+      ...ok,
+      mode: 'incremental',
+      incremental: { column: '"Updated At"' },
+    });
+    assert.deepEqual(col.watermark, { column: 'Updated At', lag: null });
+    const ids = resolveExportInput({
+      ...ok,
+      mode: 'incremental',
+      incremental: { column: 'id', lag: 100 },
+    });
+    assert.deepEqual(ids.watermark?.lag, { kind: 'ids', amount: 100 });
+    const time = resolveExportInput({
+      ...ok,
+      mode: 'incremental',
+      incremental: { column: 'updated_at', lag: '1 hour 30 min' },
+    });
+    assert.deepEqual(time.watermark?.lag, {
+      kind: 'duration',
+      micros: 90 * 60_000_000,
+      text: '1 hour 30 min',
+    });
+  });
+
+  test('bad input names the field', () => {
+    refuses({ ...ok, mode: 'delta' }, 'mode');
+    refuses({ ...ok, mode: 'incremental' }, 'incremental.column');
+    refuses({ ...ok, incremental: { column: 'updated_at' } }, 'mode');
+    refuses({ ...ok, mode: 'incremental', incremental: { column: 'a.b' } }, 'incremental.column');
+    refuses({ ...ok, mode: 'incremental', incremental: { column: 'id', lag: -1 } }, 'incremental.lag');
+    refuses({ ...ok, mode: 'incremental', incremental: { column: 'id', lag: 1.5 } }, 'incremental.lag');
+    refuses(
+      { ...ok, mode: 'incremental', incremental: { column: 't', lag: '5 parsecs' } },
+      'incremental.lag',
+    );
+    refuses({ ...ok, mode: 'incremental', incremental: { column: 't', lag: '1 month' } }, 'incremental.lag');
+    refuses({ ...ok, mode: 'incremental', incremental: { column: 't', since: 1 } }, 'incremental.since');
+  });
+});
+
+describe('pg-parquet export --incremental / --lag', () => {
+  test('set mode, column and lag (digits as ids, else a duration)', () => {
+    const to = 's3://bucket/prefix';
+    const ts = resolveExportInput(
+      exportInputFromFlags('t', { to, incremental: 'updated_at', lag: '5 minutes' }),
+    );
+    assert.equal(ts.mode, 'incremental');
+    assert.deepEqual(ts.watermark, {
+      column: 'updated_at',
+      lag: { kind: 'duration', micros: 300_000_000, text: '5 minutes' },
+    });
+    const ids = resolveExportInput(exportInputFromFlags('t', { to, incremental: 'id', lag: '10' }));
+    assert.deepEqual(ids.watermark?.lag, { kind: 'ids', amount: 10 });
+    refuses(exportInputFromFlags('t', { to, lag: '10' }), 'mode');
   });
 });

@@ -1,9 +1,10 @@
-/** Incremental runs, the pure parts: input, lag, high-water, the chain rule, the SQL condition. */
+/**
+ * Incremental runs, the pure parts: durations, the watermark kind, the high-water, the chain rule,
+ * the SQL condition (the input fields are tested in export-input.test.ts).
+ */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorType, InputError, PgParquetError } from '../../src/contract/errors.js';
-import { resolveExportInput } from '../../src/contract/export-input.js';
-import { exportInputFromFlags } from '../../src/cli/export-options.js';
+import { ErrorType, PgParquetError } from '../../src/contract/errors.js';
 import { parseDuration } from '../../src/contract/incremental.js';
 import {
   chainProblem,
@@ -14,82 +15,6 @@ import {
 } from '../../src/plan/watermark.js';
 import { rowFilterSql } from '../../src/postgres/copy-query.js';
 import { watermarkCondition } from '../../src/postgres/watermark.js';
-
-const base = { source: { table: 'public.events' }, destination: 's3://bucket/prefix' };
-
-/** Asserts the input is refused with an InputError on `field`. */
-function refuses(raw: unknown, field: string): void {
-  assert.throws(
-    () => resolveExportInput(raw),
-    (err: unknown) => {
-      assert.ok(err instanceof InputError, `expected InputError, got ${String(err)}`);
-      assert.equal(err.type, ErrorType.InvalidInput);
-      assert.equal(err.field, field);
-      assert.equal(err.retryable, false);
-      return true;
-    },
-  );
-}
-
-describe('incremental input', () => {
-  test('full by default, no watermark', () => {
-    const r = resolveExportInput(base);
-    assert.equal(r.mode, 'full');
-    assert.equal(r.watermark, null);
-  });
-
-  test('a column, an id lag, a duration lag', () => {
-    const col = resolveExportInput({ ...base, mode: 'incremental', incremental: { column: '"Updated At"' } });
-    assert.deepEqual(col.watermark, { column: 'Updated At', lag: null });
-    const ids = resolveExportInput({ ...base, mode: 'incremental', incremental: { column: 'id', lag: 100 } });
-    assert.deepEqual(ids.watermark?.lag, { kind: 'ids', amount: 100 });
-    const time = resolveExportInput({
-      ...base,
-      mode: 'incremental',
-      incremental: { column: 'updated_at', lag: '1 hour 30 min' },
-    });
-    assert.deepEqual(time.watermark?.lag, {
-      kind: 'duration',
-      micros: 90 * 60_000_000,
-      text: '1 hour 30 min',
-    });
-  });
-
-  test('bad input names the field', () => {
-    refuses({ ...base, mode: 'delta' }, 'mode');
-    refuses({ ...base, mode: 'incremental' }, 'incremental.column');
-    refuses({ ...base, incremental: { column: 'updated_at' } }, 'mode');
-    refuses({ ...base, mode: 'incremental', incremental: { column: 'a.b' } }, 'incremental.column');
-    refuses({ ...base, mode: 'incremental', incremental: { column: 'id', lag: -1 } }, 'incremental.lag');
-    refuses({ ...base, mode: 'incremental', incremental: { column: 'id', lag: 1.5 } }, 'incremental.lag');
-    refuses(
-      { ...base, mode: 'incremental', incremental: { column: 't', lag: '5 parsecs' } },
-      'incremental.lag',
-    );
-    refuses(
-      { ...base, mode: 'incremental', incremental: { column: 't', lag: '1 month' } },
-      'incremental.lag',
-    );
-    refuses({ ...base, mode: 'incremental', incremental: { column: 't', since: 1 } }, 'incremental.since');
-  });
-});
-
-describe('pg-parquet export --incremental / --lag', () => {
-  test('set mode, column and lag (digits as ids, else a duration)', () => {
-    const to = 's3://bucket/prefix';
-    const ts = resolveExportInput(
-      exportInputFromFlags('t', { to, incremental: 'updated_at', lag: '5 minutes' }),
-    );
-    assert.equal(ts.mode, 'incremental');
-    assert.deepEqual(ts.watermark, {
-      column: 'updated_at',
-      lag: { kind: 'duration', micros: 300_000_000, text: '5 minutes' },
-    });
-    const ids = resolveExportInput(exportInputFromFlags('t', { to, incremental: 'id', lag: '10' }));
-    assert.deepEqual(ids.watermark?.lag, { kind: 'ids', amount: 10 });
-    refuses(exportInputFromFlags('t', { to, lag: '10' }), 'mode');
-  });
-});
 
 describe('parseDuration', () => {
   test('units and sums', () => {
