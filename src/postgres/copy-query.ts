@@ -71,10 +71,10 @@ export function rowFilterSql(f: RowFilter): string | null {
 }
 
 /**
- * `SELECT … FROM … WHERE range AND (where) AND watermark ORDER BY cursor`. NULL cursors come first, so only the
- * range that holds them asks for `NULLS FIRST`: every other range has no NULL, and there a plain
- * `ORDER BY` (NULLS LAST, the btree's own order) is the same order and reads the index in order
- * instead of sorting the range.
+ * `SELECT … FROM … WHERE range AND (where) AND watermark ORDER BY cursor`. NULL cursors come
+ * first, so only the range that holds them asks for `NULLS FIRST`: every other range has no NULL,
+ * and there a plain `ORDER BY` (NULLS LAST, the btree's own order) is the same order and reads the
+ * index in order instead of sorting the range.
  */
 function selectSql(q: ExtractQuery): string {
   const list = q.columns.map((c) => c.selectExpr).join(', ');
