@@ -16,6 +16,8 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../src/contract/errors.js';
 import type { ExportTableInput } from '../../src/contract/export-input.js';
 import type { Manifest } from '../../src/run/manifest.js';
+import { listTableRuns } from '../../src/run/run-history.js';
+import { openObjectStore } from '../../src/storage/destination.js';
 import type { WatermarkRange } from '../../src/plan/watermark.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { planDirect } from '../support/direct-export.js';
@@ -349,6 +351,41 @@ describe('incremental runs', () => {
       assert.deepEqual([c.watermark?.from, c.watermark?.to, c.rows], ['100', '120', 20]);
       const { rows } = await readRun(prefix, table, 'c');
       assert.ok(rows.includes('101@1'), 'the late id is in run c');
+    });
+
+    test('a run superseded while unfinished is refused when re-run; the listing shows it unfinished', async () => {
+      await db.query(`INSERT INTO ${table} (v) SELECT 1 FROM generate_series(1, 5)`); // 121..125
+      // Run d is planned, then fails (here: is never extracted); run e succeeds after it.
+      await planDirect({
+        table: { schema: 'public', name: table },
+        destination: `s3://${bucket()}/${prefix}`,
+        runKey: 'd',
+        partitions: 1,
+        incremental: { column: 'id', lag: null },
+      });
+      await db.query(`INSERT INTO ${table} (v) SELECT 1 FROM generate_series(1, 5)`); // 126..130
+      const e = await exportRun(input('e', 0));
+      assert.deepEqual(
+        [e.watermark?.from, e.watermark?.to, e.watermark?.previousRunKey],
+        ['120', '130', 'c'],
+      );
+      const { failure: f, activities } = await failure(input('d', 0));
+      assert.equal(f.type, ErrorType.WatermarkConflict);
+      assert.equal(activities, 1, 'refused at planning, before any extraction');
+      const listed = await listTableRuns({
+        store: openObjectStore(`s3://${bucket()}/${prefix}`),
+        table: { schema: 'public', name: table },
+      });
+      assert.deepEqual(
+        listed.map((r) => [r.runKey, r.state, r.watermark?.from ?? null, r.watermark?.to ?? null, r.rows]),
+        [
+          ['a', 'succeeded', null, '100', 100],
+          ['b', 'succeeded', '100', '100', 0],
+          ['c', 'succeeded', '100', '120', 20],
+          ['d', 'unfinished', '120', '125', null],
+          ['e', 'succeeded', '120', '130', 10],
+        ],
+      );
     });
   });
 
