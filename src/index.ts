@@ -14,6 +14,8 @@ export {
   type StartExportOptions,
   type StartedExport,
   type ScheduleExportOptions,
+  OVERLAP_POLICIES,
+  type OverlapPolicy,
 } from './client.js';
 export {
   listExportSchedules,
@@ -67,4 +69,8 @@ export {
   type ExportTablesInput,
   type ResolvedExportTablesInput,
 } from './contract/export-tables-input.js';
-export type { ExportTablesResult, TableExportSummary } from '../workflows/export-tables.js';
+export type {
+  ExportTablesProgress,
+  ExportTablesResult,
+  TableExportSummary,
+} from '../workflows/export-tables.js';

@@ -104,6 +104,9 @@ export class RateMeter {
 /** How progress is shown. */
 export type ProgressMode = 'bar' | 'log' | 'off';
 
+/** What the done/total counts of a view count: one table's partitions, or an exportTables run's tables. */
+export type ProgressUnit = 'partitions' | 'tables';
+
 /** The mode for a `--wait`: nothing with `--json`, a bar on a terminal, log lines otherwise. */
 export function progressModeFor(json: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressMode {
   if (json) return 'off';
@@ -144,6 +147,7 @@ export class ProgressView {
     /** Seconds between log lines (log mode); a phase change always prints one. */
     private readonly logIntervalSeconds = 10,
     private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly unit: ProgressUnit = 'partitions',
   ) {
     this.bar =
       mode === 'bar'
@@ -207,12 +211,12 @@ export class ProgressView {
     if (this.bar?.isActive) this.bar.stop();
   }
 
-  /** `<time> progress phase=… partitions=d/t running=n rows=… bytes=… rows_per_s=… eta_s=…` */
+  /** `<time> progress phase=… partitions=d/t running=n rows=… bytes=… rows_per_s=… eta_s=…` (`tables=d/t` for tables) */
   private logLine(): string {
     const v = this.view!;
     const fields: [string, string | number][] = [
       ['phase', v.phase],
-      ['partitions', `${v.done}/${v.total}`],
+      [this.unit, `${v.done}/${v.total}`],
       ['running', v.running],
       ['rows', v.rows],
     ];
@@ -238,8 +242,8 @@ export class ProgressView {
       const filled = Math.round(Math.min(1, Math.max(0, ratio)) * BAR_WIDTH);
       const bar = '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled);
       const what = byRows
-        ? `${formatCount(v.rows)}/${formatCount(v.estimatedRows)} rows | ${v.done}/${v.total} partitions`
-        : `${v.done}/${v.total} partitions (${v.running} running) | ${formatCount(v.rows)} rows`;
+        ? `${formatCount(v.rows)}/${formatCount(v.estimatedRows)} rows | ${v.done}/${v.total} ${this.unit}`
+        : `${v.done}/${v.total} ${this.unit} (${v.running} running) | ${formatCount(v.rows)} rows`;
       const rate = v.rowsPerSecond === null ? '– rows/s' : `${formatCount(v.rowsPerSecond)} rows/s`;
       return (
         `${phase} |${bar}| ${Math.floor(Math.min(1, ratio) * 100)}% | ${what}${byRows ? ` (${v.running} running)` : ''} | ` +
@@ -249,7 +253,7 @@ export class ProgressView {
     // Planning, compacting and finalizing have no known length: a spinner and the time in the phase.
     const spin = SPINNER[Math.floor(Date.now() / 125) % SPINNER.length]!;
     const inPhase = formatDuration((Date.now() - this.phaseSince) / 1000);
-    const parts = v.total > 0 ? `${v.done}/${v.total} partitions | ` : '';
+    const parts = v.total > 0 ? `${v.done}/${v.total} ${this.unit} | ` : '';
     const total = formatDuration((Date.now() - this.t0) / 1000);
     return `${phase} ${spin} ${parts}${counts} | ${inPhase} in ${v.phase} | ${total} total`;
   }

@@ -77,7 +77,10 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | und
 }
 
 /** One look at a running export: its progress answer plus its running partitions' heartbeats. */
-async function lookAtRun(handle: WorkflowHandle, timeoutMs = 5_000): Promise<LiveProgress | undefined> {
+export async function lookAtRun(
+  handle: WorkflowHandle,
+  timeoutMs = 5_000,
+): Promise<LiveProgress | undefined> {
   const [progress, d] = await Promise.all([
     withTimeout(queryProgress(handle), timeoutMs),
     withTimeout(
@@ -101,17 +104,34 @@ async function lookAtRun(handle: WorkflowHandle, timeoutMs = 5_000): Promise<Liv
  * Waits for the result while calling `onLook` about once per `intervalMs`. Rejects with the
  * workflow's failure (its cause carries the typed error).
  */
-export async function followExport(
+export function followExport(
   handle: WorkflowHandle,
   onLook: (live: LiveProgress) => void,
   intervalMs = 1000,
 ): Promise<ExportTableResult> {
+  return followRun({ handle, look: () => lookAtRun(handle), onLook, intervalMs });
+}
+
+/** What {@link followRun} follows: a run, how to look at it, and what to do with each look. */
+export interface FollowedRun {
+  readonly handle: WorkflowHandle;
+  readonly look: () => Promise<LiveProgress | undefined>;
+  readonly onLook: (live: LiveProgress) => void;
+  readonly intervalMs?: number;
+}
+
+/**
+ * Waits for a run's result (of type `R`) while calling `onLook` with a fresh `look()` about once
+ * per `intervalMs`. Rejects with the workflow's failure (its cause carries the typed error).
+ */
+export async function followRun<R>(run: FollowedRun): Promise<R> {
+  const { handle, look, onLook, intervalMs = 1000 } = run;
   let settled = false;
   let wake: (() => void) | undefined;
-  const result = handle.result() as Promise<ExportTableResult>;
+  const result = handle.result() as Promise<R>;
   const poll = (async () => {
     while (!settled) {
-      const live = await lookAtRun(handle).catch(() => undefined);
+      const live = await look().catch(() => undefined);
       if (live && !settled) onLook(live);
       if (settled) break;
       let timer: NodeJS.Timeout | undefined;
