@@ -44,11 +44,7 @@ export function describeJson(
   recentRuns: readonly ScheduledRunState[],
 ): ScheduleDescribeJson {
   return {
-    scheduleId: d.scheduleId,
-    workflowType: d.workflowType,
-    paused: d.paused,
-    // The server answers "" for no note and no time zone.
-    note: d.note || null,
+    ...listEntryJson(d),
     workflowIdBase: d.workflowIdBase,
     taskQueue: d.taskQueue,
     spec: specOf(d.raw.spec),
@@ -57,7 +53,6 @@ export function describeJson(
     pauseOnFailure: d.pauseOnFailure,
     actionsTaken: d.actionsTaken,
     input: d.input,
-    nextRunTimes: d.nextRunTimes,
     runningWorkflowIds: d.runningWorkflowIds,
     recentRuns,
   };
@@ -114,6 +109,7 @@ export function listEntryJson(s: ExportSchedule) {
     scheduleId: s.scheduleId,
     workflowType: s.workflowType,
     paused: s.paused,
+    // The server answers "" for no note.
     note: s.note || null,
     nextRunTimes: s.nextRunTimes,
     recentRuns: s.recentRuns,
