@@ -78,7 +78,7 @@ export function createActivities(deps: ActivityDeps = {}) {
      */
     async pgParquetExtractPartition(input: ExtractPartitionInput): Promise<ExtractPartitionResult> {
       const ctx = Context.current();
-      const reports = progressReporter(ctx);
+      const reports = progressReporter(ctx, input.partition.index);
       try {
         return await withFailureMapping(() =>
           extractPartition(

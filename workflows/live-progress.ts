@@ -1,9 +1,10 @@
 /**
  * Live progress of the running partitions, for the `progress` query only.
  *
- * A workflow cannot read its activities' heartbeats, so each extraction activity also reports its
- * rows and bytes (at most about once a second, after a stored batch) as a Workflow Update that the
- * validator records here and then **rejects**. Why an Update that is always rejected:
+ * A workflow cannot read its activities' heartbeats, so extraction activities also report their
+ * rows and bytes (after stored batches; per worker process one Update for all its partitions of
+ * the run, at most about once a second) as a Workflow Update that the validator records here and
+ * then **rejects**. Why an Update that is always rejected:
  * - a rejected Update writes nothing to the history: the request travels as a message, not an
  *   event, and a workflow task that carries only rejected Updates (and no commands) is speculative
  *   and dropped by the server (Temporal's docs/architecture/workflow-update.md and
@@ -12,8 +13,11 @@
  *   event plus a workflow task (three more) per batch and break the bounded-history budget of
  *   `PARTITIONS_PER_CHUNK` activities per run; throttled signals would still grow with the
  *   partition's length.
- * - the only events it can cost are bounded by other events: a speculative task that an activity
- *   completion overtakes is written as a normal one (≤ 3 events per completion), never per batch.
+ * - the only events it can cost are bounded by other events, never by batches: a speculative task
+ *   that an activity completion overtakes is written as a normal one (≤ 3 events per completion),
+ *   and servers before the fix of temporalio/temporal#7741 fail one such task after a worker cache
+ *   eviction (a few events per eviction). Measured: 29 events for one partition of 30 batches as
+ *   of 3; 1,200 reporting partitions no longer than without reports (test/integration/live-*).
  *
  * Determinism: rejected Updates are never replayed, so what is recorded here differs between the
  * original execution and a replay. That is why nothing but the query reads it: the workflow's
@@ -68,8 +72,9 @@ export class LivePartitions {
    * earlier report of the same attempt (reports may overtake each other). True when recorded.
    */
   record(report: PartitionProgressReport): boolean {
+    if (!isReport(report)) return false;
     const last = this.running.get(report.partition);
-    if (last === undefined || !isReport(report)) return false;
+    if (last === undefined) return false;
     if (report.attempt < last.attempt || (report.attempt === last.attempt && report.rows < last.rows)) {
       return false;
     }
@@ -100,12 +105,16 @@ export class LivePartitions {
   }
 }
 
-/** A report from outside the workflow: whole, non-negative numbers only. */
-function isReport(r: PartitionProgressReport): boolean {
-  return [r.partition, r.attempt, r.rows, r.bytes].every((n) => Number.isSafeInteger(n) && n >= 0);
+/** A report comes from outside the workflow: an object of whole, non-negative numbers only. */
+function isReport(r: unknown): r is PartitionProgressReport {
+  if (typeof r !== 'object' || r === null) return false;
+  const { partition, attempt, rows, bytes } = r as Record<string, unknown>;
+  return [partition, attempt, rows, bytes].every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
 }
 
-const partitionProgressUpdate = defineUpdate<void, [PartitionProgressReport]>(PARTITION_PROGRESS_UPDATE);
+const partitionProgressUpdate = defineUpdate<void, [readonly PartitionProgressReport[]]>(
+  PARTITION_PROGRESS_UPDATE,
+);
 
 /**
  * The rejection every report gets once recorded: rejecting is what keeps it out of the history.
@@ -120,8 +129,10 @@ export function receivePartitionProgress(live: LivePartitions): void {
     // Never runs: the validator rejects every report.
     () => undefined,
     {
-      validator: (report: PartitionProgressReport) => {
-        live.record(report);
+      validator: (reports: readonly PartitionProgressReport[]) => {
+        // `record` checks each report: the argument comes from outside the workflow.
+        const list: readonly unknown[] = Array.isArray(reports) ? reports : [];
+        for (const r of list) live.record(r as PartitionProgressReport);
         throw RECORDED;
       },
     },

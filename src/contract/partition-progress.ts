@@ -5,7 +5,11 @@
  * is `activities/progress-reports.ts`.
  */
 
-/** Name of the Update through which extraction activities report a partition's progress. */
+/**
+ * Name of the Update through which extraction activities report their partitions' progress; its
+ * one argument is a list of {@link PartitionProgressReport}s (all partitions of the run that one
+ * worker process extracts).
+ */
 export const PARTITION_PROGRESS_UPDATE = 'pgParquetPartitionProgress';
 
 /** One partition's progress, as its extraction activity reports it after a stored batch. */

@@ -14,7 +14,7 @@ import type pg from 'pg';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { ExportProgress, ExportTableResult } from '../../workflows/export-table.js';
 import { startSlowS3Proxy, type SlowS3Proxy } from '../support/faulty-s3-proxy.js';
-import { WorkerFleet } from '../support/worker-process.js';
+import { waitFor, WorkerFleet } from '../support/worker-process.js';
 import { bucket, database, stack, uniquePrefix } from '../support/fixtures.js';
 
 const TABLE = 'it_progress_rows';
@@ -51,9 +51,9 @@ describe('live progress during a partition', () => {
     await db?.end();
   });
 
-  const start = (batchRows: number) =>
+  const start = (batchRows: number, queue = taskQueue) =>
     client.workflow.start('exportTable', {
-      taskQueue,
+      taskQueue: queue,
       workflowId: `it-progress-${randomUUID()}`,
       args: [
         {
@@ -151,6 +151,43 @@ describe('live progress during a partition', () => {
         ),
         'no Update or signal event',
       );
+    },
+  );
+
+  test(
+    'a retry on another worker reports the batches it resumed at once; the result still counts each row once',
+    { timeout: 240_000 },
+    async (t) => {
+      const queue = `it-progress-retry-${randomUUID()}`;
+      const first = await fleet.worker(queue, { AWS_ENDPOINT_URL_S3: slow.url });
+      const handle = await start(SMALL_BATCH, queue);
+      const query = () => handle.query<ExportProgress>('progress').catch(() => undefined);
+      let before = 0;
+      await waitFor('10 batches stored', async () => {
+        before = (await query())?.rows ?? 0;
+        return before >= 10 * SMALL_BATCH;
+      });
+      await first.kill();
+      await fleet.worker(queue, { AWS_ENDPOINT_URL_S3: slow.url });
+      // The new worker replays the run (live numbers empty), the partition's attempt 2 starts once
+      // the first one's heartbeat timeout (20 s) has passed, and reports the stored batches.
+      let resumed: ExportProgress | undefined;
+      await waitFor(
+        'the retry to report',
+        async () => {
+          const p = await query();
+          if (p && p.runningPartitions.some((r) => r.rows > 0)) resumed = p;
+          return resumed !== undefined || p?.partitions.done === 1;
+        },
+        120_000,
+      );
+      t.diagnostic(`${before} rows before the kill; the retry's first report: ${resumed?.rows}`);
+      assert.ok(resumed, 'the retry reported before the partition finished');
+      assert.ok(resumed.rows >= before, `${resumed.rows} rows: the resumed batches included`);
+      assert.ok(resumed.rows < ROWS);
+      const result = (await handle.result()) as ExportTableResult;
+      assert.equal(result.rows, ROWS);
+      assert.equal((await handle.query<ExportProgress>('progress')).rows, ROWS);
     },
   );
 

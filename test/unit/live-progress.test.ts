@@ -78,12 +78,15 @@ test('malformed reports are ignored', () => {
   const live = new LivePartitions();
   live.started(0);
   for (const bad of [
+    null,
+    'x',
+    { partition: 0 },
     { partition: 0, attempt: 1, rows: -1, bytes: 0 },
     { partition: 0, attempt: 1, rows: Number.NaN, bytes: 0 },
     { partition: 0, attempt: 1.5, rows: 1, bytes: 0 },
     { partition: 0, attempt: 1, rows: 1, bytes: Number.POSITIVE_INFINITY },
   ]) {
-    assert.equal(live.record(bad), false, JSON.stringify(bad));
+    assert.equal(live.record(bad as never), false, JSON.stringify(bad));
   }
   assert.deepEqual(live.list(), [{ partition: 0, rows: 0, bytes: 0 }]);
 });
