@@ -57,6 +57,7 @@ export type { InfinityMode, TypeOptions } from './contract/type-options.js';
 export { ErrorType, InputError, PgParquetError, type ErrorTypeName } from './contract/errors.js';
 export type { Manifest, ManifestColumn, ManifestFile, ManifestPartition } from './run/manifest.js';
 export type { ExportProgress, ExportTableResult, ExportPhase } from '../workflows/export-table.js';
+export type { RunningPartition } from '../workflows/live-progress.js';
 export {
   exportWorkflowId,
   exportScheduleWorkflowId,

@@ -4,6 +4,7 @@
  */
 export { exportTable, progressQuery } from './export-table.js';
 export type { ExportPhase, ExportProgress, ExportTableInput, ExportTableResult } from './export-table.js';
+export type { RunningPartition } from './live-progress.js';
 export { exportTables, tablesProgressQuery } from './export-tables.js';
 export type {
   ExportTablesInput,

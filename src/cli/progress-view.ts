@@ -34,7 +34,9 @@ export function formatDuration(seconds: number | null): string {
 /** One look at a running export: the workflow's `progress` answer plus what its activities report. */
 export interface LiveProgress {
   readonly progress: ExportProgress;
-  /** Rows and bytes stored so far by partitions still running (their heartbeats). */
+  /** Rows and bytes of the finished partitions. */
+  readonly finished: { readonly rows: number; readonly bytes: number };
+  /** Rows and bytes stored so far by partitions still running (their reports and heartbeats). */
   readonly inflight: { readonly rows: number; readonly bytes: number };
   /** Rows the plan expects, when the workflow tells; else null (the bar then counts partitions). */
   readonly estimatedRows: number | null;
@@ -166,9 +168,10 @@ export class ProgressView {
     if (this.stopped || this.mode === 'off') return;
     const p = live.progress;
     const now = Date.now();
-    // Rows only ever grow on screen (a partition moves from "running" to "done" between two looks).
-    const rows = Math.max(this.shown.rows, p.rows + live.inflight.rows);
-    const bytes = Math.max(this.shown.bytes, p.bytes + live.inflight.bytes);
+    // Rows only ever grow on screen (after a worker restart, the live numbers of running
+    // partitions are empty until their next report).
+    const rows = Math.max(this.shown.rows, live.finished.rows + live.inflight.rows);
+    const bytes = Math.max(this.shown.bytes, live.finished.bytes + live.inflight.bytes);
     this.shown = { rows, bytes };
     this.meter.add(now, rows, bytes);
     const rate = this.meter.rate();
@@ -187,7 +190,7 @@ export class ProgressView {
       eta: estimateEta({
         phase: p.phase,
         rows,
-        finishedRows: p.rows,
+        finishedRows: live.finished.rows,
         partitionsDone: p.partitions.done,
         partitionsTotal: p.partitions.total,
         estimatedRows: live.estimatedRows,

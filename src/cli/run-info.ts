@@ -89,15 +89,44 @@ export async function lookAtRun(
     ),
   ]);
   if (!progress) return undefined;
-  const running = d ? pendingWork(d).filter((w) => w.activity === 'extractPartition') : [];
+  return liveProgressOf(progress, d ? pendingWork(d) : []);
+}
+
+/**
+ * Combines a `progress` answer with the heartbeats of the run's pending activities. Both tell a
+ * running partition's stored rows, each as of its last report (the workflow's live numbers at most
+ * a second old, heartbeats as Temporal last received them, which is throttled to every ~16 s), so
+ * per partition the larger counts. Only the partitions the answer lists as running count: a
+ * heartbeat of a partition the answer already counts as finished is not added again. An answer of
+ * an earlier version (no `runningPartitions`) counts finished partitions only: all heartbeats add.
+ */
+export function liveProgressOf(progress: ExportProgress, pending: readonly PendingWork[]): LiveProgress {
+  const beats = pending.filter((w) => w.activity === 'extractPartition');
+  const estimatedRows = estimatedRowsOf(progress);
+  const reported = (progress as Partial<ExportProgress>).runningPartitions;
+  if (reported === undefined) {
+    return {
+      progress,
+      finished: { rows: progress.rows, bytes: progress.bytes },
+      inflight: { rows: sum(beats, 'rows'), bytes: sum(beats, 'bytes') },
+      estimatedRows,
+    };
+  }
+  const beatOf = new Map(beats.map((w) => [w.partition, w]));
+  const inflight = reported.map((r) => {
+    const beat = beatOf.get(r.partition);
+    return { rows: Math.max(r.rows, beat?.rows ?? 0), bytes: Math.max(r.bytes, beat?.bytes ?? 0) };
+  });
   return {
     progress,
-    inflight: {
-      rows: running.reduce((s, w) => s + w.rows, 0),
-      bytes: running.reduce((s, w) => s + w.bytes, 0),
-    },
-    estimatedRows: estimatedRowsOf(progress),
+    finished: { rows: progress.rows - sum(reported, 'rows'), bytes: progress.bytes - sum(reported, 'bytes') },
+    inflight: { rows: sum(inflight, 'rows'), bytes: sum(inflight, 'bytes') },
+    estimatedRows,
   };
+}
+
+function sum<K extends string>(items: readonly Readonly<Record<K, number>>[], key: K): number {
+  return items.reduce((s, x) => s + x[key], 0);
 }
 
 /**
@@ -167,6 +196,7 @@ export function progressOfResult(result: ExportTableResult): ExportProgress {
     },
     rows: result.rows,
     bytes: result.bytes,
+    runningPartitions: [],
     estimatedRows: null,
   };
 }

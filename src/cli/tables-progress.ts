@@ -30,8 +30,8 @@ async function lookAtTables(client: Client, handle: WorkflowHandle): Promise<Liv
   let rows = 0;
   let bytes = 0;
   for (const c of children) {
-    rows += (c?.progress.rows ?? 0) + (c?.inflight.rows ?? 0);
-    bytes += (c?.progress.bytes ?? 0) + (c?.inflight.bytes ?? 0);
+    rows += (c?.finished.rows ?? 0) + (c?.inflight.rows ?? 0);
+    bytes += (c?.finished.bytes ?? 0) + (c?.inflight.bytes ?? 0);
   }
   return {
     progress: {
@@ -47,6 +47,7 @@ async function lookAtTables(client: Client, handle: WorkflowHandle): Promise<Liv
       rows: p.rows,
       bytes: p.bytes,
       estimatedRows: null,
+      runningPartitions: [],
     },
     inflight: { rows, bytes },
     // Tables not started yet have no estimate: the view counts tables.
