@@ -49,6 +49,8 @@ async function lookAtTables(client: Client, handle: WorkflowHandle): Promise<Liv
       estimatedRows: null,
       runningPartitions: [],
     },
+    // Finished tables (the parent's sums), then what running tables have stored so far.
+    finished: { rows: p.rows, bytes: p.bytes },
     inflight: { rows, bytes },
     // Tables not started yet have no estimate: the view counts tables.
     estimatedRows: null,
