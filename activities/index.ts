@@ -43,6 +43,7 @@ import { openObjectStore } from '../src/storage/destination.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
 import type { ParquetEncoder } from '../src/parquet/encoder.js';
 import { withFailureMapping } from './failures.js';
+import { progressReporter } from './progress-reports.js';
 
 /** What the activities depend on; every field has a production default. */
 export interface ActivityDeps {
@@ -71,16 +72,30 @@ export function createActivities(deps: ActivityDeps = {}) {
     async pgParquetPlanRanges(input: PlanRangesInput): Promise<{ ranges: PartitionRange[] }> {
       return withFailureMapping(() => planRanges(input, { openStore }));
     },
-    /** Extracts one partition to Parquet, heartbeating after every stored batch. */
+    /**
+     * Extracts one partition to Parquet, heartbeating after every stored batch; what a heartbeat
+     * says is also reported to the workflow's `progress` query (best effort, throttled).
+     */
     async pgParquetExtractPartition(input: ExtractPartitionInput): Promise<ExtractPartitionResult> {
       const ctx = Context.current();
-      return withFailureMapping(() =>
-        extractPartition(
-          input,
-          { heartbeat: (p) => ctx.heartbeat(p), signal: ctx.cancellationSignal },
-          deps.encoder ? { ...common, encoder: deps.encoder } : common,
-        ),
-      );
+      const reports = progressReporter(ctx, input.partition.index);
+      try {
+        return await withFailureMapping(() =>
+          extractPartition(
+            input,
+            {
+              heartbeat: (p) => {
+                ctx.heartbeat(p);
+                reports.offer(p);
+              },
+              signal: ctx.cancellationSignal,
+            },
+            deps.encoder ? { ...common, encoder: deps.encoder } : common,
+          ),
+        );
+      } finally {
+        reports.stop();
+      }
     },
     /** Plans (or reuses) the run's data files: which raw files each one merges. */
     async pgParquetPlanCompaction(input: PlanCompactionInput): Promise<PlanCompactionResult> {

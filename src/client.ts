@@ -8,8 +8,10 @@ import {
   type WorkflowHandle,
   WorkflowIdReusePolicy,
 } from '@temporalio/client';
+import { checkCronExpression, checkTimeZone } from './contract/cron-expression.js';
 import { InputError } from './contract/errors.js';
 import { resolveExportInput, type ExportTableInput } from './contract/export-input.js';
+import { keyName, keyPart, type QualifiedName } from './contract/table-name.js';
 import { taskQueueFromEnv } from './temporal-connection.js';
 import type { ExportProgress, ExportTableResult } from '../workflows/export-table.js';
 import {
@@ -94,9 +96,25 @@ export async function startExportTables(
   return { handle, workflowId, input: settled };
 }
 
-/** `<schema>.*` for a whole schema, `tables` for a list. */
-function tablesLabel(schema: string | null): string {
+/** The part of an `exportTables` workflow id that names its tables: `<schema>.*` for a whole schema, `tables` for a list. */
+export function tablesLabel(schema: string | null): string {
   return schema === null ? 'tables' : `${schema}.*`;
+}
+
+/**
+ * The default id of a schedule: `pg-parquet-<connection>-<schema>.<table>` for one table (escaped
+ * as in object keys), `pg-parquet-<connection>-schema-<schema>` for a whole schema and
+ * `pg-parquet-<connection>-tables` for a list. No `/` (it would need escaping in the UI's URLs)
+ * and no `*` (a shell would expand it).
+ */
+function defaultScheduleId(connection: string, target: QualifiedName | { schema: string | null }): string {
+  const label =
+    'name' in target
+      ? keyName(target)
+      : target.schema === null
+        ? 'tables'
+        : `schema-${keyPart(target.schema)}`;
+  return `pg-parquet-${connection}-${label}`;
 }
 
 /** Asks a running export for its progress (undefined if it cannot answer yet). */
@@ -135,13 +153,26 @@ export async function waitForExport(
   }
 }
 
+/**
+ * What a scheduled run does that comes while the previous one still runs: `SKIP` it (the
+ * default), buffer one or all of them to run after it, or run them all at once. (Temporal's
+ * `CANCEL_OTHER` and `TERMINATE_OTHER` are left out: they would stop an export half way.)
+ */
+export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'ALLOW_ALL'] as const;
+/** One of {@link OVERLAP_POLICIES}. */
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
 /** Options of {@link scheduleExport}. */
 export interface ScheduleExportOptions {
-  readonly scheduleId: string;
+  /**
+   * Default `pg-parquet-<connection>-<schema>.<table>` (`…-schema-<schema>` for a whole schema,
+   * `…-tables` for a list of tables).
+   */
+  readonly scheduleId?: string;
   /** Cron expressions, e.g. `['0 2 * * *']`. At least one cron expression or interval. */
   readonly cron?: readonly string[];
-  /** Or fixed intervals, e.g. `[{ every: '1h' }]` (with an optional `offset`). */
-  readonly intervals?: readonly { every: string; offset?: string }[];
+  /** Or fixed intervals, e.g. `[{ every: '1h' }]` (with an optional `offset`; strings or milliseconds). */
+  readonly intervals?: readonly { every: string | number; offset?: string | number }[];
   /** IANA time zone of the cron expressions (default UTC). */
   readonly timezone?: string;
   readonly taskQueue?: string;
@@ -149,9 +180,9 @@ export interface ScheduleExportOptions {
    * What a run does that comes while the previous one still runs: `SKIP` it (default), buffer it
    * (`BUFFER_ONE`, `BUFFER_ALL`), or `ALLOW_ALL` (exports of one table never share a runKey).
    */
-  readonly overlap?: 'SKIP' | 'BUFFER_ONE' | 'BUFFER_ALL' | 'ALLOW_ALL';
-  /** How late a missed run (server down) may still start (default `1 day`; at least 10 s). */
-  readonly catchupWindow?: string;
+  readonly overlap?: OverlapPolicy;
+  /** How late a missed run (server down) may still start (default `1 day`; at least 10 s; text or milliseconds). */
+  readonly catchupWindow?: string | number;
   /** Pause the schedule when a run fails, until `unpauseExportSchedule` (default false). */
   readonly pauseOnFailure?: boolean;
   /** Create it paused (default false). */
@@ -178,8 +209,15 @@ export async function scheduleExport(
   options: ScheduleExportOptions,
 ): Promise<ScheduleHandle> {
   const resolved = resolveExportInput(input);
-  const base = options.workflowId ?? exportScheduleWorkflowId(resolved.source.connection, resolved.table);
-  return createSchedule(client, EXPORT_WORKFLOW_TYPE, input, resolved.runKey, base, options);
+  const connection = resolved.source.connection;
+  return createSchedule(client, {
+    workflowType: EXPORT_WORKFLOW_TYPE,
+    input,
+    runKey: resolved.runKey,
+    workflowId: options.workflowId ?? exportScheduleWorkflowId(connection, resolved.table),
+    scheduleId: options.scheduleId ?? defaultScheduleId(connection, resolved.table),
+    options,
+  });
 }
 
 /**
@@ -192,20 +230,31 @@ export async function scheduleExportTables(
   options: ScheduleExportOptions,
 ): Promise<ScheduleHandle> {
   const resolved = resolveExportTablesInput(input);
-  const base =
-    options.workflowId ?? exportScheduleWorkflowId(resolved.connection, tablesLabel(resolved.schema));
-  return createSchedule(client, EXPORT_TABLES_WORKFLOW_TYPE, input, resolved.runKey, base, options);
+  const { connection, schema } = resolved;
+  return createSchedule(client, {
+    workflowType: EXPORT_TABLES_WORKFLOW_TYPE,
+    input,
+    runKey: resolved.runKey,
+    workflowId: options.workflowId ?? exportScheduleWorkflowId(connection, tablesLabel(schema)),
+    scheduleId: options.scheduleId ?? defaultScheduleId(connection, { schema }),
+    options,
+  });
 }
 
-/** Creates a schedule of `workflowType` with `input` as its one argument (see {@link scheduleExport}). */
-async function createSchedule(
-  client: Client,
-  workflowType: string,
-  input: unknown,
-  runKey: string | null,
-  workflowId: string,
-  options: ScheduleExportOptions,
-): Promise<ScheduleHandle> {
+/** What {@link createSchedule} creates: a schedule of `workflowType` with `input` as its one argument. */
+interface ScheduleRequest {
+  readonly workflowType: string;
+  readonly input: unknown;
+  /** The input's own runKey: must be null. */
+  readonly runKey: string | null;
+  readonly workflowId: string;
+  readonly scheduleId: string;
+  readonly options: ScheduleExportOptions;
+}
+
+/** Creates the schedule of a {@link ScheduleRequest} (see {@link scheduleExport}). */
+async function createSchedule(client: Client, request: ScheduleRequest): Promise<ScheduleHandle> {
+  const { workflowType, input, runKey, workflowId, scheduleId, options } = request;
   if (runKey !== null) {
     throw new InputError('runKey', runKey, 'null: each scheduled run takes its scheduled time as runKey');
   }
@@ -214,8 +263,11 @@ async function createSchedule(
   if (cron.length === 0 && intervals.length === 0) {
     throw new InputError('cron', options.cron, 'at least one cron expression or interval');
   }
+  // Refused here, typed, rather than by the server as an untyped INVALID_ARGUMENT.
+  cron.forEach((c, i) => checkCronExpression(c, `cron[${i}]`));
+  if (options.timezone) checkTimeZone(options.timezone, 'timezone');
   return client.schedule.create({
-    scheduleId: options.scheduleId,
+    scheduleId,
     spec: {
       ...(cron.length > 0 ? { cronExpressions: [...cron] } : {}),
       ...(intervals.length > 0 ? { intervals: intervals.map((i) => ({ ...i })) } : {}),

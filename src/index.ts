@@ -14,6 +14,8 @@ export {
   type StartExportOptions,
   type StartedExport,
   type ScheduleExportOptions,
+  OVERLAP_POLICIES,
+  type OverlapPolicy,
 } from './client.js';
 export {
   listExportSchedules,
@@ -55,6 +57,7 @@ export type { InfinityMode, TypeOptions } from './contract/type-options.js';
 export { ErrorType, InputError, PgParquetError, type ErrorTypeName } from './contract/errors.js';
 export type { Manifest, ManifestColumn, ManifestFile, ManifestPartition } from './run/manifest.js';
 export type { ExportProgress, ExportTableResult, ExportPhase } from '../workflows/export-table.js';
+export type { RunningPartition } from '../workflows/live-progress.js';
 export {
   exportWorkflowId,
   exportScheduleWorkflowId,
@@ -67,4 +70,8 @@ export {
   type ExportTablesInput,
   type ResolvedExportTablesInput,
 } from './contract/export-tables-input.js';
-export type { ExportTablesResult, TableExportSummary } from '../workflows/export-tables.js';
+export type {
+  ExportTablesProgress,
+  ExportTablesResult,
+  TableExportSummary,
+} from '../workflows/export-tables.js';

@@ -3,9 +3,14 @@
  * pause, unpause, delete. Every run a schedule starts is named `<action id>-<scheduled time>`,
  * and its runKey is that time (see `runKeyFromWorkflowId`), so each run here is listed with it.
  */
-import type { Client, ScheduleDescription, ScheduleExecutionResult } from '@temporalio/client';
+import type {
+  Client,
+  ScheduleDescription,
+  ScheduleExecutionResult,
+  ScheduleOverlapPolicy,
+} from '@temporalio/client';
 import { runKeyFromWorkflowId } from '../workflows/run-key.js';
-import { EXPORT_TABLES_WORKFLOW_TYPE, EXPORT_WORKFLOW_TYPE } from './client.js';
+import { EXPORT_TABLES_WORKFLOW_TYPE, EXPORT_WORKFLOW_TYPE, type OverlapPolicy } from './client.js';
 
 /** One run a schedule started. */
 export interface ScheduledRun {
@@ -36,7 +41,7 @@ export interface ExportScheduleDetails extends ExportSchedule {
   readonly taskQueue: string;
   readonly input: unknown;
   readonly runningWorkflowIds: readonly string[];
-  readonly overlap: string;
+  readonly overlap: ScheduleOverlapPolicy;
   readonly catchupWindowMs: number;
   readonly pauseOnFailure: boolean;
   readonly actionsTaken: number;
@@ -44,7 +49,8 @@ export interface ExportScheduleDetails extends ExportSchedule {
   readonly raw: ScheduleDescription;
 }
 
-const EXPORT_TYPES: ReadonlySet<string> = new Set([EXPORT_WORKFLOW_TYPE, EXPORT_TABLES_WORKFLOW_TYPE]);
+/** The workflow types an export schedule starts. */
+export const EXPORT_TYPES: ReadonlySet<string> = new Set([EXPORT_WORKFLOW_TYPE, EXPORT_TABLES_WORKFLOW_TYPE]);
 
 function runsOf(results: readonly ScheduleExecutionResult[]): ScheduledRun[] {
   return results
@@ -100,13 +106,14 @@ export async function describeExportSchedule(
 }
 
 /**
- * Starts a run now (its runKey is the current time, to the second). `overlap` overrides the
- * schedule's policy for this run.
+ * Starts a run now (its runKey is the current time, to the second). `overlap` applies to this
+ * run; without it the SDK uses `ALLOW_ALL`, not the schedule's own policy (the CLI passes the
+ * schedule's).
  */
 export async function triggerExportSchedule(
   client: Client,
   scheduleId: string,
-  options: { readonly overlap?: 'SKIP' | 'BUFFER_ONE' | 'BUFFER_ALL' | 'ALLOW_ALL' } = {},
+  options: { readonly overlap?: ScheduleOverlapPolicy } = {},
 ): Promise<void> {
   await client.schedule.getHandle(scheduleId).trigger(options.overlap);
 }
@@ -117,7 +124,7 @@ export interface BackfillOptions {
   readonly start: Date;
   readonly end: Date;
   /** Default `BUFFER_ALL`: the runs go one after the other, none is skipped. */
-  readonly overlap?: 'SKIP' | 'BUFFER_ONE' | 'BUFFER_ALL' | 'ALLOW_ALL';
+  readonly overlap?: OverlapPolicy;
 }
 
 /**

@@ -26,6 +26,7 @@ import {
 import { ITEMS_PER_FETCH, PARTITIONS_PER_CHUNK } from '../src/contract/chunks.js';
 import { displayName } from '../src/contract/table-name.js';
 import { surfaceCause, validated } from './failures.js';
+import { LivePartitions, receivePartitionProgress, type RunningPartition } from './live-progress.js';
 import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
 
 export type { ExportTableInput } from '../src/contract/export-input.js';
@@ -51,8 +52,15 @@ export interface ExportProgress {
     readonly running: number;
     readonly skipped: number;
   };
+  /** Rows and bytes stored so far: the finished partitions' plus what the running ones report. */
   readonly rows: number;
   readonly bytes: number;
+  /**
+   * The running partitions with the rows and bytes each has stored so far (counted in `rows` and
+   * `bytes`), as its activity reported after a stored batch, at most about once a second; 0 until
+   * its first report.
+   */
+  readonly runningPartitions: readonly RunningPartition[];
   /** Rows the plan expects (PostgreSQL's estimate), or null: for a rows bar and an ETA. */
   readonly estimatedRows: number | null;
 }
@@ -151,7 +159,15 @@ export async function exportTable(
     bytes: 0,
     estimatedRows: null as number | null,
   };
-  setHandler(progressQuery, () => ({ ...progress, partitions: { ...progress.partitions } }));
+  // progress.rows and .bytes count finished partitions only (continue-as-new carries them over);
+  // the query adds the running partitions' live numbers, which nothing else may read.
+  const live = new LivePartitions();
+  receivePartitionProgress(live);
+  setHandler(progressQuery, () => ({
+    ...progress,
+    partitions: { ...progress.partitions },
+    ...live.addTo(progress),
+  }));
 
   const input = validated(resolveExportInput, rawInput);
   const info = workflowInfo();
@@ -249,6 +265,7 @@ export async function exportTable(
           },
           run: async (partition: PartitionRange) => {
             progress.partitions.running++;
+            live.started(partition.index);
             try {
               const r = await extraction.pgParquetExtractPartition.executeWithOptions(
                 {
@@ -276,6 +293,7 @@ export async function exportTable(
               progress.bytes += r.bytes;
             } finally {
               progress.partitions.running--;
+              live.ended(partition.index);
             }
           },
         });

@@ -8,9 +8,11 @@
 import {
   ApplicationFailure,
   ChildWorkflowFailure,
+  defineQuery,
   executeChild,
   log,
   proxyActivities,
+  setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
@@ -38,6 +40,8 @@ export interface TableExportSummary {
   /** Finished by an earlier run of this runKey (its `_SUCCESS` is stored): not exported again. */
   readonly skipped: boolean;
   readonly rows: number | null;
+  /** Bytes of its data files (null for a failed table, or a skipped one finished by an older worker). */
+  readonly bytes: number | null;
   readonly manifestUrl: string | null;
   /** The failure's type (e.g. `PgParquetUnsupportedCursor`) and message, for a failed table. */
   readonly failure: { readonly type: string; readonly message: string } | null;
@@ -53,7 +57,36 @@ export interface ExportTablesResult {
   readonly failed: number;
   readonly skipped: number;
   readonly rows: number;
+  /** Bytes of the tables' data files (tables without a known size count 0). */
+  readonly bytes: number;
 }
+
+/** Answer of the `tablesProgress` query of an `exportTables` run. */
+export interface ExportTablesProgress {
+  /** `listing` the tables, `exporting` them (children), `done`. */
+  readonly phase: 'listing' | 'exporting' | 'done';
+  readonly runKey: string;
+  readonly tables: {
+    /** Tables to export (0 while listing). */
+    readonly total: number;
+    /** Finished, completed or failed, skipped ones included. */
+    readonly done: number;
+    readonly running: number;
+    readonly failed: number;
+    readonly skipped: number;
+  };
+  /** Rows and bytes of the tables that finished. */
+  readonly rows: number;
+  readonly bytes: number;
+  /** The tables whose child `exportTable` runs now (ask each for its own `progress`). */
+  readonly runningTables: readonly { readonly table: string; readonly workflowId: string }[];
+}
+
+/**
+ * Query of an `exportTables` run's progress. Not named `progress` like exportTable's: clients that
+ * read that answer as one table's would misread this one.
+ */
+export const tablesProgressQuery = defineQuery<ExportTablesProgress>('tablesProgress');
 
 const RETRY = {
   initialInterval: '1s',
@@ -76,6 +109,23 @@ export async function exportTables(rawInput: ExportTablesInput): Promise<ExportT
     runKeyFromTime(info.typedSearchAttributes.get(SCHEDULED_START) ?? info.startTime);
   const destination = String(input.common.destination);
 
+  const summaries: TableExportSummary[] = [];
+  /** workflow id → table, of the children running now. */
+  const running = new Map<string, string>();
+  let phase: ExportTablesProgress['phase'] = 'listing';
+  let total = 0;
+  setHandler(tablesProgressQuery, () => {
+    const { failed, skipped, rows, bytes } = totalsOf(summaries);
+    return {
+      phase,
+      runKey,
+      tables: { total, done: summaries.length, running: running.size, failed, skipped },
+      rows,
+      bytes,
+      runningTables: [...running].map(([workflowId, table]) => ({ table, workflowId })),
+    };
+  });
+
   let tables: readonly QualifiedName[];
   try {
     tables =
@@ -94,8 +144,9 @@ export async function exportTables(rawInput: ExportTablesInput): Promise<ExportT
   const { completed } = await lookups.pgParquetCompletedRuns({ destination, runKey, tables });
   const done = new Map(completed.map((c) => [c.table, c]));
   log.info('exportTables', { runKey, tables: tables.length, alreadyDone: done.size });
+  total = tables.length;
+  phase = 'exporting';
 
-  const summaries: TableExportSummary[] = [];
   const todo: QualifiedName[] = [];
   for (const t of tables) {
     const name = displayName(t);
@@ -107,6 +158,8 @@ export async function exportTables(rawInput: ExportTablesInput): Promise<ExportT
         status: 'completed',
         skipped: true,
         rows: finished.rows,
+        // Absent in the answer of a worker older than this field.
+        bytes: (finished as { bytes?: number }).bytes ?? null,
         manifestUrl: finished.manifestUrl,
         failure: null,
       });
@@ -119,20 +172,28 @@ export async function exportTables(rawInput: ExportTablesInput): Promise<ExportT
   const lane = async (): Promise<void> => {
     while (next < todo.length) {
       const table = todo[next++]!;
-      summaries.push(await exportOne(input, table, runKey));
+      const workflowId = exportWorkflowId(input.connection, table, runKey);
+      running.set(workflowId, displayName(table));
+      const summary = await exportOne(input, table, runKey);
+      running.delete(workflowId);
+      summaries.push(summary);
     }
   };
   await Promise.all(Array.from({ length: Math.min(input.maxConcurrent, todo.length) }, lane));
+  phase = 'done';
 
   summaries.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
+  return { runKey, destination, tables: summaries, ...totalsOf(summaries) };
+}
+
+/** How many tables completed, failed and were skipped, and their rows and bytes. */
+function totalsOf(summaries: readonly TableExportSummary[]) {
   return {
-    runKey,
-    destination,
-    tables: summaries,
     completed: summaries.filter((s) => s.status === 'completed').length,
     failed: summaries.filter((s) => s.status === 'failed').length,
     skipped: summaries.filter((s) => s.skipped).length,
     rows: summaries.reduce((n, s) => n + (s.rows ?? 0), 0),
+    bytes: summaries.reduce((n, s) => n + (s.bytes ?? 0), 0),
   };
 }
 
@@ -155,6 +216,7 @@ async function exportOne(
       status: 'completed',
       skipped: false,
       rows: r.rows,
+      bytes: r.bytes,
       manifestUrl: r.manifestUrl,
       failure: null,
     };
@@ -174,6 +236,7 @@ async function exportOne(
       status: 'failed',
       skipped: false,
       rows: null,
+      bytes: null,
       manifestUrl: null,
       failure: { type, message },
     };

@@ -26,6 +26,14 @@ export const ExitCode = {
 export interface FailureSummary {
   readonly type: string;
   readonly message: string;
+  /** For bad input: the flag or input field it names (`--cron`, `source.table`), for scripts and tests. */
+  readonly field?: string;
+}
+
+/** The field a typed error's details name, if any. */
+function fieldOf(details: unknown): { field?: string } {
+  const field = (details as { field?: unknown } | null | undefined)?.field;
+  return typeof field === 'string' ? { field } : {};
 }
 
 /** A failure that happened to a known run: reported with its workflow id and runKey. */
@@ -44,7 +52,11 @@ export function summarizeFailure(err: unknown): FailureSummary {
   let cause: unknown = err instanceof RunFailure ? err.cause : err;
   if (cause instanceof WorkflowFailedError && cause.cause) cause = cause.cause;
   if (cause instanceof ApplicationFailure) {
-    return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
+    return {
+      type: cause.type ?? 'ApplicationFailure',
+      message: cause.message,
+      ...fieldOf(cause.details?.[0]),
+    };
   }
   if (cause instanceof TerminatedFailure || cause instanceof CancelledFailure) {
     return { type: cause.name, message: cause.message || cause.name };
@@ -53,7 +65,9 @@ export function summarizeFailure(err: unknown): FailureSummary {
     return { type: cause.name, message: `${cause.timeoutType ?? 'workflow'} timeout: ${cause.message}` };
   }
   if (cause instanceof TemporalFailure) return { type: cause.name, message: cause.message };
-  if (cause instanceof PgParquetError) return { type: cause.type, message: cause.message };
+  if (cause instanceof PgParquetError) {
+    return { type: cause.type, message: cause.message, ...fieldOf(cause.details) };
+  }
   if (cause instanceof CommanderError) {
     const message = cause.code === 'commander.help' ? 'a command is required' : cause.message;
     return { type: ErrorType.InvalidInput, message: message.replace(/^error: /, '') };

@@ -1,19 +1,21 @@
 #!/usr/bin/env node
-/** `pg-parquet`: run a worker, start, follow, list and cancel exports, check the setup, run the demo. */
+/**
+ * `pg-parquet`: run a worker, start, follow, list and cancel exports, schedule them, check the
+ * setup, run the demo.
+ */
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { startExport } from '../client.js';
 import { parseDestination } from '../contract/destination-url.js';
-import { exportInputJsonSchema, resolveExportInput } from '../contract/export-input.js';
+import { exportInputJsonSchema } from '../contract/export-input.js';
 import { parseQualifiedName } from '../contract/table-name.js';
 import { connectClient } from '../temporal-connection.js';
-import { exportWorkflowId } from '../../workflows/run-key.js';
-import { exportInputFromFlags, type ExportFlags } from './export-options.js';
-import { ExitCode, reportFailure, RunFailure } from './failure.js';
+import { runExportCommand, type ExportCommandFlags } from './export-command.js';
+import { addInputOptions } from './export-options.js';
+import { ExitCode, reportFailure } from './failure.js';
 import { intFlag, secondsFlag } from './flags.js';
-import { formatBytes, formatCount, ProgressView, progressModeFor } from './progress-view.js';
-import { followExport } from './run-info.js';
+import { print } from './output.js';
+import { registerScheduleCommands } from './schedule-command.js';
 import {
   cancelRun,
   defaultListQueue,
@@ -32,11 +34,6 @@ function packageVersion(): string {
     if (existsSync(p)) return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
   }
   return 'unknown';
-}
-
-function print(json: boolean | undefined, value: unknown, human: () => void): void {
-  if (json) console.log(JSON.stringify(value, null, 2));
-  else human();
 }
 
 // The AWS SDK warns on every start under Node 20 that its releases from 2027 need Node 22; the SDK
@@ -75,31 +72,15 @@ program
     }
   });
 
-program
-  .command('export')
-  .description('start an export of <table> (schema.table)')
-  .argument('[table]', 'schema.table (may come from --input)')
-  .option('--to <url>', 'destination: s3://bucket/prefix or file:///abs/path')
-  .option('--cursor <column>', 'cursor column (default: the primary key)')
+addInputOptions(
+  program
+    .command('export')
+    .description(
+      'start an export of <table> (schema.table), or with --schema of every matching table of a schema',
+    )
+    .argument('[table]', 'schema.table (may come from --input)'),
+)
   .option('--run-key <key>', 'run key (default: now, UTC); the same key resumes a failed run')
-  .option('--connection <name>', 'connection name resolved by the worker', 'default')
-  .addOption(
-    new Option('--partitions <n>', 'fixed partition count').argParser(intFlag()).conflicts('targetBytes'),
-  )
-  .addOption(new Option('--target-bytes <bytes>', 'bytes of source per partition').argParser(intFlag()))
-  .addOption(new Option('--concurrency <n>', 'partitions extracted at once').argParser(intFlag()))
-  .addOption(new Option('--batch-rows <n>', 'rows per batch file').argParser(intFlag()))
-  .option('--where <expr>', 'one boolean SQL expression filtering rows')
-  .option('--columns <list>', 'comma-separated columns to export')
-  .option('--input <file>', 'workflow input JSON (as pasted in the Temporal UI); flags override it')
-  .option(
-    '--incremental <column>',
-    'incremental run: only the rows whose watermark column (an increasing id or updated_at) passed since the last successful run',
-  )
-  .option(
-    '--lag <lag>',
-    'with --incremental: an id count or a duration such as "5 minutes" the high-water stays behind',
-  )
   .option('--wait', 'wait for the end, showing progress (a bar on a terminal, log lines otherwise)')
   .addOption(
     new Option(
@@ -110,70 +91,11 @@ program
       .default(10),
   )
   .option('--json', 'print one JSON document')
-  .action(
-    async (
-      table: string | undefined,
-      flags: ExportFlags & { wait?: boolean; json?: boolean; progressInterval: number },
-    ) => {
-      const input = exportInputFromFlags(table, flags);
-      // Refuse bad input before connecting anywhere (exit 2).
-      const resolved = resolveExportInput(input);
-      const client = await connectClient();
-      try {
-        const started = await startExport(client, input);
-        const { workflowId } = started;
-        const runKey = started.input.runKey;
-        if (!flags.wait) {
-          print(flags.json, { workflowId, runKey, status: 'started' }, () =>
-            console.log(`started ${workflowId}`),
-          );
-          return;
-        }
-        if (!flags.json) console.error(`started ${workflowId}`);
-        const view = new ProgressView(progressModeFor(flags.json === true), flags.progressInterval);
-        // Ctrl-C stops following, not the run: it goes on on the workers.
-        const detach = (signal: NodeJS.Signals) => {
-          view.stop();
-          if (flags.json) {
-            console.log(JSON.stringify({ status: 'running', detached: true, workflowId, runKey }, null, 2));
-          }
-          console.error(
-            `\n${signal}: stopped following; the export continues on the workers.\n` +
-              `  follow it:  pg-parquet status '${workflowId}'\n` +
-              `  cancel it:  pg-parquet cancel '${workflowId}'`,
-          );
-          process.exit(signal === 'SIGINT' ? ExitCode.interrupted : 128 + 15);
-        };
-        process.once('SIGINT', detach);
-        process.once('SIGTERM', detach);
-        try {
-          const result = await followExport(started.handle, (p) => view.update(p));
-          view.stop();
-          print(flags.json, { workflowId, status: 'completed', ...result }, () =>
-            console.log(
-              `exported ${formatCount(result.rows)} rows of ${result.table} in ${result.files} files ` +
-                `(${formatBytes(result.bytes)}); manifest: ${result.manifestUrl}`,
-            ),
-          );
-        } catch (err) {
-          throw new RunFailure(err, workflowId, runKey);
-        } finally {
-          view.stop();
-          process.removeListener('SIGINT', detach);
-          process.removeListener('SIGTERM', detach);
-        }
-      } catch (err) {
-        if (err instanceof RunFailure) throw err;
-        // Failed to start (Temporal unreachable, …): still name the run a retry would create.
-        const runKey = resolved.runKey;
-        throw runKey === null
-          ? err
-          : new RunFailure(err, exportWorkflowId(resolved.source.connection, resolved.table, runKey), runKey);
-      } finally {
-        await client.connection.close();
-      }
-    },
-  );
+  .action(async (table: string | undefined, flags: ExportCommandFlags) => {
+    await runExportCommand(table, flags);
+  });
+
+registerScheduleCommands(program);
 
 program
   .command('status')

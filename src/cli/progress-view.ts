@@ -34,7 +34,9 @@ export function formatDuration(seconds: number | null): string {
 /** One look at a running export: the workflow's `progress` answer plus what its activities report. */
 export interface LiveProgress {
   readonly progress: ExportProgress;
-  /** Rows and bytes stored so far by partitions still running (their heartbeats). */
+  /** Rows and bytes of the finished partitions. */
+  readonly finished: { readonly rows: number; readonly bytes: number };
+  /** Rows and bytes stored so far by partitions still running (their reports and heartbeats). */
   readonly inflight: { readonly rows: number; readonly bytes: number };
   /** Rows the plan expects, when the workflow tells; else null (the bar then counts partitions). */
   readonly estimatedRows: number | null;
@@ -104,6 +106,9 @@ export class RateMeter {
 /** How progress is shown. */
 export type ProgressMode = 'bar' | 'log' | 'off';
 
+/** What the done/total counts of a view count: one table's partitions, or an exportTables run's tables. */
+export type ProgressUnit = 'partitions' | 'tables';
+
 /** The mode for a `--wait`: nothing with `--json`, a bar on a terminal, log lines otherwise. */
 export function progressModeFor(json: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressMode {
   if (json) return 'off';
@@ -144,6 +149,7 @@ export class ProgressView {
     /** Seconds between log lines (log mode); a phase change always prints one. */
     private readonly logIntervalSeconds = 10,
     private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly unit: ProgressUnit = 'partitions',
   ) {
     this.bar =
       mode === 'bar'
@@ -162,9 +168,10 @@ export class ProgressView {
     if (this.stopped || this.mode === 'off') return;
     const p = live.progress;
     const now = Date.now();
-    // Rows only ever grow on screen (a partition moves from "running" to "done" between two looks).
-    const rows = Math.max(this.shown.rows, p.rows + live.inflight.rows);
-    const bytes = Math.max(this.shown.bytes, p.bytes + live.inflight.bytes);
+    // Rows only ever grow on screen (after a worker restart, the live numbers of running
+    // partitions are empty until their next report).
+    const rows = Math.max(this.shown.rows, live.finished.rows + live.inflight.rows);
+    const bytes = Math.max(this.shown.bytes, live.finished.bytes + live.inflight.bytes);
     this.shown = { rows, bytes };
     this.meter.add(now, rows, bytes);
     const rate = this.meter.rate();
@@ -183,7 +190,7 @@ export class ProgressView {
       eta: estimateEta({
         phase: p.phase,
         rows,
-        finishedRows: p.rows,
+        finishedRows: live.finished.rows,
         partitionsDone: p.partitions.done,
         partitionsTotal: p.partitions.total,
         estimatedRows: live.estimatedRows,
@@ -207,12 +214,12 @@ export class ProgressView {
     if (this.bar?.isActive) this.bar.stop();
   }
 
-  /** `<time> progress phase=… partitions=d/t running=n rows=… bytes=… rows_per_s=… eta_s=…` */
+  /** `<time> progress phase=… partitions=d/t running=n rows=… bytes=… rows_per_s=… eta_s=…` (`tables=d/t` for tables) */
   private logLine(): string {
     const v = this.view!;
     const fields: [string, string | number][] = [
       ['phase', v.phase],
-      ['partitions', `${v.done}/${v.total}`],
+      [this.unit, `${v.done}/${v.total}`],
       ['running', v.running],
       ['rows', v.rows],
     ];
@@ -238,8 +245,8 @@ export class ProgressView {
       const filled = Math.round(Math.min(1, Math.max(0, ratio)) * BAR_WIDTH);
       const bar = '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled);
       const what = byRows
-        ? `${formatCount(v.rows)}/${formatCount(v.estimatedRows)} rows | ${v.done}/${v.total} partitions`
-        : `${v.done}/${v.total} partitions (${v.running} running) | ${formatCount(v.rows)} rows`;
+        ? `${formatCount(v.rows)}/${formatCount(v.estimatedRows)} rows | ${v.done}/${v.total} ${this.unit}`
+        : `${v.done}/${v.total} ${this.unit} (${v.running} running) | ${formatCount(v.rows)} rows`;
       const rate = v.rowsPerSecond === null ? '– rows/s' : `${formatCount(v.rowsPerSecond)} rows/s`;
       return (
         `${phase} |${bar}| ${Math.floor(Math.min(1, ratio) * 100)}% | ${what}${byRows ? ` (${v.running} running)` : ''} | ` +
@@ -249,7 +256,7 @@ export class ProgressView {
     // Planning, compacting and finalizing have no known length: a spinner and the time in the phase.
     const spin = SPINNER[Math.floor(Date.now() / 125) % SPINNER.length]!;
     const inPhase = formatDuration((Date.now() - this.phaseSince) / 1000);
-    const parts = v.total > 0 ? `${v.done}/${v.total} partitions | ` : '';
+    const parts = v.total > 0 ? `${v.done}/${v.total} ${this.unit} | ` : '';
     const total = formatDuration((Date.now() - this.t0) / 1000);
     return `${phase} ${spin} ${parts}${counts} | ${inPhase} in ${v.phase} | ${total} total`;
   }

@@ -77,7 +77,10 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | und
 }
 
 /** One look at a running export: its progress answer plus its running partitions' heartbeats. */
-async function lookAtRun(handle: WorkflowHandle, timeoutMs = 5_000): Promise<LiveProgress | undefined> {
+export async function lookAtRun(
+  handle: WorkflowHandle,
+  timeoutMs = 5_000,
+): Promise<LiveProgress | undefined> {
   const [progress, d] = await Promise.all([
     withTimeout(queryProgress(handle), timeoutMs),
     withTimeout(
@@ -86,32 +89,78 @@ async function lookAtRun(handle: WorkflowHandle, timeoutMs = 5_000): Promise<Liv
     ),
   ]);
   if (!progress) return undefined;
-  const running = d ? pendingWork(d).filter((w) => w.activity === 'extractPartition') : [];
+  return liveProgressOf(progress, d ? pendingWork(d) : []);
+}
+
+/**
+ * Combines a `progress` answer with the heartbeats of the run's pending activities. Both tell a
+ * running partition's stored rows, each as of its last report (the workflow's live numbers at most
+ * a second old, heartbeats as Temporal last received them, which is throttled to every ~16 s), so
+ * per partition the larger counts. Only the partitions the answer lists as running count: a
+ * heartbeat of a partition the answer already counts as finished is not added again. An answer of
+ * an earlier version (no `runningPartitions`) counts finished partitions only: all heartbeats add.
+ */
+export function liveProgressOf(progress: ExportProgress, pending: readonly PendingWork[]): LiveProgress {
+  const beats = pending.filter((w) => w.activity === 'extractPartition');
+  const estimatedRows = estimatedRowsOf(progress);
+  const reported = (progress as Partial<ExportProgress>).runningPartitions;
+  if (reported === undefined) {
+    return {
+      progress,
+      finished: { rows: progress.rows, bytes: progress.bytes },
+      inflight: { rows: sum(beats, 'rows'), bytes: sum(beats, 'bytes') },
+      estimatedRows,
+    };
+  }
+  const beatOf = new Map(beats.map((w) => [w.partition, w]));
+  const inflight = reported.map((r) => {
+    const beat = beatOf.get(r.partition);
+    return { rows: Math.max(r.rows, beat?.rows ?? 0), bytes: Math.max(r.bytes, beat?.bytes ?? 0) };
+  });
   return {
     progress,
-    inflight: {
-      rows: running.reduce((s, w) => s + w.rows, 0),
-      bytes: running.reduce((s, w) => s + w.bytes, 0),
-    },
-    estimatedRows: estimatedRowsOf(progress),
+    finished: { rows: progress.rows - sum(reported, 'rows'), bytes: progress.bytes - sum(reported, 'bytes') },
+    inflight: { rows: sum(inflight, 'rows'), bytes: sum(inflight, 'bytes') },
+    estimatedRows,
   };
+}
+
+function sum<K extends string>(items: readonly Readonly<Record<K, number>>[], key: K): number {
+  return items.reduce((s, x) => s + x[key], 0);
 }
 
 /**
  * Waits for the result while calling `onLook` about once per `intervalMs`. Rejects with the
  * workflow's failure (its cause carries the typed error).
  */
-export async function followExport(
+export function followExport(
   handle: WorkflowHandle,
   onLook: (live: LiveProgress) => void,
   intervalMs = 1000,
 ): Promise<ExportTableResult> {
+  return followRun({ handle, look: () => lookAtRun(handle), onLook, intervalMs });
+}
+
+/** What {@link followRun} follows: a run, how to look at it, and what to do with each look. */
+export interface FollowedRun {
+  readonly handle: WorkflowHandle;
+  readonly look: () => Promise<LiveProgress | undefined>;
+  readonly onLook: (live: LiveProgress) => void;
+  readonly intervalMs?: number;
+}
+
+/**
+ * Waits for a run's result (of type `R`) while calling `onLook` with a fresh `look()` about once
+ * per `intervalMs`. Rejects with the workflow's failure (its cause carries the typed error).
+ */
+export async function followRun<R>(run: FollowedRun): Promise<R> {
+  const { handle, look, onLook, intervalMs = 1000 } = run;
   let settled = false;
   let wake: (() => void) | undefined;
-  const result = handle.result() as Promise<ExportTableResult>;
+  const result = handle.result() as Promise<R>;
   const poll = (async () => {
     while (!settled) {
-      const live = await lookAtRun(handle).catch(() => undefined);
+      const live = await look().catch(() => undefined);
       if (live && !settled) onLook(live);
       if (settled) break;
       let timer: NodeJS.Timeout | undefined;
@@ -147,6 +196,7 @@ export function progressOfResult(result: ExportTableResult): ExportProgress {
     },
     rows: result.rows,
     bytes: result.bytes,
+    runningPartitions: [],
     estimatedRows: null,
   };
 }

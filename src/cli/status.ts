@@ -1,14 +1,16 @@
 /** `pg-parquet status <workflowId>`, `pg-parquet cancel <workflowId>` and `pg-parquet list`. */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { EXPORT_WORKFLOW_TYPE, queryProgress } from '../client.js';
+import { EXPORT_TABLES_WORKFLOW_TYPE, EXPORT_WORKFLOW_TYPE, queryProgress } from '../client.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { parseQualifiedName } from '../contract/table-name.js';
 import { taskQueueFromEnv } from '../temporal-connection.js';
 import type { ExportProgress, ExportTableResult } from '../../workflows/export-table.js';
+import type { ExportTablesProgress, ExportTablesResult } from '../../workflows/export-tables.js';
 import { exportWorkflowId, runKeyFromWorkflowId, WORKFLOW_ID_PREFIX } from '../../workflows/run-key.js';
 import { summarizeFailure, type FailureSummary } from './failure.js';
 import { formatBytes, formatCount, formatDuration } from './progress-view.js';
 import { pendingWork, progressOfResult, withTimeout, type PendingWork } from './run-info.js';
+import { printTablesResult } from './tables-progress.js';
 
 /** One row of `list`. */
 export interface RunListing {
@@ -32,6 +34,13 @@ export interface RunStatus extends RunListing {
   readonly manifestUrl: string | null;
   readonly result: ExportTableResult | null;
   readonly error: FailureSummary | null;
+  /** `exportTable`, or `exportTables` (then `progress` and `result` are null, and `tables` tells). */
+  readonly workflowType: string;
+  /** For an `exportTables` run: its `tablesProgress` answer while it runs, its result once done. */
+  readonly tables: {
+    readonly progress: ExportTablesProgress | null;
+    readonly result: ExportTablesResult | null;
+  } | null;
 }
 
 const CLOSED_FAILED = new Set(['FAILED', 'TERMINATED', 'CANCELLED', 'TIMED_OUT']);
@@ -51,12 +60,18 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
     throw err;
   }
   const status = d.status.name;
+  const several = d.type === EXPORT_TABLES_WORKFLOW_TYPE;
   let progress: ExportProgress | null = null;
   let result: ExportTableResult | null = null;
+  let tables: RunStatus['tables'] = null;
   let error: FailureSummary | null = null;
   if (status === 'COMPLETED') {
-    result = (await handle.result()) as ExportTableResult;
-    progress = progressOfResult(result);
+    const value: unknown = await handle.result();
+    if (several) tables = { progress: null, result: value as ExportTablesResult };
+    else {
+      result = value as ExportTableResult;
+      progress = progressOfResult(result);
+    }
   } else {
     if (CLOSED_FAILED.has(status)) {
       try {
@@ -66,14 +81,24 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
       }
     }
     // A closed run answers only through a worker replaying it: do not wait long for one.
-    progress = (await withTimeout(queryProgress(handle), status === 'RUNNING' ? 5_000 : 2_000)) ?? null;
+    const ms = status === 'RUNNING' ? 5_000 : 2_000;
+    if (several) {
+      const answer = handle.query<ExportTablesProgress>('tablesProgress').catch(() => undefined);
+      tables = { progress: (await withTimeout(answer, ms)) ?? null, result: null };
+    } else progress = (await withTimeout(queryProgress(handle), ms)) ?? null;
   }
   return {
     workflowId,
     runId: d.runId,
     status,
     table: progress?.table ?? result?.table ?? null,
-    runKey: result?.runKey ?? progress?.runKey ?? runKeyFromWorkflowId(workflowId) ?? null,
+    runKey:
+      result?.runKey ??
+      progress?.runKey ??
+      tables?.result?.runKey ??
+      tables?.progress?.runKey ??
+      runKeyFromWorkflowId(workflowId) ??
+      null,
     taskQueue: d.taskQueue,
     startTime: d.startTime.toISOString(),
     closeTime: d.closeTime?.toISOString() ?? null,
@@ -82,12 +107,14 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
     manifestUrl: result?.manifestUrl ?? null,
     result,
     error,
+    workflowType: d.type,
+    tables,
   };
 }
 
-/** Exit code of `status`: 1 for a run that ended without success. */
+/** Exit code of `status`: 1 for a run that ended without success (or, of several tables, with a failed one). */
 export function statusExitCode(s: RunStatus): number {
-  return CLOSED_FAILED.has(s.status) ? 1 : 0;
+  return CLOSED_FAILED.has(s.status) || (s.tables?.result?.failed ?? 0) > 0 ? 1 : 0;
 }
 
 /** The human form of {@link RunStatus}. */
@@ -106,6 +133,15 @@ export function printStatus(s: RunStatus): void {
         `${q.skipped ? `, ${q.skipped} skipped (done earlier)` : ''}; ` +
         `${formatCount(p.rows)} rows, ${formatBytes(p.bytes)}`,
     );
+  } else if (s.tables?.progress) {
+    const t = s.tables.progress;
+    console.log(
+      `  phase ${t.phase}; tables ${t.tables.done}/${t.tables.total} done (${t.tables.failed} failed, ` +
+        `${t.tables.skipped} skipped), ${t.tables.running} running; ${formatCount(t.rows)} rows of finished tables`,
+    );
+    for (const r of t.runningTables) console.log(`  running ${r.table}: pg-parquet status '${r.workflowId}'`);
+  } else if (s.tables?.result) {
+    printTablesResult(s.tables.result);
   } else if (s.status === 'RUNNING') {
     console.log('  progress: no worker answered the progress query (is a worker running on its task queue?)');
   }

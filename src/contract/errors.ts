@@ -57,6 +57,10 @@ export const ErrorType = {
   // The CLI and client helpers.
   /** No run has this workflow id (or, for `cancel`, none is running): terminal. */
   RunNotFound: 'PgParquetRunNotFound',
+  /** No schedule has this id, or it is not a schedule of exports (it starts another workflow): terminal. */
+  ScheduleNotFound: 'PgParquetScheduleNotFound',
+  /** `schedule create` with the id of a schedule that exists already: terminal. */
+  ScheduleExists: 'PgParquetScheduleExists',
   /** The Temporal server could not be reached, or refused the namespace: transient. */
   TemporalUnavailable: 'PgParquetTemporalUnavailable',
   /** An error this package does not know: left to the retry policy (transient). */

@@ -52,10 +52,11 @@ export function displayName(q: QualifiedName): string {
  * characters (`public.events`, `"My Schema"."Events"`) read exactly as {@link displayName}.
  */
 export function keyName(q: QualifiedName): string {
-  return `${escapeKeyPart(q.schema)}.${escapeKeyPart(q.name)}`;
+  return `${keyPart(q.schema)}.${keyPart(q.name)}`;
 }
 
-function escapeKeyPart(part: string): string {
+/** One part of a name (a schema, a table) escaped as in {@link keyName}. */
+export function keyPart(part: string): string {
   return part.replace(
     /[%./\\\0-\x1f\x7f]/g,
     (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`,

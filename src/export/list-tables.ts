@@ -78,6 +78,7 @@ export interface CompletedRunsInput {
 export interface CompletedRun {
   readonly table: string;
   readonly rows: number;
+  readonly bytes: number;
   readonly manifestUrl: string;
 }
 
@@ -94,6 +95,7 @@ export async function completedRuns(
       completed.push({
         table: displayName(table),
         rows: done.manifest.totals.rows,
+        bytes: done.manifest.totals.bytes,
         manifestUrl: done.manifestUrl,
       });
     }

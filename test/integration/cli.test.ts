@@ -15,8 +15,9 @@ import type pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { startWorkerProcess, waitFor, type WorkerProcess } from '../support/worker-process.js';
 import { bucket, database, stack, uniquePrefix } from '../support/fixtures.js';
+import { CLI_MAIN, cliEnv, cliOn, json, progressLines } from '../support/cli-process.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const MAIN = CLI_MAIN;
 const PACKAGE = fileURLToPath(new URL('../../package.json', import.meta.url));
 const taskQueue = `cli-${randomUUID()}`;
 /** Makes every partition (and planning) of a run take a few seconds: runs to interrupt or cancel. */
@@ -26,17 +27,8 @@ let db: pg.Client;
 let connection: Connection;
 let temporal: Client;
 
-function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, PG_PARQUET_TASK_QUEUE: taskQueue, NODE_NO_WARNINGS: '1', ...extra };
-}
-
-function cli(args: string[], extra: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    encoding: 'utf8',
-    env: env(extra),
-    timeout: 120_000,
-  });
-}
+const env = (extra: NodeJS.ProcessEnv = {}) => cliEnv(taskQueue, extra);
+const cli = cliOn(taskQueue);
 
 /** The CLI in the background: its process and a promise of how it ended. */
 function cliAsync(args: string[]) {
@@ -52,10 +44,6 @@ function cliAsync(args: string[]) {
     child.once('close', (code) => resolve({ code, stdout, stderr })),
   );
   return { child, done, stderr: () => stderr };
-}
-
-function json<T>(text: string): T {
-  return JSON.parse(text) as T;
 }
 
 const runKey = () => `cli-${randomUUID().slice(0, 8)}`;
@@ -184,11 +172,7 @@ test('without a terminal, --wait prints parseable progress lines, at phase chang
     '0.5',
   ]);
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stderr
-    .split('\n')
-    .map((l) => /\bprogress ((?:\w+=\S+ ?)+)$/.exec(l)?.[1])
-    .filter((l): l is string => l !== undefined)
-    .map((l) => Object.fromEntries(l.split(' ').map((kv) => kv.split('=') as [string, string])));
+  const lines = progressLines(r.stderr);
   assert.ok(lines.length >= 3, r.stderr);
   const phases = new Set(lines.map((l) => l.phase));
   assert.ok(phases.has('extracting'), [...phases].join());

@@ -22,6 +22,8 @@ export interface FakeExport {
   /** Activity slots of the worker. */
   readonly workerSlots: number;
   extract(partition: PartitionRange): Promise<void>;
+  /** Runs beside the export until it ends (e.g. reads its `progress` query). */
+  watch?(handle: WorkflowHandle): Promise<void>;
 }
 
 /** What a finished fake export left: its result and the history of each run of its chain. */
@@ -123,7 +125,10 @@ export async function runFakeExport(spec: FakeExport): Promise<FakeExportRun> {
           },
         ],
       });
-      const result = (await handle.result()) as ExportTableResult;
+      const [result] = (await Promise.all([handle.result(), spec.watch?.(handle)])) as [
+        ExportTableResult,
+        void,
+      ];
       // The chain of runs from the first one.
       const histories: HistoryEvent[][] = [];
       let runId: string | undefined = handle.firstExecutionRunId;

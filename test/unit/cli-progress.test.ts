@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { estimateEta, estimatedRowsOf, formatDuration, RateMeter } from '../../src/cli/progress-view.js';
+import { liveProgressOf, type PendingWork } from '../../src/cli/run-info.js';
 import { exportInputJsonSchema } from '../../src/contract/export-input.js';
 import type { ExportProgress } from '../../workflows/export-table.js';
 
@@ -43,16 +44,23 @@ test('ETA from a row estimate; rows beyond the estimate give 0, not a negative t
   assert.equal(estimateEta({ ...base, rows: 1400, estimatedRows: 1000, rowsPerSecond: 200 }), 0);
 });
 
-test('a row estimate is read from the progress answer only when it is a positive number', () => {
-  const p: ExportProgress = {
+/** A `progress` answer of a run extracting its one partition; fields as given. */
+function answer(fields: Partial<ExportProgress> = {}): ExportProgress {
+  return {
     phase: 'extracting',
     table: 'public.t',
     runKey: 'k',
     partitions: { total: 1, done: 0, running: 1, skipped: 0 },
     rows: 0,
     bytes: 0,
+    runningPartitions: [],
     estimatedRows: null,
+    ...fields,
   };
+}
+
+test('a row estimate is read from the progress answer only when it is a positive number', () => {
+  const p = answer();
   assert.equal(estimatedRowsOf(p), null);
   assert.equal(estimatedRowsOf({ ...p, estimatedRows: 1234 }), 1234);
   assert.equal(estimatedRowsOf({ ...p, estimatedRows: 0 }), null);
@@ -60,6 +68,55 @@ test('a row estimate is read from the progress answer only when it is a positive
   // An answer from a run of an earlier version has no estimate at all.
   const { estimatedRows: _absent, ...older } = p;
   assert.equal(estimatedRowsOf(older as ExportProgress), null);
+});
+
+/** A pending extraction whose last heartbeat Temporal received says `rows`. */
+function beat(partition: number | null, rows: number): PendingWork {
+  return {
+    activity: 'extractPartition',
+    state: 'started',
+    attempt: 1,
+    partition,
+    rows,
+    bytes: rows * 10,
+    lastCursor: null,
+    lastHeartbeat: null,
+    lastFailure: null,
+  };
+}
+
+test('live rows: per running partition the fresher of its report and its heartbeat, finished ones once', () => {
+  const p = answer({
+    partitions: { total: 4, done: 1, running: 2, skipped: 0 },
+    // Partition 0 finished with 1,000 rows; 1 and 2 report 300 and 0 (no report yet).
+    rows: 1300,
+    bytes: 13_000,
+    runningPartitions: [
+      { partition: 1, rows: 300, bytes: 3000 },
+      { partition: 2, rows: 0, bytes: 0 },
+    ],
+    estimatedRows: 4000,
+  });
+  const live = liveProgressOf(p, [
+    beat(0, 1000), // finished in the answer, still pending in the description: not added again
+    beat(1, 200), // older than its report
+    beat(2, 50), // its heartbeat arrived before its first report
+    beat(null, 0), // started, no heartbeat yet
+  ]);
+  assert.deepEqual(live.finished, { rows: 1000, bytes: 10_000 });
+  assert.deepEqual(live.inflight, { rows: 350, bytes: 3500 });
+  assert.equal(live.estimatedRows, 4000);
+});
+
+test('live rows of a run of an earlier version: finished rows in the answer, heartbeats for the rest', () => {
+  const { runningPartitions: _absent, ...older } = answer({
+    partitions: { total: 2, done: 1, running: 1, skipped: 0 },
+    rows: 1000,
+    bytes: 10_000,
+  });
+  const live = liveProgressOf(older as ExportProgress, [beat(1, 400)]);
+  assert.deepEqual(live.finished, { rows: 1000, bytes: 10_000 });
+  assert.deepEqual(live.inflight, { rows: 400, bytes: 4000 });
 });
 
 test('the rate meter needs a second of progress and forgets samples older than its window', () => {

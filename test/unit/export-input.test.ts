@@ -9,7 +9,6 @@ import {
   typeOptionsOf,
 } from '../../src/contract/export-input.js';
 import { parseQualifiedName } from '../../src/contract/table-name.js';
-import { exportInputFromFlags } from '../../src/cli/export-options.js';
 
 const ok = { source: { table: 'public.events' }, destination: 's3://bucket/prefix' };
 
@@ -228,22 +227,5 @@ describe('incremental input', () => {
     );
     refuses({ ...ok, mode: 'incremental', incremental: { column: 't', lag: '1 month' } }, 'incremental.lag');
     refuses({ ...ok, mode: 'incremental', incremental: { column: 't', since: 1 } }, 'incremental.since');
-  });
-});
-
-describe('pg-parquet export --incremental / --lag', () => {
-  test('set mode, column and lag (digits as ids, else a duration)', () => {
-    const to = 's3://bucket/prefix';
-    const ts = resolveExportInput(
-      exportInputFromFlags('t', { to, incremental: 'updated_at', lag: '5 minutes' }),
-    );
-    assert.equal(ts.mode, 'incremental');
-    assert.deepEqual(ts.watermark, {
-      column: 'updated_at',
-      lag: { kind: 'duration', micros: 300_000_000, text: '5 minutes' },
-    });
-    const ids = resolveExportInput(exportInputFromFlags('t', { to, incremental: 'id', lag: '10' }));
-    assert.deepEqual(ids.watermark?.lag, { kind: 'ids', amount: 10 });
-    refuses(exportInputFromFlags('t', { to, lag: '10' }), 'mode');
   });
 });
