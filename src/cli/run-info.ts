@@ -148,5 +148,6 @@ export function progressOfResult(result: ExportTableResult): ExportProgress {
     rows: result.rows,
     bytes: result.bytes,
     estimatedRows: null,
+    consistency: null,
   };
 }

@@ -1,6 +1,9 @@
 /** `_manifest.json`: the one document a reader needs to trust a run. Written last, then `_SUCCESS`. */
 
-export const MANIFEST_VERSION = 1;
+import type { ConsistencyPoint } from '../contract/snapshot.js';
+
+/** Version 2 added `consistency` and each partition's `readIn`. */
+export const MANIFEST_VERSION = 2;
 
 /** One output column: PostgreSQL's type and the Arrow type it was written as. */
 export interface ManifestColumn {
@@ -21,7 +24,17 @@ export interface ManifestPartition {
   readonly sourceRows: number;
   /** Rows stored in the files of this partition. */
   readonly rows: number;
+  /** `pg_current_snapshot()` of the transaction that read it (null: not recorded). */
+  readonly readIn: string | null;
 }
+
+/**
+ * What the run's rows are consistent with: one exported snapshot for every partition, stated
+ * with its point in the database's history; or each partition its own (see `readIn`).
+ */
+export type ManifestConsistency =
+  | ({ readonly mode: 'snapshot'; readonly snapshotId: string } & ConsistencyPoint)
+  | { readonly mode: 'partition' };
 
 /** One data file of the run. */
 export interface ManifestFile {
@@ -47,6 +60,7 @@ export interface Manifest {
   readonly cursor: string;
   readonly where: string | null;
   readonly compression: string;
+  readonly consistency: ManifestConsistency;
   /** `raw` when files are the extraction batches, `compacted` when they were merged. */
   readonly layout: 'raw' | 'compacted';
   readonly columns: readonly ManifestColumn[];

@@ -52,6 +52,7 @@ test('a row estimate is read from the progress answer only when it is a positive
     rows: 0,
     bytes: 0,
     estimatedRows: null,
+    consistency: null,
   };
   assert.equal(estimatedRowsOf(p), null);
   assert.equal(estimatedRowsOf({ ...p, estimatedRows: 1234 }), 1234);
