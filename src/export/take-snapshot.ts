@@ -38,7 +38,7 @@ export interface TakeSnapshotDeps {
 }
 
 /** How often a holder checks its connection and its owner, and how long it waits for an answer. */
-export interface HolderTiming {
+interface HolderTiming {
   /** A `SELECT 1` in the holder transaction: finds a dead backend, keeps the session busy. */
   readonly keepAliveMs: number;
   /** Between two questions to the owner. */

@@ -32,7 +32,7 @@ export interface ManifestPartition {
  * What the run's rows are consistent with: one exported snapshot for every partition, stated
  * with its point in the database's history; or each partition its own (see `readIn`).
  */
-export type ManifestConsistency =
+type ManifestConsistency =
   | ({ readonly mode: 'snapshot'; readonly snapshotId: string } & ConsistencyPoint)
   | { readonly mode: 'partition' };
 
