@@ -42,6 +42,8 @@ import type { resolveConnection } from '../src/postgres/connection.js';
 import { openObjectStore } from '../src/storage/destination.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
 import type { ParquetEncoder } from '../src/parquet/encoder.js';
+import { takeSnapshot, type SnapshotOwner, type TakeSnapshotInput } from '../src/export/take-snapshot.js';
+import { SNAPSHOT_WANTED_QUERY, type RunSnapshot } from '../src/contract/snapshot.js';
 import { withFailureMapping } from './failures.js';
 import { progressReporter } from './progress-reports.js';
 
@@ -67,6 +69,27 @@ export function createActivities(deps: ActivityDeps = {}) {
     /** Checks the source and stores (or reuses) the run's partition plan. */
     async pgParquetPlan(input: PlanExportInput): Promise<PlanExportResult> {
       return withFailureMapping(() => planExport(input, common));
+    },
+    /**
+     * Exports the run's snapshot from a transaction this worker process keeps open (no activity
+     * slot stays taken) until the run no longer wants it; see take-snapshot.ts.
+     */
+    async pgParquetTakeSnapshot(input: TakeSnapshotInput): Promise<RunSnapshot> {
+      const client = Context.current().client;
+      const owner = (workflowId: string): SnapshotOwner => {
+        const handle = client.workflow.getHandle(workflowId);
+        return {
+          async wants(snapshotId) {
+            // A closed run (failed, terminated, cancelled) answers no query about its future.
+            const { status } = await handle.describe();
+            if (status.name !== 'RUNNING') return false;
+            return handle.query<boolean, [string]>(SNAPSHOT_WANTED_QUERY, snapshotId);
+          },
+        };
+      };
+      return withFailureMapping(() =>
+        takeSnapshot(input, resolve ? { owner, resolveConnection: resolve } : { owner }),
+      );
     },
     /** One chunk of the stored plan's partition ranges (the workflow works a chunk at a time). */
     async pgParquetPlanRanges(input: PlanRangesInput): Promise<{ ranges: PartitionRange[] }> {

@@ -4,7 +4,9 @@
  * and pure helpers; everything with side effects runs in activities.
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
+  CancellationScope,
   continueAsNew,
   defineQuery,
   log,
@@ -28,6 +30,8 @@ import { displayName } from '../src/contract/table-name.js';
 import { surfaceCause, validated } from './failures.js';
 import { LivePartitions, receivePartitionProgress, type RunningPartition } from './live-progress.js';
 import { runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
+import { isSnapshotLost, SnapshotHold, type RunConsistency } from './run-snapshot.js';
+import { MAX_SNAPSHOT_RESTARTS } from '../src/contract/snapshot.js';
 
 export type { ExportTableInput } from '../src/contract/export-input.js';
 
@@ -63,6 +67,8 @@ export interface ExportProgress {
   readonly runningPartitions: readonly RunningPartition[];
   /** Rows the plan expects (PostgreSQL's estimate), or null: for a rows bar and an ETA. */
   readonly estimatedRows: number | null;
+  /** What the run reads in: one snapshot (its id and point) or one per partition; null before it is known. */
+  readonly consistency: RunConsistency | null;
 }
 
 /** What a finished run returns. */
@@ -101,6 +107,8 @@ interface ExportContinuation {
   readonly estimatedRows?: number | null;
   /** Partitions (or compaction groups) in flight when the previous run continued as new. */
   readonly carried?: readonly PartitionRange[] | readonly number[];
+  /** The run's consistency and its snapshot, still held (absent in continuations of earlier versions). */
+  readonly consistency?: RunConsistency;
 }
 
 /** Query handler name for live progress. */
@@ -123,6 +131,9 @@ const EXTRACTION_OPTIONS = {
   // A dead worker's partition is retried on another after this long without a heartbeat.
   heartbeatTimeout: '20s',
   retry: RETRY,
+  // A cancelled extraction is over only when it has stopped writing: a run that replaces a lost
+  // snapshot must not have batches of the old one land after it started again.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 } as const;
 const extraction = proxyActivities<PgParquetActivities>(EXTRACTION_OPTIONS);
 
@@ -158,6 +169,7 @@ export async function exportTable(
     rows: 0,
     bytes: 0,
     estimatedRows: null as number | null,
+    consistency: null as RunConsistency | null,
   };
   // progress.rows and .bytes count finished partitions only (continue-as-new carries them over);
   // the query adds the running partitions' live numbers, which nothing else may read.
@@ -181,28 +193,75 @@ export async function exportTable(
   progress.runKey = runKey;
 
   const where = { table: input.table, destination: input.destination, runKey };
+  let consistency: RunConsistency = continuation?.consistency ?? {
+    mode: input.consistency ?? 'snapshot',
+    snapshot: null,
+    restarts: 0,
+  };
+  const hold = new SnapshotHold(consistency);
+  /** Takes the run's snapshot (mode "snapshot"); falls back to "partition" when allowed and unsupported. */
+  const takeSnapshot = async (): Promise<void> => {
+    const snapshot = await hold.take({
+      connection: input.source.connection,
+      owner: info.workflowId,
+      required: input.consistency === 'snapshot',
+    });
+    if (snapshot === null) {
+      const warning =
+        'the source cannot export a snapshot: each partition reads its own (consistency "partition")';
+      log.warn(warning, { table, runKey });
+      consistency = { ...consistency, mode: 'partition' };
+      progress.consistency = consistency;
+      return;
+    }
+    consistency = { ...consistency, snapshot };
+    progress.consistency = consistency;
+    log.info('reading in one snapshot', { table, runKey, snapshotId: snapshot.id, ...snapshot.point });
+  };
+  const lost = (): never => {
+    throw ApplicationFailure.create({
+      type: ErrorType.SnapshotLost,
+      message: `the run's snapshot was lost ${consistency.restarts + 1} times; set consistency: "partition" to read each partition in its own`,
+      nonRetryable: true,
+    });
+  };
+  progress.consistency = consistency;
   try {
     let state: ExportContinuation;
     if (continuation) {
       state = continuation;
     } else {
       progress.phase = 'planning';
-      const { plan, reused } = await planning.pgParquetPlan({
-        connection: input.source.connection,
-        table: input.table,
-        cursor: input.cursorColumn,
-        columns: input.columnNames,
-        where: input.source.where,
-        destination: input.destination,
-        runKey,
-        startedAt: info.startTime.toISOString(),
-        partitions: input.partitions,
-        timestampUnit: input.transform.timestampUnit,
-        types: typeOptionsOf(input.transform),
-        intermediateRaw: intermediateRaw(input),
-        compacted: input.compaction.enabled,
-        incremental: input.watermark,
-      });
+      let planned: Awaited<ReturnType<typeof planning.pgParquetPlan>> | undefined;
+      // Planning reads in the run's snapshot too; one lost before planning read it is replaced.
+      while (!planned) {
+        if (consistency.mode === 'snapshot') await takeSnapshot();
+        planned = await planning
+          .pgParquetPlan({
+            connection: input.source.connection,
+            table: input.table,
+            cursor: input.cursorColumn,
+            columns: input.columnNames,
+            where: input.source.where,
+            destination: input.destination,
+            runKey,
+            startedAt: info.startTime.toISOString(),
+            partitions: input.partitions,
+            timestampUnit: input.transform.timestampUnit,
+            types: typeOptionsOf(input.transform),
+            intermediateRaw: intermediateRaw(input),
+            compacted: input.compaction.enabled,
+            incremental: input.watermark,
+            snapshotId: consistency.snapshot?.id ?? null,
+          })
+          .catch((err: unknown) => {
+            if (!isSnapshotLost(err)) throw err;
+            if (consistency.restarts >= MAX_SNAPSHOT_RESTARTS) lost();
+            consistency = { ...consistency, snapshot: null, restarts: consistency.restarts + 1 };
+            return undefined;
+          });
+      }
+      const { plan, reused } = planned;
       for (const w of plan.warnings) log.warn(w, { table, runKey });
       if (reused) log.info('reusing the stored plan of this runKey', { table, runKey });
       state = {
@@ -218,6 +277,10 @@ export async function exportTable(
         rows: 0,
         bytes: 0,
       };
+    }
+    if (consistency.mode === 'snapshot' && consistency.snapshot === null && state.phase === 'extracting') {
+      // A run that continued as new to replace a lost snapshot takes the new one here.
+      await takeSnapshot();
     }
     progress.partitions.total = state.partitionCount;
     progress.partitions.done = state.done;
@@ -237,7 +300,28 @@ export async function exportTable(
         skipped: progress.partitions.skipped,
         rows: progress.rows,
         bytes: progress.bytes,
+        consistency,
       });
+    /**
+     * The snapshot ended before every partition was read in it: the next run of the chain takes
+     * a new one and goes over the partitions again. With `consistency: "snapshot"` it reads
+     * every one again (none of the old snapshot counts in the new); by default it keeps what is
+     * finished, and the manifest then states no single snapshot.
+     */
+    const restartExtraction = async (): Promise<never> => {
+      if (consistency.restarts >= MAX_SNAPSHOT_RESTARTS) lost();
+      log.warn('the run lost its snapshot: the partitions are gone over again in a new one', {
+        table,
+        runKey,
+        snapshotId: consistency.snapshot?.id,
+      });
+      consistency = { mode: 'snapshot', snapshot: null, restarts: consistency.restarts + 1 };
+      progress.partitions.done = 0;
+      progress.partitions.skipped = 0;
+      progress.rows = 0;
+      progress.bytes = 0;
+      return carryOn({ ...state, phase: 'extracting', next: 0, carried: [] });
+    };
 
     if (state.phase === 'extracting') {
       progress.phase = 'extracting';
@@ -247,59 +331,89 @@ export async function exportTable(
         // Partitions run in one sliding window across the plan's range chunks and across runs:
         // where this run's history budget ends, it hands its in-flight partitions to the next.
         const end = Math.min(state.partitionCount, state.next + Math.max(0, budget - carried.length));
-        const window = await slidingWindow({
-          start: state.next,
-          end,
-          carried,
-          width,
-          handOver: end < state.partitionCount,
-          fetch: async (start, count) => {
-            const { ranges } = await planning.pgParquetPlanRanges({ ...where, start, count });
-            if (ranges.length === 0) {
-              throw ApplicationFailure.nonRetryable(
-                `partition ${start} is missing from the stored plan`,
-                ErrorType.PlanMismatch,
-              );
-            }
-            return ranges;
-          },
-          run: async (partition: PartitionRange) => {
-            progress.partitions.running++;
-            live.started(partition.index);
-            try {
-              const r = await extraction.pgParquetExtractPartition.executeWithOptions(
-                {
-                  ...EXTRACTION_OPTIONS,
-                  summary: `${table}: ${partitionSummary(partition, state.partitionCount)}`,
-                },
-                [
+        const snapshot = consistency.snapshot;
+        // Extractions run in one scope: when one finds the snapshot gone, the others are
+        // cancelled, and the run waits until each has stopped writing before it starts again.
+        const scope = new CancellationScope();
+        const inFlight = new Set<Promise<unknown>>();
+        let snapshotLost = false;
+        const windowRun = scope.run(() =>
+          slidingWindow({
+            start: state.next,
+            end,
+            carried,
+            width,
+            handOver: end < state.partitionCount,
+            fetch: async (start, count) => {
+              const { ranges } = await planning.pgParquetPlanRanges({ ...where, start, count });
+              if (ranges.length === 0) {
+                throw ApplicationFailure.nonRetryable(
+                  `partition ${start} is missing from the stored plan`,
+                  ErrorType.PlanMismatch,
+                );
+              }
+              return ranges;
+            },
+            run: async (partition: PartitionRange) => {
+              progress.partitions.running++;
+              live.started(partition.index);
+              try {
+                const call = extraction.pgParquetExtractPartition.executeWithOptions(
                   {
-                    connection: input.source.connection,
-                    table: input.table,
-                    destination: input.destination,
-                    runKey,
-                    partition,
-                    batch: input.batch,
-                    transform: input.transform,
-                    parquet: input.parquet,
-                    intermediate: intermediateRaw(input),
+                    ...EXTRACTION_OPTIONS,
+                    summary: `${table}: ${partitionSummary(partition, state.partitionCount)}`,
                   },
-                ],
-              );
-              progress.partitions.done++;
-              // A carried partition may have been finished by the attempt it replaces.
-              if (r.skipped && !carriedIndexes.has(partition.index)) progress.partitions.skipped++;
-              progress.rows += r.rows;
-              progress.bytes += r.bytes;
-            } finally {
-              progress.partitions.running--;
-              live.ended(partition.index);
-            }
-          },
+                  [
+                    {
+                      connection: input.source.connection,
+                      table: input.table,
+                      destination: input.destination,
+                      runKey,
+                      partition,
+                      batch: input.batch,
+                      transform: input.transform,
+                      parquet: input.parquet,
+                      intermediate: intermediateRaw(input),
+                      snapshot,
+                      strictSnapshot: input.consistency === 'snapshot',
+                    },
+                  ],
+                );
+                inFlight.add(call);
+                const r = await call
+                  .finally(() => inFlight.delete(call))
+                  .catch((err: unknown) => {
+                    if (isSnapshotLost(err) && !snapshotLost) {
+                      snapshotLost = true;
+                      scope.cancel();
+                    }
+                    throw err;
+                  });
+                progress.partitions.done++;
+                // A carried partition may have been finished by the attempt it replaces.
+                if (r.skipped && !carriedIndexes.has(partition.index)) progress.partitions.skipped++;
+                progress.rows += r.rows;
+                progress.bytes += r.bytes;
+              } finally {
+                progress.partitions.running--;
+                live.ended(partition.index);
+              }
+            },
+          }),
+        );
+        const window = await windowRun.catch(async (err: unknown) => {
+          if (!snapshotLost) throw err;
+          await Promise.allSettled([...inFlight]);
+          return restartExtraction();
         });
         budget -= window.started;
         state = { ...state, next: window.next, carried: window.carried };
         if (state.next < state.partitionCount || window.carried.length > 0) await carryOn(state);
+      }
+      // Every partition is read: only a source check still needs the snapshot.
+      if (input.verify !== 'source') {
+        hold.release();
+        consistency = { ...consistency, released: true };
       }
       if (input.compaction.enabled) {
         progress.phase = 'compacting';
@@ -344,7 +458,11 @@ export async function exportTable(
       keepRaw: input.compaction.keepRaw,
       verifySourceConnection: input.verify === 'source' ? input.source.connection : null,
       keepRuns: input.retention.keepRuns,
+      snapshot: consistency.mode === 'snapshot' ? consistency.snapshot : null,
+      strictSnapshot: input.consistency === 'snapshot',
     });
+    hold.release();
+    progress.consistency = consistency;
     progress.phase = 'done';
     return {
       table,

@@ -198,5 +198,6 @@ export function progressOfResult(result: ExportTableResult): ExportProgress {
     bytes: result.bytes,
     runningPartitions: [],
     estimatedRows: null,
+    consistency: null,
   };
 }

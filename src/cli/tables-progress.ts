@@ -48,6 +48,7 @@ async function lookAtTables(client: Client, handle: WorkflowHandle): Promise<Liv
       bytes: p.bytes,
       estimatedRows: null,
       runningPartitions: [],
+      consistency: null,
     },
     // Finished tables (the parent's sums), then what running tables have stored so far.
     finished: { rows: p.rows, bytes: p.bytes },

@@ -54,6 +54,14 @@ export const ErrorType = {
    * terminal.
    */
   WatermarkConflict: 'PgParquetWatermarkConflict',
+  /**
+   * The run's exported snapshot ended (its holder's worker or backend died) before every
+   * partition was read in it: the run re-extracts under a new one, and fails with this type
+   * (terminal) after MAX_SNAPSHOT_RESTARTS replacements.
+   */
+  SnapshotLost: 'PgParquetSnapshotLost',
+  /** `consistency: "snapshot"` on a server that cannot export snapshots: terminal. */
+  SnapshotUnsupported: 'PgParquetSnapshotUnsupported',
   // The CLI and client helpers.
   /** No run has this workflow id (or, for `cancel`, none is running): terminal. */
   RunNotFound: 'PgParquetRunNotFound',

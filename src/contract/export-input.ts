@@ -115,6 +115,7 @@ const schema = z.strictObject({
     })
     .prefault({}),
   verify: z.enum(['rows', 'source']).default('rows'),
+  consistency: z.enum(['snapshot', 'partition']).nullable().default(null),
   compaction: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -210,6 +211,8 @@ const ACCEPTED: Record<string, string> = {
   'parquet.compression': COMPRESSIONS.join(' | '),
   'retention.keepRuns':
     'null (keep every run, the default) or an integer from 1: after a successful run, delete the successful runs of the table beyond the newest N (by runKey)',
+  consistency:
+    'null (the default: "snapshot" where the server can export snapshots, else "partition" with a warning) | "snapshot" (every partition reads one snapshot of the run) | "partition" (each partition reads its own)',
   verify: '"rows" (stored rows = rows PostgreSQL sent) | "source" (also count(*) per range at the source)',
 };
 

@@ -15,6 +15,8 @@ import type { PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { CopyBinaryDecoder, type DecodedBatch } from '../postgres/copy-decoder.js';
 import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
+import { beginRead } from '../postgres/snapshot.js';
+import type { ConsistencyPoint, RunSnapshot } from '../contract/snapshot.js';
 import { whereDataError } from '../postgres/sqlstate.js';
 import type { ParquetEncoder } from '../parquet/encoder.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
@@ -51,6 +53,18 @@ export interface ExtractPartitionInput {
    * v1 pages with `parquet.compression`.
    */
   readonly intermediate?: boolean;
+  /**
+   * The run's snapshot (`consistency: "snapshot"`): the partition is read in it, a marker or a
+   * stored batch of another snapshot does not count, and an ended snapshot fails with the
+   * terminal `PgParquetSnapshotLost`. Null or absent: the partition reads a snapshot of its own.
+   */
+  readonly snapshot?: RunSnapshot | null;
+  /**
+   * `consistency: "snapshot"` as asked for explicitly: only what was read in `snapshot` counts
+   * (a partition finished or begun in a lost one is read again). False (the default): finished
+   * partitions and stored batches of an earlier snapshot are kept, and their marker says so.
+   */
+  readonly strictSnapshot?: boolean;
 }
 
 /** Result of the extraction activity. */
@@ -120,7 +134,9 @@ export async function extractPartition(
   const encoder = deps.encoder ?? sharedEncoder();
   const run = RunStore.open(deps.openStore(input.destination), input.table, input.runKey);
   const p = input.partition.index;
-  const done = await run.finishedPartition(p);
+  const snapshot = input.snapshot ?? null;
+  const strict = input.strictSnapshot ?? false;
+  const done = await run.finishedPartition(p, strict ? snapshot : null);
   if (done) {
     return {
       partition: p,
@@ -154,7 +170,11 @@ export async function extractPartition(
   });
 
   // Resume: batches an earlier attempt stored are kept; extraction continues after the last one.
-  const files: BatchFile[] = plan.cursorUnique && cursorIndex >= 0 ? await run.storedBatches(plan, p) : [];
+  const stored =
+    plan.cursorUnique && cursorIndex >= 0
+      ? await run.storedBatches(plan, p, { snapshot, strict })
+      : { files: [], otherSnapshot: false };
+  const files: BatchFile[] = stored.files;
   const resumedBatches = files.length;
   const resumedRows = files.reduce((s, f) => s + f.rows, 0);
   let rows = resumedRows;
@@ -176,7 +196,7 @@ export async function extractPartition(
       ...input.parquet,
       ...(input.intermediate ? INTERMEDIATE_FORMAT : {}),
       noDictionary,
-      metadata: batchMetadata(cursorFirst, cursorLast),
+      metadata: batchMetadata(cursorFirst, cursorLast, snapshot),
     };
     return encoder.encode(ipc, opts).then((body) => ({ rows: decodedRows, cursorFirst, cursorLast, body }));
   };
@@ -211,6 +231,7 @@ export async function extractPartition(
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
   const client = await connect(config);
   let sourceRows = 0;
+  let readIn: ConsistencyPoint | undefined;
   const pulse = setInterval(
     () =>
       ctx.heartbeat({
@@ -225,7 +246,7 @@ export async function extractPartition(
   const onAbort = () => void cancelBackend(client, config);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
+    readIn = await beginRead(client, snapshot?.id ?? null);
     await client.query(SESSION_SETTINGS_SQL);
     const sql = copySql({
       schema: input.table.schema,
@@ -272,7 +293,16 @@ export async function extractPartition(
       { partition: p, sourceRows, decoded: decoder.rowsDecoded, stored: rows },
     );
   }
-  await run.finishPartition(plan, { partition: input.partition, sourceRows, rows, bytes, files });
+  await run.finishPartition(plan, {
+    partition: input.partition,
+    sourceRows,
+    rows,
+    bytes,
+    files,
+    readIn: snapshot
+      ? { ...snapshot.point, snapshotId: snapshot.id, mixed: stored.otherSnapshot }
+      : { ...readIn, snapshotId: null, mixed: false },
+  });
   return { partition: p, rows, bytes, files: files.length, skipped: false, resumedBatches };
 }
 

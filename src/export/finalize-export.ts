@@ -29,9 +29,11 @@ import { quoteQualified } from '../contract/identifiers.js';
 import type { PartitionStats } from '../run/documents.js';
 import { coverageProblem } from '../plan/partitions.js';
 import type { RunPlan } from '../run/run-plan.js';
-import { RunStore, STORE_READ_CONCURRENCY } from '../run/run-store.js';
+import { readInSnapshot, RunStore, sharedSnapshot, STORE_READ_CONCURRENCY } from '../run/run-store.js';
 import { watermarkRangeOf, type WatermarkRange } from '../plan/watermark.js';
 import { checkWatermarkChain } from './incremental-range.js';
+import type { RunSnapshot } from '../contract/snapshot.js';
+import { beginRead } from '../postgres/snapshot.js';
 
 /** Input of the finalizing activity. */
 export interface FinalizeExportInput {
@@ -58,6 +60,13 @@ export interface FinalizeExportInput {
    * beyond the newest N (absent or null: keep every run).
    */
   readonly keepRuns?: number | null;
+  /**
+   * The run's snapshot: the source check (`verify: "source"`) counts in it. With
+   * `strictSnapshot`, every partition must have been read in it, else the run fails instead of
+   * claiming it. The manifest states the snapshot the partitions share, if they share one.
+   */
+  readonly snapshot?: RunSnapshot | null;
+  readonly strictSnapshot?: boolean;
 }
 
 /** Result: where the manifest is and the totals it records. */
@@ -114,6 +123,16 @@ export async function finalizeExport(
       );
     }
   }
+  const snapshot = input.snapshot ?? null;
+  const elsewhere = input.strictSnapshot ? partitions.find((p) => !readInSnapshot(p, snapshot)) : undefined;
+  if (elsewhere) {
+    // Extraction never marks a partition of another snapshot done for this one; a marker that
+    // says otherwise was written by another run of this runKey.
+    throw verification(
+      `partition ${elsewhere.partition.index} was not read in the run's snapshot ${snapshot!.id}`,
+      { partition: elsewhere.partition.index, snapshotId: snapshot!.id },
+    );
+  }
   for (const p of partitions) {
     const recorded = p.files.reduce((s, f) => s + f.rows, 0);
     if (recorded !== p.sourceRows) {
@@ -129,7 +148,7 @@ export async function finalizeExport(
   }
   if (input.verifySourceConnection !== null) {
     const config = (deps.resolveConnection ?? resolveConnection)(input.verifySourceConnection);
-    await verifyAtSource(config, plan, partitions, ctx);
+    await verifyAtSource(config, plan, partitions, snapshot, ctx);
   }
   const verified = input.compacted
     ? await verifyDataFiles(run, partitions, ctx)
@@ -158,7 +177,9 @@ export async function finalizeExport(
     ...p.partition,
     sourceRows: p.sourceRows,
     rows: p.rows,
+    readIn: p.readIn && !p.readIn.mixed ? p.readIn.snapshot : null,
   }));
+  const shared = sharedSnapshot(partitions);
   const rows = files.reduce((s, f) => s + f.rows, 0);
   const bytes = files.reduce((s, f) => s + f.bytes, 0);
   const watermark = plan.watermark ? watermarkRangeOf(plan.watermark) : null;
@@ -175,6 +196,16 @@ export async function finalizeExport(
     mode: plan.mode ?? 'full',
     watermark,
     compression: input.compression,
+    consistency: shared
+      ? {
+          mode: 'snapshot',
+          snapshotId: shared.snapshotId,
+          snapshot: shared.snapshot,
+          lsn: shared.lsn,
+          takenAt: shared.takenAt,
+          standby: shared.standby,
+        }
+      : { mode: 'partition' },
     layout: input.compacted ? 'compacted' : 'raw',
     columns,
     partitions: manifestPartitions,
@@ -312,16 +343,17 @@ async function verifyDataFiles(
   );
 }
 
-/** `count(*)` of every partition's range at the source, in one READ ONLY snapshot. */
+/** `count(*)` of every partition's range at the source, in one READ ONLY snapshot (the run's, if it has one). */
 async function verifyAtSource(
   config: pg.ClientConfig,
   plan: RunPlan,
   partitions: readonly PartitionStats[],
+  snapshot: RunSnapshot | null,
   ctx: FinalizeContext,
 ): Promise<void> {
   const client = await connect(config);
   try {
-    await client.query('BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ');
+    await beginRead(client, snapshot?.id ?? null);
     const rows = rowFilterSql(plan);
     const filter = rows === null ? '' : ` AND ${rows}`;
     for (const p of partitions) {

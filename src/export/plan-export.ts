@@ -18,6 +18,7 @@ import { cursorKindOf, cursorValueSql } from '../postgres/cursor-kind.js';
 import { describeTable } from '../postgres/introspect.js';
 import { rowFilterSql } from '../postgres/copy-query.js';
 import { whereDataError } from '../postgres/sqlstate.js';
+import { beginRead } from '../postgres/snapshot.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
@@ -58,6 +59,12 @@ export interface PlanExportInput {
   readonly compacted?: boolean;
   /** The watermark of an incremental run (`mode: "incremental"`); absent or null: a full run. */
   readonly incremental?: WatermarkSpec | null;
+  /**
+   * The run's exported snapshot id (`consistency: "snapshot"`): bounds, histogram and sample
+   * are read in it, so the last range ends at what the run's snapshot sees. Null or absent: a
+   * snapshot of planning's own.
+   */
+  readonly snapshotId?: string | null;
 }
 
 /** Result of planning: the stored plan and whether it was reused from an earlier attempt. */
@@ -87,7 +94,7 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
   const client = await connect(config);
   try {
-    await client.query('BEGIN READ ONLY');
+    await beginRead(client, input.snapshotId ?? null);
     const { plan, ranges } = await planFromSource(client, input, run);
     await client.query('COMMIT');
     await run.storePlan(plan, ranges);

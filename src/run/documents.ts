@@ -1,5 +1,6 @@
 /** The JSON documents a run stores beside its data, other than the plan and the manifest. */
 import type { PartitionRange } from '../plan/partitions.js';
+import type { ConsistencyPoint } from '../contract/snapshot.js';
 
 /** One stored raw batch file. */
 export interface BatchFile {
@@ -19,7 +20,19 @@ export interface PartitionStats {
   readonly rows: number;
   readonly bytes: number;
   readonly files: readonly BatchFile[];
+  /** The snapshot the partition was read in. Absent in markers of earlier versions. */
+  readonly readIn?: PartitionReadIn;
 }
+
+/**
+ * Where a partition was read: the run's exported snapshot (its id and point), or a snapshot of
+ * the finishing attempt's own (`snapshotId` null); `mixed` when it resumed after batches that
+ * were read in another snapshot (then no single snapshot holds for the partition).
+ */
+export type PartitionReadIn = ConsistencyPoint & {
+  readonly snapshotId: string | null;
+  readonly mixed: boolean;
+};
 
 /** Version of `_compaction.json`; 1 held every group inline, 2 keeps them in chunk documents. */
 export const COMPACTION_PLAN_VERSION = 2;

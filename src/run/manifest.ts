@@ -2,7 +2,12 @@
 import type { RunMode } from '../contract/incremental.js';
 import type { WatermarkRange } from '../plan/watermark.js';
 
-/** 2: version 1 plus `mode` and `watermark` (a version-1 manifest is a full run's). */
+import type { ConsistencyPoint } from '../contract/snapshot.js';
+
+/**
+ * 2: version 1 plus `mode` and `watermark` (a version-1 manifest is a full run's), `consistency`
+ * and each partition's `readIn`.
+ */
 export const MANIFEST_VERSION = 2;
 
 /** One output column: PostgreSQL's type and the Arrow type it was written as. */
@@ -24,7 +29,17 @@ export interface ManifestPartition {
   readonly sourceRows: number;
   /** Rows stored in the files of this partition. */
   readonly rows: number;
+  /** `pg_current_snapshot()` of the transaction that read it (null: not recorded). */
+  readonly readIn: string | null;
 }
+
+/**
+ * What the run's rows are consistent with: one exported snapshot for every partition, stated
+ * with its point in the database's history; or each partition its own (see `readIn`).
+ */
+type ManifestConsistency =
+  | ({ readonly mode: 'snapshot'; readonly snapshotId: string } & ConsistencyPoint)
+  | { readonly mode: 'partition' };
 
 /** One data file of the run. */
 export interface ManifestFile {
@@ -57,6 +72,7 @@ export interface Manifest {
    */
   readonly watermark?: WatermarkRange | null;
   readonly compression: string;
+  readonly consistency: ManifestConsistency;
   /** `raw` when files are the extraction batches, `compacted` when they were merged. */
   readonly layout: 'raw' | 'compacted';
   readonly columns: readonly ManifestColumn[];

@@ -16,6 +16,7 @@ import pMap from 'p-map';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
+import type { RunSnapshot } from '../contract/snapshot.js';
 import { readStoredParquetInfo } from '../parquet/stored-footer.js';
 import { parquetRowCount } from '../parquet/footer.js';
 import type { CompactionGroup, CompactionInput } from '../plan/compaction.js';
@@ -28,6 +29,7 @@ import {
   type BatchFile,
   type CompactionSummary,
   type LatestRun,
+  type PartitionReadIn,
   type PartitionStats,
 } from './documents.js';
 import { putIfChanged, readJson, writeJson, writeJsonIfChanged } from './json-object.js';
@@ -67,9 +69,61 @@ const GROUPS_PER_CHUNK = PARTITIONS_PER_CHUNK;
  */
 export const BATCH_METADATA_KEY = 'pg_parquet.batch';
 
-/** The key/value metadata to write into raw batch file (see {@link RunStore.storedBatches}). */
-export function batchMetadata(cursorMin: string | null, cursorMax: string | null): Record<string, string> {
-  return { [BATCH_METADATA_KEY]: JSON.stringify({ cursorMin, cursorMax }) };
+/**
+ * The key/value metadata to write into raw batch file (see {@link RunStore.storedBatches}): its
+ * cursor span and, under a run's snapshot, which snapshot it was read in (so that a batch of a
+ * lost snapshot is not resumed after).
+ */
+export function batchMetadata(
+  cursorMin: string | null,
+  cursorMax: string | null,
+  snapshot: RunSnapshot | null = null,
+): Record<string, string> {
+  const span = snapshot
+    ? { cursorMin, cursorMax, snapshot: snapshotToken(snapshot) }
+    : { cursorMin, cursorMax };
+  return { [BATCH_METADATA_KEY]: JSON.stringify(span) };
+}
+
+/**
+ * What identifies a snapshot in stored state: `pg_current_snapshot()` (xmin, xmax and the
+ * transactions in progress). Two exported snapshots with the same one see exactly the same
+ * rows, so they count as one; the id alone could repeat after a server restart.
+ */
+function snapshotToken(snapshot: RunSnapshot): string {
+  return snapshot.point.snapshot;
+}
+
+/** Whether a finished partition was read wholly in `snapshot` (any snapshot when it is null). */
+export function readInSnapshot(stats: PartitionStats, snapshot: RunSnapshot | null): boolean {
+  if (snapshot === null) return true;
+  const r = stats.readIn;
+  return r !== undefined && !r.mixed && r.snapshotId !== null && r.snapshot === snapshotToken(snapshot);
+}
+
+/**
+ * What a run's finished partitions are consistent with: the one exported snapshot every one of
+ * them was read in wholly (snapshots that see the same transactions count as one; the first
+ * partition's is stated), or else none (each partition its own). Derived from the markers, not
+ * from the run's current snapshot: a re-run that skips every partition states what they hold.
+ */
+export function sharedSnapshot(
+  partitions: readonly PartitionStats[],
+): (PartitionReadIn & { snapshotId: string }) | null {
+  const first = partitions[0]?.readIn;
+  if (!first || first.snapshotId === null) return null;
+  const one = partitions.every(
+    (p) =>
+      p.readIn && !p.readIn.mixed && p.readIn.snapshotId !== null && p.readIn.snapshot === first.snapshot,
+  );
+  return one ? { ...first, snapshotId: first.snapshotId } : null;
+}
+
+/** Batches an earlier attempt stored for a partition (see {@link RunStore.storedBatches}). */
+export interface StoredBatches {
+  readonly files: BatchFile[];
+  /** True when one of them was read in another snapshot than the one asked about. */
+  readonly otherSnapshot: boolean;
 }
 
 /** `_compaction.json` as version 1 wrote it: every group inline. Read so that older runs resume. */
@@ -181,17 +235,35 @@ export class RunStore {
 
   // --- partitions -----------------------------------------------------------------------------
 
-  /** The stats of partition `p` when it is done, else undefined. */
-  async finishedPartition(p: number): Promise<PartitionStats | undefined> {
-    return readJson<PartitionStats>(this.store, partitionDoneKey(this.location, p));
+  /**
+   * The stats of partition `p` when it is done, else undefined; with `snapshot`, only when it was
+   * read in that snapshot (a partition of a lost snapshot is read again).
+   */
+  async finishedPartition(
+    p: number,
+    snapshot: RunSnapshot | null = null,
+  ): Promise<PartitionStats | undefined> {
+    const stats = await readJson<PartitionStats>(this.store, partitionDoneKey(this.location, p));
+    return stats && readInSnapshot(stats, snapshot) ? stats : undefined;
   }
 
   /**
    * The batches 0..k-1 an earlier attempt stored for partition `p`, as verified from storage
    * (heartbeat details can be stale): consecutive from batch 0, each with a readable footer and
-   * its cursor span. Objects are written whole, so every stored batch is complete.
+   * its cursor span. With `snapshot` and `strict`, only batches read in that snapshot count (a
+   * partition is then read wholly in one); else others count too, and `otherSnapshot` says so.
+   * Objects are written whole, so every stored batch is complete.
    */
-  async storedBatches(plan: BatchPlacement, p: number): Promise<BatchFile[]> {
+  async storedBatches(
+    plan: BatchPlacement,
+    p: number,
+    options: { readonly snapshot: RunSnapshot | null; readonly strict: boolean } = {
+      snapshot: null,
+      strict: false,
+    },
+  ): Promise<StoredBatches> {
+    const token = options.snapshot ? snapshotToken(options.snapshot) : undefined;
+    let otherSnapshot = false;
     const byIndex = new Map<number, { key: string; size: number }>();
     for (const o of await this.store.list(batchPrefix(this.location, plan.compacted, p))) {
       const parsed = parseBatchKey(o.key);
@@ -204,11 +276,25 @@ export class RunStore {
       const info = await readStoredParquetInfo(this.store, o.key, o.size).catch(() => undefined);
       const meta = info?.keyValueMetadata[BATCH_METADATA_KEY];
       if (!info || meta === undefined) break;
-      const span = JSON.parse(meta) as { cursorMin: string | null; cursorMax: string | null };
-      files.push({ key: o.key, rows: info.rows, bytes: o.size, ...span });
+      const span = JSON.parse(meta) as {
+        cursorMin: string | null;
+        cursorMax: string | null;
+        snapshot?: string;
+      };
+      if (token !== undefined && span.snapshot !== token) {
+        if (options.strict) break;
+        otherSnapshot = true;
+      }
+      files.push({
+        key: o.key,
+        rows: info.rows,
+        bytes: o.size,
+        cursorMin: span.cursorMin,
+        cursorMax: span.cursorMax,
+      });
     }
     // NULL cursors come first and cannot be resumed after: start such a partition over.
-    return files.at(-1)?.cursorMax === null ? [] : files;
+    return files.at(-1)?.cursorMax === null ? { files: [], otherSnapshot: false } : { files, otherSnapshot };
   }
 
   /**

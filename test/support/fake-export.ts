@@ -41,8 +41,19 @@ export async function runFakeExport(spec: FakeExport): Promise<FakeExportRun> {
   }
   const fakes: Pick<
     PgParquetActivities,
-    'pgParquetPlan' | 'pgParquetPlanRanges' | 'pgParquetExtractPartition' | 'pgParquetFinalize'
+    | 'pgParquetTakeSnapshot'
+    | 'pgParquetPlan'
+    | 'pgParquetPlanRanges'
+    | 'pgParquetExtractPartition'
+    | 'pgParquetFinalize'
   > = {
+    // The run reads in one (pretend) snapshot: carried over every continue-as-new of the chain.
+    async pgParquetTakeSnapshot() {
+      return {
+        id: '00000003-0000001B-1',
+        point: { snapshot: '100:100:', lsn: '0/1', takenAt: '2026-01-01T00:00:00.000Z', standby: false },
+      };
+    },
     async pgParquetPlan(input) {
       return {
         reused: false,

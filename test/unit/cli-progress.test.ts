@@ -56,6 +56,7 @@ function answer(fields: Partial<ExportProgress> = {}): ExportProgress {
     runningPartitions: [],
     estimatedRows: null,
     ...fields,
+    consistency: null,
   };
 }
 

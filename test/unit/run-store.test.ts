@@ -137,6 +137,7 @@ function manifestOf(runKey: string, files: readonly string[]): Manifest {
     cursor: 'id',
     where: null,
     compression: 'zstd',
+    consistency: { mode: 'partition' },
     layout: 'compacted',
     columns: [],
     partitions: [],
