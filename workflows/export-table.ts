@@ -193,11 +193,13 @@ export async function exportTable(
   progress.runKey = runKey;
 
   const where = { table: input.table, destination: input.destination, runKey };
-  let consistency: RunConsistency = continuation?.consistency ?? {
-    mode: input.consistency ?? 'snapshot',
-    snapshot: null,
-    restarts: 0,
-  };
+  let consistency: RunConsistency =
+    continuation?.consistency ??
+    (input.sharedSnapshot
+      ? // The parent's snapshot, for every table of an exportTables run: if it is lost, this run
+        // fails (no replacement of its own); re-running the parent reads the rest in a new one.
+        { mode: 'snapshot', snapshot: input.sharedSnapshot, restarts: MAX_SNAPSHOT_RESTARTS, shared: true }
+      : { mode: input.consistency ?? 'snapshot', snapshot: null, restarts: 0 });
   const hold = new SnapshotHold(consistency);
   /** Takes the run's snapshot (mode "snapshot"); falls back to "partition" when allowed and unsupported. */
   const takeSnapshot = async (): Promise<void> => {
@@ -221,7 +223,9 @@ export async function exportTable(
   const lost = (): never => {
     throw ApplicationFailure.create({
       type: ErrorType.SnapshotLost,
-      message: `the run's snapshot was lost ${consistency.restarts + 1} times; set consistency: "partition" to read each partition in its own`,
+      message: consistency.shared
+        ? "the exportTables run's shared snapshot was lost; run it again to read the unfinished tables in a new one"
+        : `the run's snapshot was lost ${consistency.restarts + 1} times; set consistency: "partition" to read each partition in its own`,
       nonRetryable: true,
     });
   };
@@ -235,7 +239,7 @@ export async function exportTable(
       let planned: Awaited<ReturnType<typeof planning.pgParquetPlan>> | undefined;
       // Planning reads in the run's snapshot too; one lost before planning read it is replaced.
       while (!planned) {
-        if (consistency.mode === 'snapshot') await takeSnapshot();
+        if (consistency.mode === 'snapshot' && consistency.snapshot === null) await takeSnapshot();
         planned = await planning
           .pgParquetPlan({
             connection: input.source.connection,

@@ -27,6 +27,8 @@ import { displayName, type QualifiedName } from '../src/contract/table-name.js';
 import type { ExportTableResult, exportTable } from './export-table.js';
 import { surfaceCause, validated } from './failures.js';
 import { exportWorkflowId, runKeyFromTime, runKeyFromWorkflowId } from './run-key.js';
+import { SnapshotHold } from './run-snapshot.js';
+import type { RunSnapshot } from '../src/contract/snapshot.js';
 
 export type { ExportTablesInput } from '../src/contract/export-tables-input.js';
 
@@ -168,18 +170,37 @@ export async function exportTables(rawInput: ExportTablesInput): Promise<ExportT
     }
   }
 
+  // With tables.sharedSnapshot, every table reads one snapshot that this run holds.
+  const hold = new SnapshotHold({ mode: 'snapshot', snapshot: null, restarts: 0 });
+  let shared: RunSnapshot | null = null;
+  if (input.sharedSnapshot && todo.length > 0) {
+    try {
+      shared = await hold.take({
+        connection: input.connection,
+        owner: info.workflowId,
+        required: input.common.consistency === 'snapshot',
+      });
+    } catch (err) {
+      throw surfaceCause(err);
+    }
+    if (shared)
+      log.info('every table reads one snapshot', { runKey, snapshotId: shared.id, ...shared.point });
+    else log.warn('the source cannot export a snapshot: each table reads its own', { runKey });
+  }
+
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < todo.length) {
       const table = todo[next++]!;
       const workflowId = exportWorkflowId(input.connection, table, runKey);
       running.set(workflowId, displayName(table));
-      const summary = await exportOne(input, table, runKey);
+      const summary = await exportOne(input, table, runKey, shared);
       running.delete(workflowId);
       summaries.push(summary);
     }
   };
   await Promise.all(Array.from({ length: Math.min(input.maxConcurrent, todo.length) }, lane));
+  hold.release();
   phase = 'done';
 
   summaries.sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
@@ -202,13 +223,14 @@ async function exportOne(
   input: ResolvedExportTablesInput,
   table: QualifiedName,
   runKey: string,
+  sharedSnapshot: RunSnapshot | null,
 ): Promise<TableExportSummary> {
   const name = displayName(table);
   const workflowId = exportWorkflowId(input.connection, table, runKey);
   try {
     const r: ExportTableResult = await executeChild<typeof exportTable>('exportTable', {
       workflowId,
-      args: [childExportInput(input, table, runKey)],
+      args: [childExportInput(input, table, runKey, sharedSnapshot)],
     });
     return {
       table: name,

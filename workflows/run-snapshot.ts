@@ -30,6 +30,8 @@ export interface RunConsistency {
   readonly restarts: number;
   /** True once every read of the run is done in it and the holder may let go. */
   readonly released?: boolean;
+  /** The snapshot belongs to an exportTables parent: the run cannot replace it. */
+  readonly shared?: boolean;
 }
 
 /** Whether an activity failed because the run's snapshot ended. */

@@ -17,6 +17,7 @@ import { parseDestination } from './destination-url.js';
 import { ErrorType, InputError } from './errors.js';
 import { LAG_ACCEPTED, RUN_MODES, resolveWatermarkSpec, type WatermarkSpec } from './incremental.js';
 import { parseColumnName, parseQualifiedName, type QualifiedName } from './table-name.js';
+import { isSnapshotId } from './snapshot.js';
 
 export const DEFAULT_CONNECTION = 'default';
 export const DEFAULT_TASK_QUEUE = 'pg-parquet';
@@ -116,6 +117,19 @@ const schema = z.strictObject({
     .prefault({}),
   verify: z.enum(['rows', 'source']).default('rows'),
   consistency: z.enum(['snapshot', 'partition']).nullable().default(null),
+  /** Set by `exportTables` with `tables.sharedSnapshot`: the parent's snapshot, read in instead of one of the run's own. */
+  sharedSnapshot: z
+    .strictObject({
+      id: z.string().refine(isSnapshotId),
+      point: z.strictObject({
+        snapshot: z.string().min(1),
+        lsn: z.string().nullable(),
+        takenAt: z.string(),
+        standby: z.boolean(),
+      }),
+    })
+    .nullable()
+    .default(null),
   compaction: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -211,6 +225,8 @@ const ACCEPTED: Record<string, string> = {
   'parquet.compression': COMPRESSIONS.join(' | '),
   'retention.keepRuns':
     'null (keep every run, the default) or an integer from 1: after a successful run, delete the successful runs of the table beyond the newest N (by runKey)',
+  sharedSnapshot:
+    'null (the default; exportTables sets it with tables.sharedSnapshot) or a snapshot {id, point} the parent holds',
   consistency:
     'null (the default: "snapshot" where the server can export snapshots, else "partition" with a warning) | "snapshot" (every partition reads one snapshot of the run) | "partition" (each partition reads its own)',
   verify: '"rows" (stored rows = rows PostgreSQL sent) | "source" (also count(*) per range at the source)',
@@ -260,6 +276,9 @@ export function resolveExportInput(raw: unknown): ResolvedExportInput {
     );
   }
   if (input.source.where !== null) checkWhereSyntax(input.source.where);
+  if (input.sharedSnapshot !== null && input.consistency === 'partition') {
+    throw new InputError('consistency', 'partition', 'null or "snapshot" with a sharedSnapshot');
+  }
   const watermark = resolveWatermarkSpec(input.mode, input.incremental);
   return { ...input, table, cursorColumn, columnNames, watermark };
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { InputError } from './errors.js';
 import { resolveExportInput, type ExportTableInput } from './export-input.js';
 import { quoteQualified } from './identifiers.js';
+import type { RunSnapshot } from './snapshot.js';
 import { parseQualifiedName, parseSchemaName, type QualifiedName } from './table-name.js';
 
 /** Children that run at once, by default. */
@@ -31,6 +32,7 @@ const sourceSchema = z.strictObject({
 const tablesSchema = z
   .strictObject({
     maxConcurrent: z.number().int().min(1).max(100).default(DEFAULT_TABLES_CONCURRENT),
+    sharedSnapshot: z.boolean().default(false),
   })
   .prefault({});
 
@@ -49,6 +51,8 @@ export interface ResolvedExportTablesInput {
   readonly include: readonly string[];
   readonly exclude: readonly string[];
   readonly maxConcurrent: number;
+  /** Every table reads one snapshot, taken by the parent (`tables.sharedSnapshot`). */
+  readonly sharedSnapshot: boolean;
   readonly runKey: string | null;
   /** The fields every child shares (exportTable's input without `source` and `runKey`). */
   readonly common: Omit<ExportTableInput, 'source' | 'runKey'>;
@@ -63,6 +67,8 @@ const ACCEPTED: Record<string, string> = {
   'source.exclude': 'a list of glob patterns (* and ?)',
   'source.cursors': 'an object: table name → cursor column',
   'tables.maxConcurrent': 'an integer from 1 to 100',
+  'tables.sharedSnapshot':
+    'false (each table reads a snapshot of its own, the default) or true (every table reads one snapshot, taken by the parent)',
 };
 
 function zodError(raw: unknown, prefix: string, error: z.ZodError): InputError {
@@ -118,6 +124,13 @@ export function resolveExportTablesInput(raw: unknown): ResolvedExportTablesInpu
     ...rest,
     source: { ...(connection === undefined ? {} : { connection }), table: tableText(placeholder) },
   });
+  if (t.data.sharedSnapshot && check.consistency === 'partition') {
+    throw new InputError(
+      'tables.sharedSnapshot',
+      true,
+      'false with consistency "partition" (a shared snapshot needs consistency null or "snapshot")',
+    );
+  }
   const { runKey: _runKey, ...common } = rest as Omit<ExportTableInput, 'source'>;
   return {
     connection: check.source.connection,
@@ -126,6 +139,7 @@ export function resolveExportTablesInput(raw: unknown): ResolvedExportTablesInpu
     include: src.include ?? ['*'],
     exclude: src.exclude,
     maxConcurrent: t.data.maxConcurrent,
+    sharedSnapshot: t.data.sharedSnapshot,
     runKey: check.runKey,
     common,
     cursors,
@@ -137,9 +151,11 @@ export function childExportInput(
   input: ResolvedExportTablesInput,
   table: QualifiedName,
   runKey: string,
+  sharedSnapshot: RunSnapshot | null = null,
 ): ExportTableInput {
   return {
     ...input.common,
+    ...(sharedSnapshot ? { sharedSnapshot } : {}),
     source: {
       connection: input.connection,
       table: tableText(table),

@@ -142,6 +142,72 @@ describe('exportTables over a schema', () => {
     ]);
   });
 
+  test('tables.sharedSnapshot: every table reads one snapshot, so rows moved between tables count once', async () => {
+    const rows = 20_000;
+    await db.query(`DROP SCHEMA IF EXISTS it_shared CASCADE; CREATE SCHEMA it_shared;
+      CREATE TABLE it_shared.a (id bigint PRIMARY KEY); CREATE TABLE it_shared.b (id bigint PRIMARY KEY);
+      INSERT INTO it_shared.a SELECT g FROM generate_series(1, ${rows}) g;`);
+    // Moves rows from a to b, one transaction at a time, until stopped: at any one moment a and b
+    // hold `rows` rows together, but two moments apart they do not.
+    let moving = true;
+    let moves = 0;
+    const mover = (async () => {
+      const m = await database();
+      try {
+        while (moving) {
+          await m.query(`WITH moved AS (DELETE FROM it_shared.a WHERE id IN (SELECT id FROM it_shared.a ORDER BY id LIMIT 5) RETURNING id)
+            INSERT INTO it_shared.b SELECT id FROM moved`);
+          moves++;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        await m.end();
+      }
+    })();
+    try {
+      const prefix = uniquePrefix('shared');
+      const started = await startExportTables(
+        harness.client,
+        {
+          source: { schema: 'it_shared' },
+          destination: `s3://${bucket()}/${prefix}`,
+          partitions: { count: 2 },
+          batch: { rows: 1_000 },
+          // One table after the other: the mover commits between their reads.
+          tables: { maxConcurrent: 1, sharedSnapshot: true },
+        },
+        { taskQueue: harness.taskQueue },
+      );
+      const movesAtStart = moves;
+      const result = (await started.handle.result()) as ExportTablesResult;
+      assert.ok(moves - movesAtStart > 5, `${moves - movesAtStart} moves during the run`);
+      assert.equal(result.completed, 2, JSON.stringify(result.tables));
+      const manifests = await Promise.all(result.tables.map((t) => manifestOf(t.manifestUrl!)));
+      const ids = new Set(
+        manifests.map((m) => (m.consistency.mode === 'snapshot' ? m.consistency.snapshotId : null)),
+      );
+      assert.equal(
+        ids.size,
+        1,
+        `both tables state the same snapshot: ${JSON.stringify(manifests.map((m) => m.consistency))}`,
+      );
+      assert.ok(!ids.has(null));
+      assert.equal(manifests[0]!.totals.rows + manifests[1]!.totals.rows, rows, 'a + b as of one moment');
+      const paths = await download(
+        s3(),
+        manifests.flatMap((m) => m.files.map((f) => `${prefix}/${f.key}`)),
+      );
+      const [duck] = await queryParquet(
+        paths,
+        'SELECT count(*)::VARCHAR AS n, count(DISTINCT id)::VARCHAR AS ids FROM read_parquet($files)',
+      );
+      assert.deepEqual(duck, { n: String(rows), ids: String(rows) }, 'every id once, in a or in b');
+    } finally {
+      moving = false;
+      await mover;
+    }
+  });
+
   test('bad input and a missing schema fail the parent typed, naming the field', async () => {
     const fail = async (input: unknown): Promise<ApplicationFailure> => {
       const err = await harness.client.workflow
