@@ -47,15 +47,20 @@ interface HolderTiming {
   readonly giveUpAfterMs: number;
 }
 
-/** `application_name` of a holder's session: a DBA sees in pg_stat_activity what keeps a snapshot open. */
-export const HOLDER_APPLICATION_NAME = 'pg-parquet snapshot';
+/**
+ * `application_name` of a holder's session: a DBA sees in pg_stat_activity what keeps a snapshot
+ * open, and for which run (the end of its workflow id: PostgreSQL keeps 63 bytes of the name).
+ */
+export function holderApplicationName(owner: string): string {
+  return `pg-parquet snapshot ...${owner.slice(-40)}`;
+}
 
 const DEFAULT_TIMING: HolderTiming = { keepAliveMs: 5_000, askEveryMs: 10_000, giveUpAfterMs: 10 * 60_000 };
 
 /** Exports a snapshot for `input.owner` and keeps its transaction open until the owner lets go. */
 export async function takeSnapshot(input: TakeSnapshotInput, deps: TakeSnapshotDeps): Promise<RunSnapshot> {
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
-  const client = await connect({ ...config, application_name: HOLDER_APPLICATION_NAME });
+  const client = await connect({ ...config, application_name: holderApplicationName(input.owner) });
   try {
     const snapshot = await exportSnapshot(client);
     // It lives on through its timer (which a process exit ends, and the transaction with it).

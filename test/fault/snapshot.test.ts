@@ -14,7 +14,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Manifest } from '../../src/run/manifest.js';
 import type { RunSnapshot } from '../../src/contract/snapshot.js';
-import { HOLDER_APPLICATION_NAME } from '../../src/export/take-snapshot.js';
+import { holderApplicationName } from '../../src/export/take-snapshot.js';
 import type { ExportProgress, ExportTableResult } from '../../workflows/export-table.js';
 import { queryParquet } from '../support/parquet-reader.js';
 import { startSlowS3Proxy, type SlowS3Proxy } from '../support/faulty-s3-proxy.js';
@@ -130,12 +130,14 @@ describe('one snapshot per run', () => {
     return (await queryParquet(paths, DUCK_DIGEST))[0] as unknown as Digest;
   }
 
-  const holders = async () =>
+  /** Sessions that hold a snapshot for the run `workflowId`. */
+  const holders = async (workflowId: string) =>
     (
-      await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [
-        HOLDER_APPLICATION_NAME,
-      ])
-    ).rows[0].n as number;
+      await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+        [holderApplicationName(workflowId)],
+      )
+    ).rows[0]!.n;
 
   /** Inserts, updates and deletes rows until stopped; counts its transactions. */
   function startWriter(): { stop(): Promise<number> } {
@@ -184,6 +186,7 @@ describe('one snapshot per run', () => {
       try {
         const { prefix, handle } = await start(taskQueue, 'snap-live', null);
         const snapshot = await snapshotOf(handle);
+        assert.equal(await holders(handle.workflowId), 1, 'the holder is visible in pg_stat_activity');
         const expected = await digestIn(snapshot);
         const result = (await handle.result()) as ExportTableResult;
         const commits = await writer.stop();
@@ -206,7 +209,7 @@ describe('one snapshot per run', () => {
         assert.equal(String(result.rows), expected.n);
         const { seen: _, ...want } = expected;
         assert.deepEqual(await outputDigest(prefix, manifest), want);
-        await waitFor('the holder to let go', async () => (await holders()) === 0, 60_000);
+        await waitFor('the holder to let go', async () => (await holders(handle.workflowId)) === 0, 60_000);
       } finally {
         await writer.stop();
       }
