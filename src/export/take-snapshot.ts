@@ -43,7 +43,7 @@ interface HolderTiming {
   readonly keepAliveMs: number;
   /** Between two questions to the owner. */
   readonly askEveryMs: number;
-  /** With no answer from the owner for this long (Temporal or its workers down), release. */
+  /** With no answer from the owner for this long, release. */
   readonly giveUpAfterMs: number;
 }
 
@@ -55,7 +55,12 @@ export function holderApplicationName(owner: string): string {
   return `pg-parquet snapshot ...${owner.slice(-40)}`;
 }
 
-const DEFAULT_TIMING: HolderTiming = { keepAliveMs: 5_000, askEveryMs: 10_000, giveUpAfterMs: 10 * 60_000 };
+/**
+ * Asked every 10 s; with no answer for 2 min (Temporal or every workflow worker down, or this
+ * worker shutting down) the snapshot is let go: a run that still wanted it finds it lost and
+ * replaces it, so a long outage costs a re-read, never a wrong claim.
+ */
+const DEFAULT_TIMING: HolderTiming = { keepAliveMs: 5_000, askEveryMs: 10_000, giveUpAfterMs: 2 * 60_000 };
 
 /** Exports a snapshot for `input.owner` and keeps its transaction open until the owner lets go. */
 export async function takeSnapshot(input: TakeSnapshotInput, deps: TakeSnapshotDeps): Promise<RunSnapshot> {
@@ -89,8 +94,10 @@ class HeldTransaction {
     // The session's own errors (a terminated backend) end the hold; they must not crash the worker.
     client.on('error', () => void this.end());
     this.timer = setInterval(() => void this.tick(), timing.keepAliveMs);
-    // A held snapshot does not keep a worker process alive: its exit ends the transaction.
+    // A held snapshot does not keep a worker process alive (neither its timer nor its socket):
+    // the process's exit closes the session, and the server ends the transaction with it.
     this.timer.unref();
+    (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
   }
 
   private async tick(): Promise<void> {
