@@ -66,6 +66,8 @@ function activitiesOf(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']
   for (const e of events) {
     const started = e.activityTaskStartedEventAttributes;
     if (!started) continue;
+    // Taking the run's snapshot comes first; it reads nothing of the table and writes nothing.
+    if (typeOf.get(String(started.scheduledEventId)) === 'pgParquetTakeSnapshot') continue;
     const last = started.lastFailure?.applicationFailureInfo;
     out.push({
       activityType: typeOf.get(String(started.scheduledEventId)) ?? '?',
@@ -73,7 +75,8 @@ function activitiesOf(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']
       lastFailure: last ? { type: last.type ?? '', nonRetryable: last.nonRetryable === true } : undefined,
     });
   }
-  assert.equal(out.length, typeOf.size, 'every scheduled activity started');
+  const others = [...typeOf.values()].filter((n) => n !== 'pgParquetTakeSnapshot').length;
+  assert.equal(out.length, others, 'every scheduled activity started');
   return out;
 }
 

@@ -56,9 +56,12 @@ function activitiesOf(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']
   const out: [string, number][] = [];
   for (const e of events) {
     const started = e.activityTaskStartedEventAttributes;
-    if (started) out.push([typeOf.get(String(started.scheduledEventId)) ?? '?', started.attempt ?? 0]);
+    const name = started && (typeOf.get(String(started.scheduledEventId)) ?? '?');
+    // Taking the run's snapshot comes first; it reads nothing of the table and writes nothing.
+    if (started && name !== 'pgParquetTakeSnapshot') out.push([name!, started.attempt ?? 0]);
   }
-  assert.equal(out.length, typeOf.size, 'every scheduled activity started');
+  const others = [...typeOf.values()].filter((n) => n !== 'pgParquetTakeSnapshot').length;
+  assert.equal(out.length, others, 'every scheduled activity started');
   return out;
 }
 
