@@ -25,7 +25,7 @@ import {
   type S3Fault,
 } from '../support/faulty-s3-proxy.js';
 import { queryParquet } from '../support/parquet-reader.js';
-import { startHarness, type TemporalHarness } from '../support/temporal.js';
+import { SNAPSHOT_ACTIVITY, startHarness, type TemporalHarness } from '../support/temporal.js';
 import {
   bucket,
   database,
@@ -66,8 +66,7 @@ function activitiesOf(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']
   for (const e of events) {
     const started = e.activityTaskStartedEventAttributes;
     if (!started) continue;
-    // Taking the run's snapshot comes first; it reads nothing of the table and writes nothing.
-    if (typeOf.get(String(started.scheduledEventId)) === 'pgParquetTakeSnapshot') continue;
+    if (typeOf.get(String(started.scheduledEventId)) === SNAPSHOT_ACTIVITY) continue;
     const last = started.lastFailure?.applicationFailureInfo;
     out.push({
       activityType: typeOf.get(String(started.scheduledEventId)) ?? '?',
@@ -75,7 +74,7 @@ function activitiesOf(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']
       lastFailure: last ? { type: last.type ?? '', nonRetryable: last.nonRetryable === true } : undefined,
     });
   }
-  const others = [...typeOf.values()].filter((n) => n !== 'pgParquetTakeSnapshot').length;
+  const others = [...typeOf.values()].filter((n) => n !== SNAPSHOT_ACTIVITY).length;
   assert.equal(out.length, others, 'every scheduled activity started');
   return out;
 }

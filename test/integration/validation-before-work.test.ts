@@ -27,7 +27,12 @@ import { S3ObjectStore } from '../../src/storage/s3-store.js';
 import { exportWorkflowId } from '../../workflows/run-key.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { parquetSchema, queryParquet } from '../support/parquet-reader.js';
-import { expectExportFailure, startHarness, type TemporalHarness } from '../support/temporal.js';
+import {
+  expectExportFailure,
+  SNAPSHOT_ACTIVITY,
+  startHarness,
+  type TemporalHarness,
+} from '../support/temporal.js';
 import {
   bucket,
   database,
@@ -57,10 +62,9 @@ function activitiesOf(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']
   for (const e of events) {
     const started = e.activityTaskStartedEventAttributes;
     const name = started && (typeOf.get(String(started.scheduledEventId)) ?? '?');
-    // Taking the run's snapshot comes first; it reads nothing of the table and writes nothing.
-    if (started && name !== 'pgParquetTakeSnapshot') out.push([name!, started.attempt ?? 0]);
+    if (started && name !== SNAPSHOT_ACTIVITY) out.push([name!, started.attempt ?? 0]);
   }
-  const others = [...typeOf.values()].filter((n) => n !== 'pgParquetTakeSnapshot').length;
+  const others = [...typeOf.values()].filter((n) => n !== SNAPSHOT_ACTIVITY).length;
   assert.equal(out.length, others, 'every scheduled activity started');
   return out;
 }

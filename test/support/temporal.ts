@@ -79,6 +79,9 @@ export function scheduledActivities(history: FailedRun['history']): number {
   return (history.events ?? []).filter(
     (e) =>
       e.activityTaskScheduledEventAttributes &&
-      e.activityTaskScheduledEventAttributes.activityType?.name !== 'pgParquetTakeSnapshot',
+      e.activityTaskScheduledEventAttributes.activityType?.name !== SNAPSHOT_ACTIVITY,
   ).length;
 }
+
+/** The activity that takes a run's snapshot before planning: it reads nothing of the table and writes nothing. */
+export const SNAPSHOT_ACTIVITY = 'pgParquetTakeSnapshot';
