@@ -25,9 +25,8 @@ import {
   type ThriftValue,
 } from './thrift-compact.js';
 import { ParquetFormatError } from './format-error.js';
+import { fileTail, footerLength, indexBlob, MAGIC, readFileMetaData, shift } from './file-layout.js';
 import { SchemaMismatchError } from './writer.js';
-
-const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 
 /** Options of {@link concatParquet}. */
 export interface ConcatOptions {
@@ -62,7 +61,7 @@ export async function* concatParquet(
   let n = 0;
   // for-await takes sync iterables too; the cast only names the element type for the checker.
   for await (const bytes of files as AsyncIterable<Uint8Array>) {
-    const meta = footerOf(bytes, n);
+    const meta = readFileMetaData(bytes, `Parquet file ${n} of a concatenation`);
     const schema = writeThriftStruct(new Map([[2, meta.get(2)!]]));
     const keyValue = keptKeyValues(meta, drop);
     if (!first) first = { meta, schema, keyValue: writeThriftStruct(keyValue) };
@@ -126,31 +125,7 @@ export async function* concatParquet(
   const kept = keptKeyValues(first.meta, drop).get(5);
   if (kept) meta.set(5, kept);
   else meta.delete(5);
-  const footer = writeThriftStruct(meta);
-  const tail = new Uint8Array(8);
-  new DataView(tail.buffer).setUint32(0, footer.length, true);
-  tail.set(MAGIC, 4);
-  yield footer;
-  yield tail;
-}
-
-function footerLength(bytes: Uint8Array): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(bytes.length - 8, true);
-}
-
-function footerOf(bytes: Uint8Array, n: number): ThriftStruct {
-  const size = bytes.length;
-  const magicAt = (at: number) => MAGIC.every((b, i) => bytes[at + i] === b);
-  if (size < 12 || !magicAt(0) || !magicAt(size - 4)) {
-    throw new ParquetFormatError(`Parquet file ${n} of a concatenation is not Parquet (${size} bytes)`);
-  }
-  const len = footerLength(bytes);
-  if (len + 12 > size)
-    throw new ParquetFormatError(`Parquet file ${n}: footer length ${len} exceeds the file`);
-  const meta = readThriftStruct(bytes.subarray(size - 8 - len, size - 8)).struct;
-  if (!meta.has(2) || !meta.has(4))
-    throw new ParquetFormatError(`Parquet file ${n}: footer without schema or row groups`);
-  return meta;
+  yield* fileTail(meta);
 }
 
 /** Field 5 (key/value metadata) of a footer without the dropped keys, as a one-field struct. */
@@ -164,33 +139,12 @@ function keptKeyValues(meta: ThriftStruct, drop: ReadonlySet<string>): ThriftStr
   return out;
 }
 
-function indexBlob(
-  bytes: Uint8Array,
-  chunk: ThriftStruct,
-  offsetId: number,
-  lengthId: number,
-): Uint8Array | undefined {
-  const at = intField(chunk, offsetId);
-  const len = intField(chunk, lengthId);
-  if (at === undefined || len === undefined) return undefined;
-  const start = Number(at);
-  const end = start + Number(len);
-  if (start < 4 || end > bytes.length - 8) throw new ParquetFormatError('a page index lies outside its file');
-  return bytes.subarray(start, end);
-}
-
 /** An OffsetIndex with every page location's offset moved by `delta`. */
 function shiftedOffsetIndex(blob: Uint8Array, delta: bigint): Uint8Array {
   const { struct, length } = readThriftStruct(blob);
   if (length !== blob.length) throw new ParquetFormatError('an offset index has trailing bytes');
   for (const loc of listField(struct, 1)) shift(asStruct(loc), 1, delta);
   return writeThriftStruct(struct);
-}
-
-function shift(s: ThriftStruct, id: number, delta: bigint): void {
-  const v = intField(s, id);
-  // 0 stands for "not set" in some writers' file_offset: leave it so.
-  if (v !== undefined && v !== 0n) setIntField(s, id, v + delta);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
