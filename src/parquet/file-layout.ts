@@ -54,20 +54,24 @@ export function fileTail(meta: ThriftStruct): Uint8Array[] {
 
 /**
  * The page index blob (column index: fields 6/7, offset index: 4/5) a column chunk points at, or
- * undefined when it has none.
+ * undefined when it has none. `bytes` holds the file from absolute offset `base` on (0: the whole
+ * file; a file's tail read on its own: where that tail starts).
  */
 export function indexBlob(
   bytes: Uint8Array,
   chunk: ThriftStruct,
   offsetId: number,
   lengthId: number,
+  base = 0,
 ): Uint8Array | undefined {
   const at = intField(chunk, offsetId);
   const len = intField(chunk, lengthId);
   if (at === undefined || len === undefined) return undefined;
-  const start = Number(at);
+  const start = Number(at) - base;
   const end = start + Number(len);
-  if (start < 4 || end > bytes.length - 8) throw new ParquetFormatError('a page index lies outside its file');
+  if (Number(at) < 4 || start < 0 || end > bytes.length) {
+    throw new ParquetFormatError('a page index lies outside its file');
+  }
   return bytes.subarray(start, end);
 }
 
