@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
+import { ErrorType } from '../../src/contract/errors.js';
 import type { Manifest } from '../../src/run/manifest.js';
 import type { RunPlan } from '../../src/run/run-plan.js';
 import { cliOn, json } from '../support/cli-process.js';
@@ -49,7 +50,7 @@ describe('an export as a least-privileged role (SELECT on one table, no superuse
     await db.query(`DROP TABLE IF EXISTS ${TABLE}, ${OTHER};
       CREATE TABLE ${TABLE} (id int PRIMARY KEY, label text NOT NULL, ts timestamptz NOT NULL);
       INSERT INTO ${TABLE} SELECT g, 'l' || g, now() - make_interval(mins => g) FROM generate_series(1, ${ROWS}) g;
-      CREATE TABLE ${OTHER} (v text); INSERT INTO ${OTHER} VALUES ('not for this role');
+      CREATE TABLE ${OTHER} (id int PRIMARY KEY, v text); INSERT INTO ${OTHER} VALUES (1, 'not for this role');
       ANALYZE ${TABLE};
       CREATE ROLE ${ROLE} LOGIN PASSWORD '${PASSWORD}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
       GRANT SELECT ON ${TABLE} TO ${ROLE};`);
@@ -157,8 +158,22 @@ describe('an export as a least-privileged role (SELECT on one table, no superuse
     assert.deepEqual(rows, expected);
   });
 
+  test('the worker reads as the role: a table without its SELECT fails typed (SourceError)', () => {
+    const file = join(work, 'other.json');
+    const destination = `s3://${bucket()}/${uniquePrefix('lp-other')}`;
+    writeFileSync(file, JSON.stringify({ source: { connection: 'lp', table: `public.${OTHER}` } }));
+    const r = cli(['export', `public.${OTHER}`, '--to', destination, '--input', file, '--wait', '--json']);
+    outputs.push(r.stdout, r.stderr);
+    assert.equal(r.status, 1, r.stderr);
+    const out = json<{ status: string; workflowId: string; error: { type: string } }>(r.stdout);
+    workflowIds.push(out.workflowId);
+    assert.equal(out.status, 'failed');
+    // Permission denied (42501) reading the table: PostgreSQL refuses the role, not a retry later.
+    assert.equal(out.error.type, ErrorType.SourceError);
+  });
+
   test('no secret in any decoded payload of the histories, nor in the worker or CLI output', async () => {
-    assert.equal(workflowIds.length, 2, 'both runs ran');
+    assert.equal(workflowIds.length, 3, 'every run ran');
     const secrets = [
       PASSWORD,
       dsn,
@@ -169,7 +184,7 @@ describe('an export as a least-privileged role (SELECT on one table, no superuse
     ].filter((s) => s.length > 3);
     for (const id of workflowIds) {
       const { text, payloads } = decodedText(await temporal.workflow.getHandle(id).fetchHistory());
-      assert.ok(payloads > 10, `the history's payloads were decoded (${payloads})`);
+      assert.ok(payloads > 0, `the history's payloads were decoded (${payloads})`);
       assert.ok(text.includes('"connection":"lp"'), 'the input is there, naming the connection');
       for (const s of secrets) assert.ok(!text.includes(s), `history of ${id} holds ${s.slice(0, 3)}…`);
     }
