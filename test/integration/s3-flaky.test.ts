@@ -83,7 +83,7 @@ test(
     const injected = Object.values(proxy.injected).reduce((a, b) => a + b, 0);
     for (const kind of FAULTS) assert.ok(proxy.injected[kind] > 0, `the proxy injected ${kind} faults`);
     // What got past the SDK's own retries reached Temporal as a retryable storage error, nothing else.
-    const failures = await attemptFailures(handle);
+    const failures = await attemptFailures(fleet.client, handle);
     for (const f of failures) {
       assert.equal(f.type, ErrorType.StorageError, `${f.activity} failed with ${f.type}`);
       assert.equal(f.nonRetryable, false);

@@ -11,7 +11,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type pg from 'pg';
 import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+
+/** What `client.workflow.start` returns: a handle that knows the chain's first run. */
+type WorkflowStartHandle = WorkflowHandle & { readonly firstExecutionRunId: string };
 import type { Manifest } from '../../src/run/manifest.js';
 import { bucket, download, getObject } from './fixtures.js';
 import { queryParquet } from './parquet-reader.js';
@@ -145,12 +148,32 @@ export interface AttemptFailure {
 }
 
 /**
- * Every failed activity attempt the run's history records: ActivityTaskFailed and TimedOut events
- * (attempts that ended the activity) and the `lastFailure` of each ActivityTaskStarted (the
- * attempt before a retry that went on). Timeouts appear as `timeout:<kind>`.
+ * Every failed activity attempt the histories of the run's chain (its continuations included) record: ActivityTaskFailed and TimedOut events
+ * (attempts that ended the activity), the `lastFailure` of each ActivityTaskStarted (the
+ * attempt before a retry that went on) and ActivityTaskCanceled events (the workflow cancelled
+ * the activity, e.g. to re-read a partition in a new snapshot). Timeouts appear as
+ * `timeout:<kind>`, cancellations as `cancelled`.
  */
-export async function attemptFailures(handle: WorkflowHandle): Promise<AttemptFailure[]> {
-  const events = (await handle.fetchHistory()).events ?? [];
+export async function attemptFailures(
+  client: Client,
+  handle: WorkflowStartHandle,
+): Promise<AttemptFailure[]> {
+  const out: AttemptFailure[] = [];
+  // Every run of the chain: a run that replaces a lost snapshot continues as new.
+  for (let runId: string | undefined = handle.firstExecutionRunId; runId; ) {
+    const events: HistoryEvents =
+      (await client.workflow.getHandle(handle.workflowId, runId).fetchHistory()).events ?? [];
+    out.push(...failuresIn(events));
+    runId =
+      events.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)
+        ?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return out;
+}
+
+type HistoryEvents = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>;
+
+function failuresIn(events: HistoryEvents): AttemptFailure[] {
   const activityOf = new Map<string, string>();
   for (const e of events) {
     const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
@@ -177,6 +200,14 @@ export async function attemptFailures(handle: WorkflowHandle): Promise<AttemptFa
     const failed = e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
     if (failed?.failure) {
       out.push(describe(activityOf.get(String(failed.scheduledEventId)) ?? '?', failed.failure));
+    }
+    const cancelled = e.activityTaskCanceledEventAttributes;
+    if (cancelled) {
+      out.push({
+        activity: activityOf.get(String(cancelled.scheduledEventId)) ?? '?',
+        type: 'cancelled',
+        nonRetryable: false,
+      });
     }
   }
   return out;

@@ -196,10 +196,12 @@ export async function startSlowS3Proxy(options: {
   readonly path: RegExp;
   readonly ms: number;
   readonly after: number;
+  /** Default: the local S3 server (AWS_ENDPOINT_URL_S3). */
+  readonly upstream?: string;
 }): Promise<SlowS3Proxy> {
   let slowing = true;
   const proxy = await startFaultyS3Proxy({
-    upstream: process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:9000',
+    upstream: options.upstream ?? process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:9000',
     fault: '503',
     count: 0,
     latency: {
