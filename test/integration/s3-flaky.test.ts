@@ -12,10 +12,17 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ErrorType } from '../../src/contract/errors.js';
+import { ObjectStoreError } from '../../src/storage/object-store.js';
+import { createS3Client, S3ObjectStore } from '../../src/storage/s3-store.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
-import { startFlakyS3Proxy, type FlakyS3Proxy, type S3Fault } from '../support/faulty-s3-proxy.js';
+import {
+  startFaultyS3Proxy,
+  startFlakyS3Proxy,
+  type FlakyS3Proxy,
+  type S3Fault,
+} from '../support/faulty-s3-proxy.js';
 import { assertExactRun, attemptFailures } from '../support/fault-checks.js';
-import { bucket, database, s3, stack, uniquePrefix } from '../support/fixtures.js';
+import { bucket, database, getObject, listObjects, s3, stack, uniquePrefix } from '../support/fixtures.js';
 import { WorkerFleet } from '../support/worker-process.js';
 
 const TABLE = 'public.it_s3_flaky';
@@ -95,3 +102,41 @@ test(
     );
   },
 );
+
+test('a lost answer to CompleteMultipartUpload: a transient storage error, and the next attempt stores the object', async () => {
+  // S3 completed the upload, the reset ate its answer, the SDK's retry finds no such upload (404).
+  // Found by the lost-answer fault: it used to be a terminal error that failed the whole run.
+  const lost = await startFaultyS3Proxy({
+    upstream: process.env.AWS_ENDPOINT_URL_S3 ?? 'http://127.0.0.1:9000',
+    fault: 'answer-lost',
+    count: 1,
+    match: (r) => r.method === 'POST' && /[?&]uploadId=/.test(r.path),
+  });
+  const client = createS3Client({ endpoint: lost.url });
+  const prefix = uniquePrefix('s3-complete-lost');
+  // 5 MiB parts (S3's least) so that 11 MiB makes a multipart upload of three parts.
+  const store = new S3ObjectStore({ bucket: bucket(), prefix, client, partSize: 5 * 1024 * 1024 });
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < 11; i++) yield new Uint8Array(1024 * 1024).fill(i);
+  }
+  try {
+    const err = await store.putStream('t/file.parquet', body()).then(
+      () => assert.fail('the lost answer should surface'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ObjectStoreError, String(err));
+    assert.equal(err.type, ErrorType.StorageError);
+    assert.equal(err.retryable, true, 'transient: another attempt can store it');
+    assert.equal(lost.requests.filter((r) => r.fault === 'answer-lost').length, 1);
+
+    const info = await store.putStream('t/file.parquet', body());
+    assert.equal(info.size, 11 * 1024 * 1024);
+    const stored = await getObject(storage, `${prefix}/t/file.parquet`);
+    assert.equal(stored.byteLength, 11 * 1024 * 1024);
+    assert.deepEqual([stored[0], stored[5 * 1024 * 1024], stored[stored.byteLength - 1]], [0, 5, 10]);
+    assert.deepEqual([...(await listObjects(storage, prefix)).keys()], ['t/file.parquet']);
+  } finally {
+    client.destroy();
+    await lost.close();
+  }
+});
