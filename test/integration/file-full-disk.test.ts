@@ -21,6 +21,7 @@ import {
   statfsSync,
   statSync,
   writeSync,
+  type Stats,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,98 +85,145 @@ describe('a full disk under file://', { skip: 'refused' in mounted ? mounted.ref
     }
   });
 
+  /**
+   * Fills the disk to FREE_BYTES of free space, starts an export into `out/<name>`, waits until
+   * an extraction is retried after PgParquetDestinationFull (attempt 3 pending), and checks that
+   * nothing is finished or visible meanwhile. Returns what the rest of the case needs.
+   */
+  async function fillAndStart(name: string) {
+    const out = join(root, name);
+    const filler = join(root, `filler-${name}`);
+    const free = () => {
+      const s = statfsSync(root);
+      return s.bavail * s.bsize;
+    };
+    const fd = openSync(filler, 'w');
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    while (free() > FREE_BYTES + chunk.length) writeSync(fd, chunk);
+    closeSync(fd);
+    const runKey = `${name}-1`;
+    const input = {
+      source: { table: TABLE, cursor: 'id' },
+      destination: `file://${out}`,
+      runKey,
+      partitions: { count: 2, maxConcurrent: 2 },
+      batch: { rows: BATCH_ROWS },
+      // Kept, so that the batches stored before the fault can be checked after the run.
+      compaction: { keepRaw: true },
+    };
+    const workflowId = `it-full-disk-${randomUUID()}`;
+    const handle = await harness.client.workflow.start('exportTable', {
+      taskQueue: harness.taskQueue,
+      workflowId,
+      args: [input],
+    });
+
+    // The disk fills: an extraction fails with PgParquetDestinationFull and is retried.
+    let seen: { attempt: number; type: string } | undefined;
+    await waitFor('a retry after PgParquetDestinationFull', async () => {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      for (const a of pending) {
+        const type = a.lastFailure?.applicationFailureInfo?.type;
+        if ((a.attempt ?? 0) >= 3 && type) seen = { attempt: a.attempt ?? 0, type };
+      }
+      return seen !== undefined;
+    });
+    assert.equal(seen!.type, ErrorType.DestinationFull);
+    const runDir = join(out, TABLE, `run=${runKey}`);
+    const whileFull = filesUnder(runDir);
+    assert.ok(
+      !whileFull.includes('_SUCCESS') && !whileFull.includes('_manifest.json'),
+      'not finished while full',
+    );
+    assert.deepEqual(
+      whileFull.filter((f) => !f.split('/').some((s) => s.startsWith('_') || s.startsWith('.'))),
+      [],
+      'no data file a reader sees while the disk is full',
+    );
+    const storedBefore = whileFull.filter((f) => /^_raw\/part=\d+\/batch=\d+\.parquet$/.test(f));
+    assert.ok(storedBefore.length > 0, 'some batches were stored before the disk filled');
+    const versions = new Map(storedBefore.map((f) => [f, statSync(join(runDir, f))]));
+    return { out, filler, runKey, input, workflowId, handle, seen: seen!, runDir, versions };
+  }
+
+  /** The run's output is exact, no temp file is left, the batches stored before the fault are untouched. */
+  async function assertFinishedExactly(
+    out: string,
+    runKey: string,
+    runDir: string,
+    versions: Map<string, Stats>,
+  ) {
+    const figures = await assertExactRun({
+      db,
+      at: { folder: out },
+      table: TABLE,
+      runKey,
+      cursor: 'id',
+      sums: ['amount', 'qty'],
+    });
+    assert.deepEqual(
+      filesUnder(out).filter((f) => f.split('/').some((s) => s.startsWith('.pgpq-tmp-'))),
+      [],
+      'no temp file left behind',
+    );
+    for (const [f, st] of versions) {
+      const now = statSync(join(runDir, f));
+      assert.deepEqual(
+        [now.ino, now.mtimeMs, now.size],
+        [st.ino, st.mtimeMs, st.size],
+        `${f} was not rewritten`,
+      );
+    }
+    return figures;
+  }
+
   test(
-    'ENOSPC mid-extraction: PgParquetDestinationFull, retried; after space is freed the run ends exactly',
+    'ENOSPC mid-extraction: PgParquetDestinationFull, retried; after space is freed the retries end the run exactly',
     { timeout: 240_000 },
     async (t) => {
-      const out = join(root, 'out');
-      const filler = join(root, 'filler');
-      // Fill the disk up to FREE_BYTES of free space.
-      const free = () => {
-        const s = statfsSync(root);
-        return s.bavail * s.bsize;
-      };
-      const fd = openSync(filler, 'w');
-      const chunk = Buffer.alloc(64 * 1024, 7);
-      while (free() > FREE_BYTES + chunk.length) writeSync(fd, chunk);
-      closeSync(fd);
-      const runKey = 'full-1';
-      const handle = await harness.client.workflow.start('exportTable', {
-        taskQueue: harness.taskQueue,
-        workflowId: `it-full-disk-${randomUUID()}`,
-        args: [
-          {
-            source: { table: TABLE, cursor: 'id' },
-            destination: `file://${out}`,
-            runKey,
-            partitions: { count: 2, maxConcurrent: 2 },
-            batch: { rows: BATCH_ROWS },
-            // Kept, so that the batches stored before the fault can be checked after the run.
-            compaction: { keepRaw: true },
-          },
-        ],
-      });
-
-      // The disk fills: an extraction fails with PgParquetDestinationFull and is retried.
-      let seen: { attempt: number; type: string } | undefined;
-      await waitFor('a retry after PgParquetDestinationFull', async () => {
-        const pending = (await handle.describe()).raw.pendingActivities ?? [];
-        for (const a of pending) {
-          const type = a.lastFailure?.applicationFailureInfo?.type;
-          if ((a.attempt ?? 0) >= 3 && type) seen = { attempt: a.attempt ?? 0, type };
-        }
-        return seen !== undefined;
-      });
-      assert.equal(seen!.type, ErrorType.DestinationFull);
-      const runDir = join(out, TABLE, `run=${runKey}`);
-      const whileFull = filesUnder(runDir);
-      assert.ok(
-        !whileFull.includes('_SUCCESS') && !whileFull.includes('_manifest.json'),
-        'not finished while full',
-      );
-      assert.deepEqual(
-        whileFull.filter((f) => !f.split('/').some((s) => s.startsWith('_') || s.startsWith('.'))),
-        [],
-        'no data file a reader sees while the disk is full',
-      );
-      const storedBefore = whileFull.filter((f) => /^_raw\/part=\d+\/batch=\d+\.parquet$/.test(f));
-      assert.ok(storedBefore.length > 0, 'some batches were stored before the disk filled');
-      const versions = new Map(storedBefore.map((f) => [f, statSync(join(runDir, f))]));
-
+      const { out, filler, runKey, handle, seen, runDir, versions } = await fillAndStart('retried');
       // Space comes back: the retries finish the run.
       rmSync(filler);
       const result = (await handle.result()) as ExportTableResult;
       assert.equal(result.rows, ROWS);
-      const figures = await assertExactRun({
-        db,
-        at: { folder: out },
-        table: TABLE,
-        runKey,
-        cursor: 'id',
-        sums: ['amount', 'qty'],
-      });
-      assert.deepEqual(
-        filesUnder(out).filter((f) => f.split('/').some((s) => s.startsWith('.pgpq-tmp-'))),
-        [],
-        'no temp file left behind',
-      );
-      for (const [f, st] of versions) {
-        const now = statSync(join(runDir, f));
-        assert.deepEqual(
-          [now.ino, now.mtimeMs, now.size],
-          [st.ino, st.mtimeMs, st.size],
-          `${f} was not rewritten`,
-        );
-      }
+      const figures = await assertFinishedExactly(out, runKey, runDir, versions);
       const failures = await attemptFailures(harness.client, handle);
       for (const f of failures) {
         assert.equal(f.type, ErrorType.DestinationFull, `${f.activity}: ${f.type}`);
         assert.equal(f.nonRetryable, false);
       }
       t.diagnostic(
-        `disk full after ${storedBefore.length}/${ROWS / BATCH_ROWS} batches; retried, attempt ${seen!.attempt} seen with ${seen!.type}; ` +
+        `disk full after ${versions.size}/${ROWS / BATCH_ROWS} batches; retried, attempt ${seen.attempt} seen with ${seen.type}; ` +
           `${failures.length} failed attempts in history; rows ${figures.rows}, distinct ids ${figures.distinctCursors}, ` +
           `files ${figures.files}, sums ${JSON.stringify(figures.sums)}`,
+      );
+    },
+  );
+
+  test(
+    'ENOSPC mid-extraction, the run given up (terminated) while full: a re-run after space is freed resumes and ends exactly',
+    { timeout: 240_000 },
+    async (t) => {
+      const { out, filler, runKey, input, workflowId, handle, runDir, versions } =
+        await fillAndStart('rerun');
+      // What an operator does when retrying cannot help soon, or what the run's last attempt
+      // leaves: a closed run and what it had stored.
+      await handle.terminate('the disk is full');
+      const left = filesUnder(runDir);
+      assert.ok(!left.includes('_SUCCESS') && !left.includes('_manifest.json'), 'no finished run left');
+      rmSync(filler);
+      // The same workflow id and input, as "Start Workflow Like This One" does.
+      const rerun = await harness.client.workflow.start('exportTable', {
+        taskQueue: harness.taskQueue,
+        workflowId,
+        args: [input],
+      });
+      const result = (await rerun.result()) as ExportTableResult;
+      assert.equal(result.rows, ROWS);
+      const figures = await assertFinishedExactly(out, runKey, runDir, versions);
+      t.diagnostic(
+        `disk full after ${versions.size}/${ROWS / BATCH_ROWS} batches, terminated, re-run after freeing: ` +
+          `rows ${figures.rows}, distinct ids ${figures.distinctCursors}, files ${figures.files}, sums ${JSON.stringify(figures.sums)}`,
       );
     },
   );
