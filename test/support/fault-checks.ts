@@ -103,12 +103,13 @@ export async function assertExactRun(run: ExactRun): Promise<RunFigures> {
     'a reader sees only the manifest’s files',
   );
 
+  const at = run.at;
   const paths =
-    'folder' in run.at
-      ? manifest.files.map((f) => join((run.at as { folder: string }).folder, ...f.key.split('/')))
+    'folder' in at
+      ? manifest.files.map((f) => join(at.folder, ...f.key.split('/')))
       : await download(
-          run.at.s3,
-          manifest.files.map((f) => `${(run.at as { prefix: string }).prefix}/${f.key}`),
+          at.s3,
+          manifest.files.map((f) => `${at.prefix}/${f.key}`),
         );
   const sumsSql = run.sums.map((c, i) => `, sum(${quote(c)})::VARCHAR AS s${i}`).join('');
   const [out] = await queryParquet(
