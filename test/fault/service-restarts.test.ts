@@ -177,18 +177,22 @@ describe('services restarted mid-run (private stack)', () => {
     },
   );
 
-  test(
-    'Temporal dev server killed and restarted on its db file mid-extraction: the run ends exactly',
-    { timeout: 300_000 },
-    async (t) => {
-      const { failures } = await runThrough(t, 'temporal-restarted', 'temporal', 3_000);
-      // The worker may finish its attempts while the server is away (completions are retried) or
-      // have them timed out by the restarted server: either way only transient failures.
-      for (const f of failures)
-        assert.ok(
-          f.type === ErrorType.StorageError || f.type.startsWith('timeout:'),
-          `${f.activity}: ${f.type}`,
-        );
-    },
-  );
+  // 3 s: shorter than the extraction's 20 s heartbeat timeout; 25 s: longer, so that the
+  // restarted server times out the attempts it did not hear from while the worker still runs them.
+  for (const downS of [3, 25]) {
+    test(
+      `Temporal dev server killed for ${downS} s and restarted on its db file mid-extraction: the run ends exactly`,
+      { timeout: 300_000 },
+      async (t) => {
+        const { failures } = await runThrough(t, `temporal-down-${downS}s`, 'temporal', downS * 1000);
+        // The worker may finish its attempts while the server is away (completions are retried) or
+        // have them timed out by the restarted server: either way only transient failures.
+        for (const f of failures)
+          assert.ok(
+            f.type === ErrorType.StorageError || f.type.startsWith('timeout:'),
+            `${f.activity}: ${f.type}`,
+          );
+      },
+    );
+  }
 });

@@ -172,6 +172,14 @@ export async function attemptFailures(
   return out;
 }
 
+/** Temporal's TimeoutType enum values, by number (as history events carry them). */
+const TIMEOUT_TYPES: Record<number, string> = {
+  1: 'START_TO_CLOSE',
+  2: 'SCHEDULE_TO_START',
+  3: 'SCHEDULE_TO_CLOSE',
+  4: 'HEARTBEAT',
+};
+
 type HistoryEvents = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>;
 
 function failuresIn(events: HistoryEvents): AttemptFailure[] {
@@ -188,7 +196,11 @@ function failuresIn(events: HistoryEvents): AttemptFailure[] {
     const timeout = f.timeoutFailureInfo;
     return {
       activity,
-      type: app?.type ?? (timeout ? `timeout:${String(timeout.timeoutType)}` : (f.message ?? 'unknown')),
+      type:
+        app?.type ??
+        (timeout
+          ? `timeout:${TIMEOUT_TYPES[Number(timeout.timeoutType)] ?? String(timeout.timeoutType)}`
+          : (f.message ?? 'unknown')),
       nonRetryable: app?.nonRetryable === true,
     };
   };
