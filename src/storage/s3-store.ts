@@ -223,15 +223,7 @@ export class S3ObjectStore implements ObjectStore {
       stream.destroy();
       await this.abortQuietly(Key, upload.uploadId);
       if (producerFailure) throw producerFailure.error;
-      const failure = this.failure('putStream', key, err);
-      if (failure.details.code === 'NoSuchUpload') {
-        // The upload vanished under us: typically a CompleteMultipartUpload that S3 carried out
-        // but whose answer was lost (a reset), so the SDK's retry of it finds no upload. Whether
-        // the object was stored cannot be told from here; a new attempt writes it again, so this
-        // is transient (terminal, it failed whole runs over one lost answer).
-        throw new ObjectStoreError(failure.message, 'putStream', failure.url, true, 'NoSuchUpload');
-      }
-      throw failure;
+      throw this.failure('putStream', key, err);
     }
     if (producerFailure) {
       // Cannot happen with lib-storage 3.1169 (a failed body rejects done()), but a truncated
@@ -472,6 +464,10 @@ const TRANSIENT_NAMES = new Set([
   'EPIPE',
   'ETIMEDOUT',
   'EAI_AGAIN',
+  // A multipart upload vanished under us: typically a CompleteMultipartUpload that S3 carried out
+  // but whose answer was lost (a reset), so that the SDK's retry of it finds no upload (404).
+  // Whether the object was stored cannot be told from here; a new attempt uploads it again.
+  'NoSuchUpload',
 ]);
 
 function isRetryable(
