@@ -34,6 +34,11 @@ export const ErrorType = {
   DestinationNotFound: 'PgParquetDestinationNotFound',
   /** Credentials refused, access denied, read-only: terminal. */
   DestinationDenied: 'PgParquetDestinationDenied',
+  /**
+   * The destination has no space left (`ENOSPC`, `EDQUOT`): transient, since space can come back
+   * (a cleanup, a grown volume) and the run then resumes after what it had stored.
+   */
+  DestinationFull: 'PgParquetDestinationFull',
   /** Any other object-store failure: transient for 5xx, throttling and the network, else terminal. */
   StorageError: 'PgParquetStorageError',
   // Parquet.

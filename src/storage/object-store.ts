@@ -110,10 +110,17 @@ const DENIED_CODES = new Set([
 ]);
 
 /**
+ * Errno codes that say the destination is full. Retryable: space may come back (another job's
+ * cleanup, an operator, a grown volume), and since every write is a temp file renamed into place,
+ * a failed one leaves nothing a reader sees; the retry resumes after the batches already stored.
+ */
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
  * A storage operation failed. The message names the operation and the object URL, never a
  * credential. The failure type follows from the cause: a missing bucket or folder is
  * `PgParquetDestinationNotFound`, refused credentials or permissions `PgParquetDestinationDenied`
- * (both terminal); anything else `PgParquetStorageError`, transient when `retryable` says the same
+ * (both terminal), no space left `PgParquetDestinationFull` (always transient); anything else `PgParquetStorageError`, transient when `retryable` says the same
  * call could succeed later (network, throttling, 5xx).
  */
 export class ObjectStoreError extends PgParquetError {
@@ -132,8 +139,11 @@ export class ObjectStoreError extends PgParquetError {
         ? ErrorType.DestinationNotFound
         : code !== undefined && DENIED_CODES.has(code)
           ? ErrorType.DestinationDenied
-          : ErrorType.StorageError;
-    super(type, message, type === ErrorType.StorageError && retryable, {
+          : code !== undefined && FULL_CODES.has(code)
+            ? ErrorType.DestinationFull
+            : ErrorType.StorageError;
+    const transient = type === ErrorType.DestinationFull || (type === ErrorType.StorageError && retryable);
+    super(type, message, transient, {
       operation,
       url,
       ...(code === undefined ? {} : { code }),

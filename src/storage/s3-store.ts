@@ -597,6 +597,10 @@ const TRANSIENT_NAMES = new Set([
   'EPIPE',
   'ETIMEDOUT',
   'EAI_AGAIN',
+  // A multipart upload vanished under us: typically a CompleteMultipartUpload that S3 carried out
+  // but whose answer was lost (a reset), so that the SDK's retry of it finds no upload (404).
+  // Whether the object was stored cannot be told from here; a new attempt uploads it again.
+  'NoSuchUpload',
 ]);
 
 function isRetryable(

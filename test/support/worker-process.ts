@@ -87,10 +87,9 @@ export class WorkerFleet {
     private readonly connection: Connection,
   ) {}
 
-  static async connect(): Promise<WorkerFleet> {
-    const connection = await Connection.connect({
-      address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    });
+  /** Connects to `address` (default: TEMPORAL_ADDRESS, else the local dev server). */
+  static async connect(address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'): Promise<WorkerFleet> {
+    const connection = await Connection.connect({ address });
     return new WorkerFleet(new Client({ connection }), connection);
   }
 

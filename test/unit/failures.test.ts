@@ -46,6 +46,9 @@ test('every kind of error maps to its type and retry class', () => {
     ],
     [new ObjectStoreError('m', 'put', 'file:///x', false, 'EACCES'), ErrorType.DestinationDenied, false],
     [new ObjectStoreError('m', 'put', 'file:///x', false, 'ENOTDIR'), ErrorType.DestinationNotFound, false],
+    // No space left: transient whatever the store computed, since space can come back.
+    [new ObjectStoreError('m', 'put', 'file:///x', false, 'ENOSPC'), ErrorType.DestinationFull, true],
+    [new ObjectStoreError('m', 'putStream', 'file:///x', false, 'EDQUOT'), ErrorType.DestinationFull, true],
     // A retry class computed as retryable never makes a missing bucket retried.
     [
       new ObjectStoreError('m', 'get', 's3://b/k', true, 'NoSuchBucket'),
