@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { inlineEncoder, type ParquetEncoder } from './encoder.js';
+import { ZSTD_LOCK } from './native-zstd.js';
 import type { ParquetWriteOptions } from './writer.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 
@@ -63,11 +64,13 @@ export function encoderThreadsFromEnv(
  */
 function startEncoderThread(): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./encode-worker.js', here));
+  // The thread shares the process-wide native ZSTD lock (see native-zstd.ts).
+  const workerData = { zstdLock: ZSTD_LOCK };
+  if (!here.endsWith('.ts')) return new Worker(new URL('./encode-worker.js', here), { workerData });
   const entry = new URL('./encode-worker.ts', here).href;
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 interface Job {

@@ -5,6 +5,8 @@
  * `PG_PARQUET_ZSTD=wasm` asks for it, ZSTD stays with parquet-wasm's own (slower) codec.
  */
 
+import { isMainThread, workerData } from 'node:worker_threads';
+
 /** Environment variable choosing the ZSTD implementation: `native` (default) or `wasm`. */
 const ZSTD_ENV = 'PG_PARQUET_ZSTD';
 
@@ -14,6 +16,26 @@ const ZSTD_ENV = 'PG_PARQUET_ZSTD';
  */
 const LEVEL = 1;
 
+/**
+ * The addon compresses with one static ZSTD context for the whole process (its binding.cc), so
+ * two threads compressing at once corrupt each other's output ("Src size is incorrect" seen in a
+ * test). Every compression therefore holds this process-wide lock: made by the main thread, handed
+ * to encoder threads in their `workerData` (encoder-pool.ts); a thread without it uses WASM.
+ */
+export const ZSTD_LOCK: Int32Array | undefined = isMainThread
+  ? new Int32Array(new SharedArrayBuffer(4))
+  : (workerData as { zstdLock?: Int32Array } | null | undefined)?.zstdLock;
+
+function locked<T>(lock: Int32Array, f: () => T): T {
+  while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 1);
+  try {
+    return f();
+  } finally {
+    Atomics.store(lock, 0, 0);
+    Atomics.notify(lock, 0, 1);
+  }
+}
+
 /** A synchronous page compressor, or undefined when native ZSTD is not available or not wanted. */
 export type ZstdCompress = (page: Uint8Array) => Uint8Array;
 
@@ -22,10 +44,11 @@ async function load(env: NodeJS.ProcessEnv): Promise<ZstdCompress | undefined> {
   if (wanted !== 'native' && wanted !== 'wasm') {
     throw new RangeError(`invalid ${ZSTD_ENV} ${JSON.stringify(wanted)}: expected native or wasm`);
   }
-  if (wanted === 'wasm') return undefined;
+  const lock = ZSTD_LOCK;
+  if (wanted === 'wasm' || !lock) return undefined;
   try {
     const zstd = await import('@cloudpss/zstd/napi');
-    return (page) => zstd.compress(page, LEVEL);
+    return (page) => locked(lock, () => zstd.compress(page, LEVEL));
   } catch {
     // No prebuilt binary for this platform: parquet-wasm's codec writes the same format.
     return undefined;
