@@ -372,10 +372,16 @@ async function overRows<T>(client: pg.Client, input: PlanExportInput, query: () 
   }
 }
 
-/** The type options a plan is made with: every field explicit, so that stored plans compare. */
-function planTypeOptions(input: PlanExportInput): Required<TypeOptions> {
+/**
+ * The type options a plan is made with: every field explicit, so that stored plans compare; but
+ * `uuidAs` and `jsonAs` only when they are not the default, so that a plan stored before they
+ * existed (which wrote uuid and json as strings) still compares equal on a re-run.
+ */
+function planTypeOptions(input: PlanExportInput): TypeOptions {
   const t = input.types ?? {};
   const d = DEFAULT_TYPE_OPTIONS;
+  const uuidAs = t.uuidAs ?? d.uuidAs;
+  const jsonAs = t.jsonAs ?? d.jsonAs;
   return {
     timestampUnit: input.timestampUnit,
     infinity: t.infinity ?? d.infinity,
@@ -383,6 +389,8 @@ function planTypeOptions(input: PlanExportInput): Required<TypeOptions> {
     unconstrainedNumeric: t.unconstrainedNumeric ?? d.unconstrainedNumeric,
     arraysAsText: t.arraysAsText ?? d.arraysAsText,
     timeAs: t.timeAs ?? d.timeAs,
+    ...(uuidAs === d.uuidAs ? {} : { uuidAs }),
+    ...(jsonAs === d.jsonAs ? {} : { jsonAs }),
   };
 }
 
