@@ -231,7 +231,7 @@ const ACCEPTED: Record<string, string> = {
   'transform.uuidAs':
     '"string" (uuid as its canonical text, the default: every engine reads it) | "uuid" (Parquet UUID, FIXED_LEN_BYTE_ARRAY(16): DuckDB and pyarrow read a uuid, Polars 16 bytes; Spark 3.5 cannot read such a file)',
   'transform.jsonAs':
-    '"string" (json/jsonb as text, the default) | "json" (the same text with Parquet\'s JSON logical type: DuckDB reads JSON, pyarrow arrow.json, Polars and Spark a string)',
+    '"string" (json/jsonb as text, the default) | "json" (the same text with Parquet\'s JSON logical type: DuckDB reads JSON, pyarrow and Polars arrow.json over a string, Spark a string)',
   'transform.extractedAtColumn': 'null or a plain column name (letters, digits, _)',
   'transform.extractionIdColumn': 'null or a plain column name (letters, digits, _)',
   'parquet.compression': COMPRESSIONS.join(' | '),
