@@ -22,7 +22,12 @@ import { beginRead } from '../postgres/snapshot.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
-import { INCREMENTAL_PLAN_VERSION, RUN_PLAN_VERSION, type RunPlan } from '../run/run-plan.js';
+import {
+  INCREMENTAL_PLAN_VERSION,
+  LOGICAL_TYPES_PLAN_VERSION,
+  RUN_PLAN_VERSION,
+  type RunPlan,
+} from '../run/run-plan.js';
 import { RunStore } from '../run/run-store.js';
 import type { WatermarkSpec } from '../contract/incremental.js';
 import type { PlannedWatermark } from '../plan/watermark.js';
@@ -189,7 +194,11 @@ async function planFromSource(
     });
   }
   const plan: RunPlan = {
-    version: watermark ? INCREMENTAL_PLAN_VERSION : RUN_PLAN_VERSION,
+    version: hasExtensionColumns(columns)
+      ? LOGICAL_TYPES_PLAN_VERSION
+      : watermark
+        ? INCREMENTAL_PLAN_VERSION
+        : RUN_PLAN_VERSION,
     ...(watermark ? { mode: 'incremental', watermark } : {}),
     table: input.table,
     runKey: input.runKey,
@@ -370,6 +379,11 @@ async function overRows<T>(client: pg.Client, input: PlanExportInput, query: () 
     }
     throw err;
   }
+}
+
+/** Whether a column (or an array's element) is written as an Arrow extension type (plan version 5). */
+function hasExtensionColumns(columns: readonly ColumnSpec[]): boolean {
+  return columns.some((c) => c.extension !== undefined || c.element?.extension !== undefined);
 }
 
 /**

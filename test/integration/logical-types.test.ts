@@ -20,6 +20,7 @@ import {
   bucket,
   database,
   download,
+  getObject,
   listObjects,
   objectVersions,
   s3,
@@ -190,7 +191,21 @@ describe('transform.uuidAs and transform.jsonAs: Parquet UUID and JSON logical t
     });
   });
 
-  test('the options are part of the plan: the same runKey with other ones is refused, typed', async () => {
+  test('the options are part of the plan (version 5, which earlier workers refuse): the same runKey with other ones is refused, typed', async () => {
+    const plan = async (runKey: string) =>
+      JSON.parse(
+        Buffer.from(await getObject(s3(), `${prefix}/public.${TABLE}/run=${runKey}/_plan.json`)).toString(
+          'utf8',
+        ),
+      ) as { version: number; typeOptions: Record<string, unknown> };
+    const typed = await plan('typed-concat');
+    assert.equal(typed.version, 5);
+    assert.deepEqual([typed.typeOptions.uuidAs, typed.typeOptions.jsonAs], ['uuid', 'json']);
+    const strings = await plan('strings');
+    assert.equal(strings.version, 3);
+    // At the defaults the options are left out, so plans stored before they existed compare equal.
+    assert.equal('uuidAs' in strings.typeOptions || 'jsonAs' in strings.typeOptions, false);
+
     const err = await run('typed-concat', { compaction: { targetFileBytes: 1 << 30 } }).then(
       () => assert.fail('a re-run with other type options should fail'),
       (e: unknown) => e,
