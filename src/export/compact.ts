@@ -1,17 +1,18 @@
 /**
  * Compaction activity bodies: plan data files from the finished partitions' raw batch files
- * (`_compaction.json`, written once per run), then merge each group into one data file with large
- * row groups, streaming one raw file at a time so memory stays bounded by a batch and a row group.
+ * (`_compaction.json`, written once per run), then write each group as one data file: by default
+ * (`concat`) the raw files' row groups under a new footer, assembled by the store from their byte
+ * ranges (run-store's composeDataFile); with `rewrite`, decoded and encoded again into large row
+ * groups, one raw file at a time so memory stays bounded by a batch and a row group.
  */
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 import type { CompactionMode, Compression } from '../contract/export-input.js';
-import { concatParquet } from '../parquet/concat.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { createParquetStream } from '../parquet/writer.js';
 import { readParquetBatches } from '../parquet/reader.js';
 import { readParquetMetadata } from '../parquet/footer.js';
 import { planCompactionGroups, type CompactionGroup, type CompactionInput } from '../plan/compaction.js';
-import { BATCH_METADATA_KEY, RunStore, type StoredFile } from '../run/run-store.js';
+import { RunStore, type StoredFile } from '../run/run-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { QualifiedName } from '../contract/table-name.js';
 
@@ -110,21 +111,7 @@ export async function compactGroup(
   const stored =
     input.mode === 'rewrite'
       ? await rewrite(run, group, input.parquet, progress, () => inputsDone++)
-      : await run.storeDataFile(
-          group,
-          // The stored footer is checked against the group's rows: a truncated stream cannot pass.
-          concatParquet(
-            (async function* () {
-              let rows = 0;
-              for (const raw of group.inputs) {
-                yield await run.readRawFile(raw);
-                inputsDone++;
-                progress((rows += raw.rows));
-              }
-            })(),
-            { dropKeys: [BATCH_METADATA_KEY] },
-          ),
-        );
+      : await composed(run, group, progress, () => (inputsDone = group.inputs.length));
   return {
     group: group.index,
     rows: stored.rows,
@@ -132,6 +119,20 @@ export async function compactGroup(
     rowGroups: stored.rowGroups,
     skipped: false,
   };
+}
+
+/** The `concat` mode: the raw files' row groups under one new footer, assembled by the store. */
+async function composed(
+  run: RunStore,
+  group: CompactionGroup,
+  progress: (rows: number) => void,
+  allDone: () => void,
+): Promise<StoredFile> {
+  progress(0);
+  const stored = await run.composeDataFile(group);
+  allDone();
+  progress(stored.rows);
+  return stored;
 }
 
 /**

@@ -26,6 +26,7 @@ import { toIpcStream, type ParquetWriteOptions } from '../parquet/writer.js';
 import { logicalTypeAnnotations } from '../parquet/logical-types.js';
 import type { BatchFile } from '../run/documents.js';
 import { batchMetadata, RunStore } from '../run/run-store.js';
+import { planWhereSql } from '../run/run-plan.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
 import { OrderedCommits } from './ordered-commits.js';
@@ -258,7 +259,7 @@ export async function extractPartition(
       cursor: plan.cursor,
       cursorKind: plan.cursorKind,
       columns,
-      where: plan.where,
+      where: planWhereSql(plan),
       watermark: plan.watermark ?? null,
       range,
       cursorNullable: columns[cursorIndex]?.nullable ?? true,

@@ -28,7 +28,7 @@ import { rangeCondition, rowFilterSql } from '../postgres/copy-query.js';
 import { quoteQualified } from '../contract/identifiers.js';
 import type { PartitionStats } from '../run/documents.js';
 import { coverageProblem } from '../plan/partitions.js';
-import type { RunPlan } from '../run/run-plan.js';
+import { planWhereSql, type RunPlan } from '../run/run-plan.js';
 import { readInSnapshot, RunStore, sharedSnapshot, STORE_READ_CONCURRENCY } from '../run/run-store.js';
 import { watermarkRangeOf, type WatermarkRange } from '../plan/watermark.js';
 import { checkWatermarkChain } from './incremental-range.js';
@@ -354,7 +354,8 @@ async function verifyAtSource(
   const client = await connect(config);
   try {
     await beginRead(client, snapshot?.id ?? null);
-    const rows = rowFilterSql(plan);
+    // The filter extraction ran (checked, time bound at planning), not the text as given.
+    const rows = rowFilterSql({ where: planWhereSql(plan), watermark: plan.watermark ?? null });
     const filter = rows === null ? '' : ` AND ${rows}`;
     for (const p of partitions) {
       const r = await client.query<{ n: string }>(

@@ -19,6 +19,7 @@ import { describeTable } from '../postgres/introspect.js';
 import { rowFilterSql } from '../postgres/copy-query.js';
 import { whereDataError } from '../postgres/sqlstate.js';
 import { beginRead } from '../postgres/snapshot.js';
+import { checkWhere, filterSql, PLANNING_CLOCK_SQL, type PlanningClock } from '../postgres/where-filter.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
@@ -86,6 +87,8 @@ export interface PlanDeps {
 
 /** Plans a run, or returns the plan already stored for this runKey. */
 export async function planExport(input: PlanExportInput, deps: PlanDeps): Promise<PlanExportResult> {
+  // Before anything is read or written: what the filter can do is known from its text alone.
+  if (input.where !== null) await checkWhere(input.where);
   const run = RunStore.open(deps.openStore(input.destination), input.table, input.runKey);
   const stored = await run.plan();
   if (stored) {
@@ -133,7 +136,8 @@ async function planFromSource(
   const selected = selectColumns(all, input);
   checkMetadataNames(selected, input);
   const columns: ColumnSpec[] = planColumns(selected, planTypeOptions(input));
-  if (input.where !== null) await checkWhere(client, input.table, input.where);
+  const whereSql = input.where === null ? null : await planningFilter(client, input.where, all);
+  if (whereSql !== null) await checkBooleanAtSource(client, input.table, whereSql, input.where!);
   const index = await cursorIndex(client, input.table, cursorName);
   if (!index.indexed) {
     warnings.push(
@@ -142,9 +146,9 @@ async function planFromSource(
   }
   const watermark = await incrementalRange(client, input, run, all);
   // Partitions split the rows this run exports: the user's filter and the watermark range.
-  const rowFilter = rowFilterSql({ where: input.where, watermark });
+  const rowFilter = rowFilterSql({ where: whereSql, watermark });
   const filter = rowFilter === null ? '' : ` WHERE ${rowFilter}`;
-  const bounds = await overRows(client, input, () =>
+  const bounds = await overRows(client, input, whereSql, () =>
     client.query<{ min: string | null; max: string | null }>({
       text: `SELECT ${cursorValueSql(cursorKind, `min(${quoteIdent(cursorName)})`)}::text AS min,
                     ${cursorValueSql(cursorKind, `max(${quoteIdent(cursorName)})`)}::text AS max
@@ -170,7 +174,7 @@ async function planFromSource(
   let balance: RunPlan['balance'] = 'minmax';
   let partitions: PartitionRange[];
   if (input.partitions.strategy === 'auto' && min !== null && max !== null && count > 1) {
-    const q = await overRows(client, input, () =>
+    const q = await overRows(client, input, whereSql, () =>
       cursorQuantiles(client, {
         schema,
         table: name,
@@ -211,6 +215,7 @@ async function planFromSource(
     cursorKind,
     cursorUnique: index.unique,
     where: input.where,
+    whereSql,
     columns,
     partitionCount: partitions.length,
     balance,
@@ -322,14 +327,36 @@ async function cursorIndex(
 }
 
 /**
- * Checks, through the extended protocol (which refuses more than one statement) and inside the
- * caller's READ ONLY transaction, that `where` is one boolean expression over the table.
+ * The filter that runs for `where`: checked against the table's columns, with its time-relative
+ * values read once here, in the planning transaction (see where-filter.ts). Stored in the plan, so
+ * every partition and every retry filters the same rows.
  */
-async function checkWhere(client: pg.Client, table: QualifiedName, where: string): Promise<void> {
+async function planningFilter(client: pg.Client, where: string, all: readonly PgColumn[]): Promise<string> {
+  const checked = await checkWhere(
+    where,
+    all.map((c) => c.name),
+  );
+  const clock = checked.timeRelative
+    ? (await client.query<PlanningClock>(PLANNING_CLOCK_SQL)).rows[0]!
+    : null;
+  return filterSql(checked, clock);
+}
+
+/**
+ * Checks, through the extended protocol (which refuses more than one statement) and inside the
+ * caller's READ ONLY transaction, that the filter (`sql`, the checked form of the user's `where`)
+ * is one boolean expression over the table.
+ */
+async function checkBooleanAtSource(
+  client: pg.Client,
+  table: QualifiedName,
+  sql: string,
+  where: string,
+): Promise<void> {
   await client.query('SAVEPOINT pg_parquet_where');
   try {
     const r = await client.query({
-      text: `SELECT (${where}) AS pg_parquet_where FROM ${quoteQualified(table.schema, table.name)} LIMIT 0`,
+      text: `SELECT (${sql}) AS pg_parquet_where FROM ${quoteQualified(table.schema, table.name)} LIMIT 0`,
       queryMode: 'extended',
     } as pg.QueryConfig);
     const type = r.fields[0]?.dataTypeID;
@@ -362,16 +389,21 @@ async function checkWhere(client: pg.Client, table: QualifiedName, where: string
  * a bad cast) is the filter's when the filter alone raises one too: then it is the terminal
  * `PgParquetInvalidWhere`; anything else (e.g. a cursor value out of range) is rethrown as it is.
  */
-async function overRows<T>(client: pg.Client, input: PlanExportInput, query: () => Promise<T>): Promise<T> {
+async function overRows<T>(
+  client: pg.Client,
+  input: PlanExportInput,
+  whereSql: string | null,
+  query: () => Promise<T>,
+): Promise<T> {
   try {
     return await query();
   } catch (err) {
-    if (!whereDataError(err, input.where)) throw err;
+    if (whereSql === null || !whereDataError(err, input.where)) throw err;
     await client.query('ROLLBACK');
     await client.query('BEGIN READ ONLY');
     try {
       await client.query({
-        text: `SELECT count(*) FROM ${quoteQualified(input.table.schema, input.table.name)} WHERE (${input.where})`,
+        text: `SELECT count(*) FROM ${quoteQualified(input.table.schema, input.table.name)} WHERE (${whereSql})`,
         queryMode: 'extended',
       } as pg.QueryConfig);
     } catch (filterErr) {

@@ -25,14 +25,40 @@ import {
   type ThriftValue,
 } from './thrift-compact.js';
 import { ParquetFormatError } from './format-error.js';
+import { fileTail, footerLength, indexBlob, MAGIC, readFileMetaData, shift } from './file-layout.js';
 import { SchemaMismatchError } from './writer.js';
 
-const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
-
-/** Options of {@link concatParquet}. */
+/** Options of {@link concatLayout}. */
 export interface ConcatOptions {
   /** Key/value metadata keys to leave out of the result (e.g. per-batch bookkeeping). */
   readonly dropKeys?: readonly string[];
+}
+
+/**
+ * What concatenation needs of one input: its footer and the bytes behind its row groups (the
+ * page indexes, then the footer), read from a whole file ({@link parquetTail}) or with ranged
+ * reads of a stored one (`readStoredParquetTail` in stored-footer.ts).
+ */
+export interface ParquetTail {
+  /** The file's FileMetaData. */
+  readonly meta: ThriftStruct;
+  /** Where the row groups end: they run from byte 4 to here. */
+  readonly dataEnd: number;
+  /** The file's bytes from `dataEnd` to its end. */
+  readonly bytes: Uint8Array;
+}
+
+/** One piece of a concatenated file: bytes [start, end) of input `input`. */
+interface CopiedRange {
+  readonly input: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A concatenated file: the inputs' ranges in order, then `trailer` (page indexes and footer). */
+export interface ConcatLayout {
+  readonly ranges: readonly CopiedRange[];
+  readonly trailer: Uint8Array;
 }
 
 /** A page index blob waiting to be written behind the row groups, and the column chunk that points at it. */
@@ -41,46 +67,58 @@ interface PendingIndex {
   readonly bytes: Uint8Array;
 }
 
-/**
- * Streams the concatenation of `files` (each a whole Parquet file, read one at a time, so memory
- * holds one input plus the footers). Throws {@link SchemaMismatchError} when a file's schema or
- * key/value metadata differs from the first's, and {@link ParquetFormatError} for a file that is
- * not Parquet or has bloom filters (not written by this package, and not movable here).
- */
-export async function* concatParquet(
-  files: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  options: ConcatOptions = {},
-): AsyncGenerator<Uint8Array> {
-  const drop = new Set(options.dropKeys ?? []);
-  let first: { meta: ThriftStruct; schema: Uint8Array; keyValue: Uint8Array } | undefined;
-  const rowGroups: ThriftValue[] = [];
-  const columnIndexes: PendingIndex[] = [];
-  const offsetIndexes: PendingIndex[] = [];
-  let numRows = 0n;
-  yield MAGIC;
-  let pos = MAGIC.length;
-  let n = 0;
-  // for-await takes sync iterables too; the cast only names the element type for the checker.
-  for await (const bytes of files as AsyncIterable<Uint8Array>) {
-    const meta = footerOf(bytes, n);
-    const schema = writeThriftStruct(new Map([[2, meta.get(2)!]]));
-    const keyValue = keptKeyValues(meta, drop);
-    if (!first) first = { meta, schema, keyValue: writeThriftStruct(keyValue) };
-    else if (!sameBytes(schema, first.schema) || !sameBytes(writeThriftStruct(keyValue), first.keyValue)) {
-      throw new SchemaMismatchError(`Parquet file ${n} of a concatenation has another schema than the first`);
-    }
-
-    const groups = listField(meta, 4);
-    const chunks = groups.flatMap((g) => listField(asStruct(g), 1).map(asStruct));
-    // Row groups run from byte 4 to the first page index (or the footer when there is none).
-    let dataEnd = bytes.length - 8 - footerLength(bytes);
-    for (const c of chunks) {
+/** Where the row groups of a file with footer `meta` end: at its first page index, else the footer. */
+export function rowGroupsEnd(meta: ThriftStruct, footerStart: number): number {
+  let dataEnd = footerStart;
+  for (const g of listField(meta, 4)) {
+    for (const c of listField(asStruct(g), 1)) {
       for (const id of [4, 6]) {
-        const at = intField(c, id);
+        const at = intField(asStruct(c), id);
         if (at !== undefined && Number(at) < dataEnd) dataEnd = Number(at);
       }
     }
-    const delta = BigInt(pos - MAGIC.length);
+  }
+  return dataEnd;
+}
+
+/** The {@link ParquetTail} of a whole file held in memory. */
+function parquetTail(bytes: Uint8Array, label: string): ParquetTail {
+  const meta = readFileMetaData(bytes, label);
+  const dataEnd = rowGroupsEnd(meta, bytes.length - 8 - footerLength(bytes));
+  return { meta, dataEnd, bytes: bytes.subarray(dataEnd) };
+}
+
+/**
+ * Lays out the concatenation of files of one schema from their tails alone: the row groups are
+ * byte ranges of the inputs (the first from byte 0, its magic included; the others from byte 4),
+ * so a store can copy them without this process reading them (S3 UploadPartCopy). Throws
+ * {@link SchemaMismatchError} when a file's schema or key/value metadata differs from the first's,
+ * and {@link ParquetFormatError} for a file with bloom filters (not written by this package, and
+ * not movable here) or when there is no input.
+ */
+export function concatLayout(tails: readonly ParquetTail[], options: ConcatOptions = {}): ConcatLayout {
+  const drop = new Set(options.dropKeys ?? []);
+  const first = tails[0];
+  if (!first) throw new ParquetFormatError('nothing to concatenate: no Parquet file given');
+  const firstSchema = writeThriftStruct(new Map([[2, first.meta.get(2)!]]));
+  const firstKeyValue = writeThriftStruct(keptKeyValues(first.meta, drop));
+  const rowGroups: ThriftValue[] = [];
+  const columnIndexes: PendingIndex[] = [];
+  const offsetIndexes: PendingIndex[] = [];
+  const ranges: CopiedRange[] = [];
+  let numRows = 0n;
+  let pos = 0;
+  tails.forEach(({ meta, dataEnd, bytes }, n) => {
+    const schema = writeThriftStruct(new Map([[2, meta.get(2)!]]));
+    if (
+      !sameBytes(schema, firstSchema) ||
+      !sameBytes(writeThriftStruct(keptKeyValues(meta, drop)), firstKeyValue)
+    ) {
+      throw new SchemaMismatchError(`Parquet file ${n} of a concatenation has another schema than the first`);
+    }
+    const start = n === 0 ? 0 : MAGIC.length;
+    const delta = BigInt(pos + (n === 0 ? 0 : -MAGIC.length));
+    const groups = listField(meta, 4);
     for (const g of groups) {
       const group = asStruct(g);
       shift(group, 5, delta);
@@ -88,7 +126,7 @@ export async function* concatParquet(
       numRows += intField(group, 3) ?? 0n;
       rowGroups.push(g);
     }
-    for (const c of chunks) {
+    for (const c of groups.flatMap((g) => listField(asStruct(g), 1).map(asStruct))) {
       shift(c, 2, delta);
       const md = structField(c, 3);
       for (const id of [9, 10, 11]) shift(md, id, delta);
@@ -97,18 +135,17 @@ export async function* concatParquet(
           `Parquet file ${n} has bloom filters, which concatenation does not move`,
         );
       }
-      const columnIndex = indexBlob(bytes, c, 6, 7);
+      const columnIndex = indexBlob(bytes, c, 6, 7, dataEnd);
       if (columnIndex) columnIndexes.push({ chunk: c, bytes: columnIndex });
-      const offsetIndex = indexBlob(bytes, c, 4, 5);
+      const offsetIndex = indexBlob(bytes, c, 4, 5, dataEnd);
       if (offsetIndex) offsetIndexes.push({ chunk: c, bytes: shiftedOffsetIndex(offsetIndex, delta) });
     }
-    yield bytes.subarray(MAGIC.length, dataEnd);
-    pos += dataEnd - MAGIC.length;
-    n++;
-  }
-  if (!first) throw new ParquetFormatError('nothing to concatenate: no Parquet file given');
+    ranges.push({ input: n, start, end: dataEnd });
+    pos += dataEnd - start;
+  });
 
   // parquet-rs' order: every column index, then every offset index, then the footer.
+  const trailer: Uint8Array[] = [];
   for (const [pending, offsetId, lengthId] of [
     [columnIndexes, 6, 7],
     [offsetIndexes, 4, 5],
@@ -116,7 +153,7 @@ export async function* concatParquet(
     for (const p of pending) {
       setIntField(p.chunk, offsetId, BigInt(pos));
       setIntField(p.chunk, lengthId, BigInt(p.bytes.length), TType.I32);
-      yield p.bytes;
+      trailer.push(p.bytes);
       pos += p.bytes.length;
     }
   }
@@ -126,31 +163,20 @@ export async function* concatParquet(
   const kept = keptKeyValues(first.meta, drop).get(5);
   if (kept) meta.set(5, kept);
   else meta.delete(5);
-  const footer = writeThriftStruct(meta);
-  const tail = new Uint8Array(8);
-  new DataView(tail.buffer).setUint32(0, footer.length, true);
-  tail.set(MAGIC, 4);
-  yield footer;
-  yield tail;
+  trailer.push(...fileTail(meta));
+  return { ranges, trailer: Buffer.concat(trailer) };
 }
 
-function footerLength(bytes: Uint8Array): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(bytes.length - 8, true);
-}
-
-function footerOf(bytes: Uint8Array, n: number): ThriftStruct {
-  const size = bytes.length;
-  const magicAt = (at: number) => MAGIC.every((b, i) => bytes[at + i] === b);
-  if (size < 12 || !magicAt(0) || !magicAt(size - 4)) {
-    throw new ParquetFormatError(`Parquet file ${n} of a concatenation is not Parquet (${size} bytes)`);
-  }
-  const len = footerLength(bytes);
-  if (len + 12 > size)
-    throw new ParquetFormatError(`Parquet file ${n}: footer length ${len} exceeds the file`);
-  const meta = readThriftStruct(bytes.subarray(size - 8 - len, size - 8)).struct;
-  if (!meta.has(2) || !meta.has(4))
-    throw new ParquetFormatError(`Parquet file ${n}: footer without schema or row groups`);
-  return meta;
+/**
+ * The concatenation of whole files held in memory, as chunks: {@link concatLayout} over their
+ * tails, then the ranges and the trailer.
+ */
+export function concatParquet(files: readonly Uint8Array[], options: ConcatOptions = {}): Uint8Array[] {
+  const layout = concatLayout(
+    files.map((f, n) => parquetTail(f, `Parquet file ${n} of a concatenation`)),
+    options,
+  );
+  return [...layout.ranges.map((r) => files[r.input]!.subarray(r.start, r.end)), layout.trailer];
 }
 
 /** Field 5 (key/value metadata) of a footer without the dropped keys, as a one-field struct. */
@@ -164,33 +190,12 @@ function keptKeyValues(meta: ThriftStruct, drop: ReadonlySet<string>): ThriftStr
   return out;
 }
 
-function indexBlob(
-  bytes: Uint8Array,
-  chunk: ThriftStruct,
-  offsetId: number,
-  lengthId: number,
-): Uint8Array | undefined {
-  const at = intField(chunk, offsetId);
-  const len = intField(chunk, lengthId);
-  if (at === undefined || len === undefined) return undefined;
-  const start = Number(at);
-  const end = start + Number(len);
-  if (start < 4 || end > bytes.length - 8) throw new ParquetFormatError('a page index lies outside its file');
-  return bytes.subarray(start, end);
-}
-
 /** An OffsetIndex with every page location's offset moved by `delta`. */
 function shiftedOffsetIndex(blob: Uint8Array, delta: bigint): Uint8Array {
   const { struct, length } = readThriftStruct(blob);
   if (length !== blob.length) throw new ParquetFormatError('an offset index has trailing bytes');
   for (const loc of listField(struct, 1)) shift(asStruct(loc), 1, delta);
   return writeThriftStruct(struct);
-}
-
-function shift(s: ThriftStruct, id: number, delta: bigint): void {
-  const v = intField(s, id);
-  // 0 stands for "not set" in some writers' file_offset: leave it so.
-  if (v !== undefined && v !== 0n) setIntField(s, id, v + delta);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

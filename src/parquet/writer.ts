@@ -15,6 +15,8 @@
 import { Table, tableToIPC, util, type RecordBatch, type Schema } from 'apache-arrow';
 import * as wasm from 'parquet-wasm';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
+import { nativeZstd } from './native-zstd.js';
+import { CODEC_ID, compressPages } from './page-compression.js';
 import { checkWriteOptions, writerProperties, type ParquetWriteOptions } from './writer-properties.js';
 import { ParquetFormatError } from './format-error.js';
 import { annotateLogicalTypes, logicalTypeAnnotations, type LogicalTypeAnnotation } from './logical-types.js';
@@ -89,11 +91,15 @@ export function toIpcStream(schema: Schema, batches: readonly RecordBatch[]): Ui
  * worker thread (see encoder-pool.ts).
  */
 export function encodeParquetIpc(ipc: Uint8Array, opts: ParquetWriteOptions): Uint8Array {
-  const props = writerProperties(opts);
-  return annotateLogicalTypes(
-    wasm.writeParquet(wasm.Table.fromIPCStream(ipc), props),
-    opts.logicalTypes ?? [],
-  );
+  const table = wasm.Table.fromIPCStream(ipc);
+  let file: Uint8Array;
+  if (opts.compression === 'zstd' && nativeZstd) {
+    // parquet-wasm lays out the pages, native libzstd compresses them (~4x less CPU than WASM).
+    const plain = wasm.writeParquet(table, writerProperties({ ...opts, compression: 'uncompressed' }));
+    file = compressPages(plain, nativeZstd, CODEC_ID.ZSTD);
+  } else file = wasm.writeParquet(table, writerProperties(opts));
+  // Last: the footer rewrite of the logical types leaves the pages where compressPages put them.
+  return annotateLogicalTypes(file, opts.logicalTypes ?? []);
 }
 
 /**

@@ -51,7 +51,13 @@ export interface RunPlan {
   readonly cursorKind: CursorKind;
   /** Whether a unique index covers exactly the cursor (then a partition can resume mid-range). */
   readonly cursorUnique: boolean;
+  /** The user's `source.where`, as given (re-runs must give the same). */
   readonly where: string | null;
+  /**
+   * The filter that runs (see where-filter.ts): the checked `where` as the parser prints it, its
+   * time-relative values bound at planning. Absent in plans of earlier versions: `where` runs.
+   */
+  readonly whereSql?: string | null;
   /** Absent in full plans (version 3): `full`. */
   readonly mode?: RunMode;
   /** The rows of an incremental run (`mode: "incremental"`), taken at planning: reused as stored. */
@@ -77,4 +83,9 @@ export interface RunPlan {
   /** Rows PostgreSQL estimates for the table (`reltuples`; null with a filter or before ANALYZE). */
   readonly estimatedRows?: number | null;
   readonly warnings: readonly string[];
+}
+
+/** The row filter a plan's extraction runs: its checked `whereSql`, or (earlier plans) the `where` as given. */
+export function planWhereSql(plan: Pick<RunPlan, 'where' | 'whereSql'>): string | null {
+  return plan.whereSql === undefined ? plan.where : plan.whereSql;
 }

@@ -17,7 +17,9 @@ import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
 import type { RunSnapshot } from '../contract/snapshot.js';
-import { readStoredParquetInfo } from '../parquet/stored-footer.js';
+import { concatLayout } from '../parquet/concat.js';
+import { readStoredParquetInfo, readStoredParquetTail } from '../parquet/stored-footer.js';
+import { intField } from '../parquet/thrift-compact.js';
 import { parquetRowCount } from '../parquet/footer.js';
 import type { CompactionGroup, CompactionInput } from '../plan/compaction.js';
 import type { PartitionRange } from '../plan/partitions.js';
@@ -67,7 +69,7 @@ const GROUPS_PER_CHUNK = PARTITIONS_PER_CHUNK;
  * back. One key only: parquet-wasm does not keep the order of several keys, and the file must be
  * byte-identical when it is written again.
  */
-export const BATCH_METADATA_KEY = 'pg_parquet.batch';
+const BATCH_METADATA_KEY = 'pg_parquet.batch';
 
 /**
  * The key/value metadata to write into raw batch file (see {@link RunStore.storedBatches}): its
@@ -443,7 +445,50 @@ export class RunStore {
   async storeDataFile(group: CompactionGroup, chunks: AsyncIterable<Uint8Array>): Promise<StoredFile> {
     const key = this.dataFileKey(group.index);
     const stored = await this.store.putStream(key, chunks, 'application/vnd.apache.parquet');
-    const info = await readStoredParquetInfo(this.store, key, stored.size);
+    return this.checkedDataFile(group, key, stored.size);
+  }
+
+  /**
+   * Stores data file `group.index` as the concatenation of its raw files' row groups (concat.ts):
+   * only their tails (page indexes, footer) are read here, and the store assembles the file from
+   * their byte ranges (S3 copies them inside the service), so compaction moves no row-group bytes
+   * through the worker. The raw footers' row counts and the stored footer are checked.
+   */
+  async composeDataFile(group: CompactionGroup): Promise<StoredFile> {
+    const tails = await pMap(
+      group.inputs,
+      async (raw) => {
+        const tail = await readStoredParquetTail(this.store, raw.key, raw.bytes);
+        if (!tail) throw lost(`raw file ${raw.key} is missing`, { key: raw.key, partition: raw.partition });
+        const rows = Number(intField(tail.meta, 3) ?? -1n);
+        if (rows !== raw.rows) {
+          throw lost(`raw file ${raw.key} holds ${rows} rows, ${raw.rows} were recorded`, {
+            key: raw.key,
+            rows,
+          });
+        }
+        return tail;
+      },
+      { concurrency: 32 },
+    );
+    const layout = concatLayout(tails, { dropKeys: [BATCH_METADATA_KEY] });
+    const key = this.dataFileKey(group.index);
+    const stored = await this.store.compose(
+      key,
+      [
+        ...layout.ranges.map((r) => ({
+          copy: { key: group.inputs[r.input]!.key, start: r.start, end: r.end },
+        })),
+        { bytes: layout.trailer },
+      ],
+      'application/vnd.apache.parquet',
+    );
+    return this.checkedDataFile(group, key, stored.size);
+  }
+
+  /** A stored data file's footer against its group's rows; one that does not add up is deleted (transient: a retry rewrites it). */
+  private async checkedDataFile(group: CompactionGroup, key: string, size: number): Promise<StoredFile> {
+    const info = await readStoredParquetInfo(this.store, key, size);
     if (info?.rows !== group.rows) {
       await this.store.delete([key]);
       throw new PgParquetError(
@@ -453,7 +498,7 @@ export class RunStore {
         { key, stored: info?.rows ?? null, expected: group.rows },
       );
     }
-    return { key, rows: info.rows, rowGroups: info.rowGroups, size: stored.size };
+    return { key, rows: info.rows, rowGroups: info.rowGroups, size };
   }
 
   /**

@@ -14,6 +14,14 @@ export interface ObjectInfo {
   readonly lastModified: Date;
 }
 
+/**
+ * One piece of an object assembled by {@link ObjectStore.compose}: bytes [start, end) of a stored
+ * object, or bytes given here.
+ */
+export type ComposePart =
+  | { readonly copy: { readonly key: string; readonly start: number; readonly end: number } }
+  | { readonly bytes: Uint8Array };
+
 /** Object storage rooted at a destination URL (`s3://bucket/prefix` or `file:///abs/path`). */
 export interface ObjectStore {
   /** The destination URL this store writes under, e.g. `s3://bucket/prefix`. */
@@ -27,6 +35,12 @@ export interface ObjectStore {
    * If the source iterable throws, the upload is aborted and no object appears under `key`.
    */
   putStream(key: string, body: AsyncIterable<Uint8Array>, contentType?: string): Promise<ObjectInfo>;
+  /**
+   * Store an object assembled from `parts` in order, as atomically as {@link putStream}. S3 copies
+   * the ranges of stored objects inside the service (UploadPartCopy), so those bytes never pass
+   * through this process; a missing source object fails the call.
+   */
+  compose(key: string, parts: readonly ComposePart[], contentType?: string): Promise<ObjectInfo>;
   /** Read a whole object; `undefined` when it does not exist. */
   get(key: string): Promise<Uint8Array | undefined>;
   /** Bytes [start, end) of an object (clamped to its size); `undefined` when it does not exist. */
@@ -42,6 +56,39 @@ export interface ObjectStore {
   listFolders(prefix: string): Promise<string[]>;
   /** Delete keys (missing keys are fine). */
   delete(keys: readonly string[]): Promise<void>;
+}
+
+/** Largest range read at once by {@link readComposeParts}: memory stays bounded by it. */
+const COMPOSE_READ_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The bytes of `parts`, read from `store` range by range (at most 16 MiB at a time): how a store
+ * without server-side copies composes an object, and how S3 reads the pieces too small to copy.
+ */
+export async function* readComposeParts(
+  store: ObjectStore,
+  parts: readonly ComposePart[],
+): AsyncGenerator<Uint8Array> {
+  for (const part of parts) {
+    if ('bytes' in part) {
+      yield part.bytes;
+      continue;
+    }
+    const { key, start, end } = part.copy;
+    for (let at = start; at < end; at += COMPOSE_READ_BYTES) {
+      const to = Math.min(end, at + COMPOSE_READ_BYTES);
+      const bytes = await store.getRange(key, at, to);
+      if (bytes?.length !== to - at) {
+        throw new ObjectStoreError(
+          `compose ${store.urlOf(key)}: bytes ${at}..${to} are missing (${bytes ? bytes.length : 'no object'})`,
+          'compose',
+          store.urlOf(key),
+          false,
+        );
+      }
+      yield bytes;
+    }
+  }
 }
 
 /** Error names (S3) and errno codes (files) that say the destination itself is missing. */

@@ -7,6 +7,8 @@
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -14,13 +16,18 @@ import {
   paginateListObjectsV2,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import pMap from 'p-map';
 import { Upload } from '@aws-sdk/lib-storage';
 import {
   assertValidKey,
   assertValidPrefix,
   compareKeys,
   ObjectStoreError,
+  readComposeParts,
+  type ComposePart,
   type ObjectInfo,
   type ObjectStore,
 } from './object-store.js';
@@ -31,6 +38,12 @@ const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 const DEFAULT_QUEUE_SIZE = 2;
 /** SDK attempts per request (first try included) for throttling, 5xx and network errors. */
 export const DEFAULT_MAX_ATTEMPTS = 5;
+/** S3's smallest part of a multipart upload (all but the last part). */
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+/** Largest range copied by one UploadPartCopy (S3 allows 5 GiB). */
+const MAX_COPY_BYTES = 1024 * 1024 * 1024;
+/** Parts of a composed object sent at once (copies run inside S3, so this bounds requests only). */
+const COMPOSE_CONCURRENCY = 4;
 /** `DeleteObjects` accepts at most this many keys per request. */
 const DELETE_BATCH = 1000;
 
@@ -232,6 +245,75 @@ export class S3ObjectStore implements ObjectStore {
       throw producerFailure.error;
     }
     return this.mustHead('putStream', key);
+  }
+
+  /**
+   * One multipart upload whose parts are, where they can be, server-side copies of the source
+   * ranges (UploadPartCopy); ranges under S3's 5 MiB part minimum are read and sent with their
+   * neighbours (see {@link planComposeParts}). A failure aborts the upload: nothing appears.
+   */
+  async compose(key: string, parts: readonly ComposePart[], contentType?: string): Promise<ObjectInfo> {
+    const Key = this.fullKey(key);
+    const planned = planComposeParts(parts);
+    let uploadId: string | undefined;
+    try {
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key,
+          ...(contentType ? { ContentType: contentType } : {}),
+        }),
+      );
+      uploadId = created.UploadId;
+      const UploadId = uploadId;
+      const done = await pMap(
+        planned,
+        async (part, i) => {
+          const PartNumber = i + 1;
+          if ('copy' in part) {
+            const { key: source, start, end } = part.copy;
+            const res = await this.client.send(
+              new UploadPartCopyCommand({
+                Bucket: this.bucket,
+                Key,
+                UploadId,
+                PartNumber,
+                CopySource: `${this.bucket}/${this.fullKey(source).split('/').map(encodeURIComponent).join('/')}`,
+                CopySourceRange: `bytes=${start}-${end - 1}`,
+              }),
+            );
+            return { PartNumber, ETag: res.CopyPartResult?.ETag };
+          }
+          const chunks: Uint8Array[] = [];
+          for await (const c of readComposeParts(this, part.read)) chunks.push(c);
+          const Body = Buffer.concat(chunks);
+          const res = await this.client.send(
+            new UploadPartCommand({
+              Bucket: this.bucket,
+              Key,
+              UploadId,
+              PartNumber,
+              Body,
+              ContentLength: Body.length,
+            }),
+          );
+          return { PartNumber, ETag: res.ETag };
+        },
+        { concurrency: COMPOSE_CONCURRENCY },
+      );
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: done },
+        }),
+      );
+    } catch (err) {
+      await this.abortQuietly(Key, uploadId);
+      throw this.failure('compose', key, err);
+    }
+    return this.mustHead('compose', key);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -438,6 +520,57 @@ export class S3ObjectStore implements ObjectStore {
       status !== undefined && ['Unknown', 'UnknownError', 'Error'].includes(name) ? String(status) : name,
     );
   }
+}
+
+/** One part of a composed multipart upload: a server-side copy, or pieces read and sent. */
+type PlannedPart =
+  | { readonly copy: { readonly key: string; readonly start: number; readonly end: number } }
+  | { readonly read: readonly ComposePart[] };
+
+/**
+ * Cuts `parts` into multipart parts of at least 5 MiB (but the last): a range of 5 MiB or more is
+ * copied inside S3; smaller pieces are read and sent together, topped up from the head of the
+ * next range when they alone are too small, so at most ~5 MiB per small piece passes through here
+ * and a read part holds at most about 10 MiB.
+ */
+export function planComposeParts(parts: readonly ComposePart[]): PlannedPart[] {
+  const planned: PlannedPart[] = [];
+  let pending: ComposePart[] = [];
+  let pendingBytes = 0;
+  const flush = () => {
+    if (pending.length > 0) planned.push({ read: pending });
+    pending = [];
+    pendingBytes = 0;
+  };
+  for (const part of parts) {
+    if ('bytes' in part) {
+      pending.push(part);
+      pendingBytes += part.bytes.length;
+      if (pendingBytes >= MIN_PART_BYTES) flush();
+      continue;
+    }
+    let { start } = part.copy;
+    const { key, end } = part.copy;
+    if (pendingBytes > 0 && pendingBytes < MIN_PART_BYTES) {
+      const topUp = Math.min(end - start, MIN_PART_BYTES - pendingBytes);
+      pending.push({ copy: { key, start, end: start + topUp } });
+      pendingBytes += topUp;
+      start += topUp;
+    }
+    if (end - start >= MIN_PART_BYTES) {
+      flush();
+      for (let at = start; at < end; at += MAX_COPY_BYTES) {
+        planned.push({ copy: { key, start: at, end: Math.min(end, at + MAX_COPY_BYTES) } });
+      }
+    } else if (end > start) {
+      pending.push({ copy: { key, start, end } });
+      pendingBytes += end - start;
+      // A read part is sent once it is big enough, so memory holds about two minimum parts.
+      if (pendingBytes >= MIN_PART_BYTES) flush();
+    }
+  }
+  flush();
+  return planned;
 }
 
 function isNotFound(err: unknown): boolean {

@@ -15,13 +15,20 @@ import type pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { startWorkerProcess, waitFor, type WorkerProcess } from '../support/worker-process.js';
 import { bucket, database, stack, uniquePrefix } from '../support/fixtures.js';
+import { startSlowS3Process, type SlowS3Process } from '../support/slow-s3-process.js';
 import { CLI_MAIN, cliEnv, cliOn, json, progressLines } from '../support/cli-process.js';
 
 const MAIN = CLI_MAIN;
 const PACKAGE = fileURLToPath(new URL('../../package.json', import.meta.url));
 const taskQueue = `cli-${randomUUID()}`;
-/** Makes every partition (and planning) of a run take a few seconds: runs to interrupt or cancel. */
-const slowly = (seconds: number) => `(SELECT pg_sleep(${seconds})) IS NOT NULL`;
+/**
+ * A destination whose writes the worker's S3 proxy holds SLOW_PUT_MS each (planning's probe and
+ * plan, every batch and marker): runs to watch, interrupt or cancel. (A `where` cannot sleep: it
+ * may only filter rows.)
+ */
+const slowDestination = () => `s3://${bucket()}/${uniquePrefix('cli-slow')}`;
+const SLOW_PUT_MS = 1_500;
+let slow: SlowS3Process;
 let worker: WorkerProcess;
 let db: pg.Client;
 let connection: Connection;
@@ -65,10 +72,12 @@ before(async () => {
                   INSERT INTO it_cli SELECT g, 'v' || g FROM generate_series(1, 1234) g;`);
   connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   temporal = new Client({ connection });
-  worker = await startWorkerProcess(taskQueue);
+  slow = await startSlowS3Process({ path: /\/cli-slow-/, ms: SLOW_PUT_MS });
+  worker = await startWorkerProcess(taskQueue, { AWS_ENDPOINT_URL_S3: slow.url });
 });
 after(async () => {
   await worker?.kill();
+  await slow?.close();
   await db?.end();
   await connection?.close();
 });
@@ -162,11 +171,9 @@ test('without a terminal, --wait prints parseable progress lines, at phase chang
     'export',
     'public.it_cli',
     '--to',
-    s3Destination(),
+    slowDestination(),
     '--partitions',
     '3',
-    '--where',
-    slowly(1),
     '--wait',
     '--progress-interval',
     '0.5',
@@ -182,7 +189,7 @@ test('without a terminal, --wait prints parseable progress lines, at phase chang
     for (const k of ['rows_per_s', 'bytes_per_s', 'eta_s']) assert.match(l[k]!, /^(\d+|-)$/, k);
   }
   const extracting = lines.filter((l) => l.phase === 'extracting');
-  // Periodic: more than one line within the extraction (each partition sleeps a second).
+  // Periodic: more than one line within the extraction (each partition's writes are held).
   assert.ok(extracting.length >= 2, r.stderr);
 });
 
@@ -193,13 +200,11 @@ test('Ctrl-C while waiting exits 130, says how to follow or cancel; the run goes
     'export',
     'public.it_cli',
     '--to',
-    s3Destination(),
+    slowDestination(),
     '--run-key',
     key,
     '--partitions',
     '4',
-    '--where',
-    slowly(3),
     '--wait',
     '--json',
   ]);
@@ -301,13 +306,11 @@ test('on a terminal, --wait draws a bar without NaN or Infinity; Ctrl-C shows th
     'export',
     'public.it_cli',
     '--to',
-    s3Destination(),
+    slowDestination(),
     '--run-key',
     key,
     '--partitions',
     '4',
-    '--where',
-    `'${slowly(2)}'`,
     '--wait',
   ].join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], {

@@ -86,15 +86,16 @@ describe('exportTable refuses bad input before any work', () => {
     }
   });
 
-  test('extraction runs READ ONLY: a where filter that writes is refused and writes nothing', async () => {
+  test('a where filter that writes (nextval) is refused before it reaches the server, and writes nothing', async () => {
     await db.query('DROP SEQUENCE IF EXISTS it_errors_seq; CREATE SEQUENCE it_errors_seq');
     const prefix = uniquePrefix('errors');
     const { failure: f } = await failure({
       source: { table: 'it_errors', where: "nextval('it_errors_seq') > 0" },
       destination: `s3://${bucket()}/${prefix}`,
     });
-    assert.equal(f.type, ErrorType.SourceError);
-    assert.equal((f.details?.[0] as { sqlState?: string } | undefined)?.sqlState, '25006');
+    // The where checker refuses the volatile call; READ ONLY extraction (25006) stays behind it.
+    assert.equal(f.type, ErrorType.InvalidWhere);
+    assert.equal((f.details?.[0] as { field?: string } | undefined)?.field, 'source.where');
     const seq = await db.query<{ is_called: boolean }>('SELECT is_called FROM it_errors_seq');
     assert.equal(seq.rows[0]?.is_called, false, 'the sequence never advanced');
   });

@@ -13,6 +13,10 @@ import { ObjectStoreError } from '../../src/storage/object-store.js';
 import { S3ObjectStore } from '../../src/storage/s3-store.js';
 import { openObjectStore } from '../../src/storage/destination.js';
 import { stack } from '../support/fixtures.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const MiB = 1024 * 1024;
 const enc = new TextEncoder();
@@ -132,6 +136,60 @@ test('putStream of ~40 MiB uploads several parts', async () => {
   // A small stream takes the single PutObject path.
   const small = await store.putStream('big/small.json', pattern(1000, 100));
   assert.equal(small.size, 1000);
+});
+
+test('compose assembles ranges of stored objects and given bytes, on S3 and on files alike', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pgpq-compose-'));
+  try {
+    for (const target of [store, openObjectStore(pathToFileURL(dir).href)]) {
+      // Sources of 7, 1 and 12 MiB: copies of 5 MiB or more stay inside the server, the 1 MiB one
+      // in the middle is read and sent with the head of the next.
+      const sources = [7 * MiB + 3, MiB + 1, 12 * MiB + 5].map((n, i) => {
+        const bytes = new Uint8Array(n);
+        for (let j = 0; j < n; j++) bytes[j] = (j * 31 + i * 7) & 0xff;
+        return { key: `compose/src-${i}`, bytes };
+      });
+      for (const src of sources) await target.put(src.key, src.bytes);
+      const trailer = enc.encode('the footer');
+      const ranges = [
+        { key: sources[0]!.key, start: 0, end: 6 * MiB },
+        { key: sources[1]!.key, start: 4, end: MiB + 1 },
+        { key: sources[2]!.key, start: 4, end: 12 * MiB },
+        { key: sources[0]!.key, start: 6 * MiB, end: 7 * MiB + 3 },
+      ];
+      const info = await target.compose('compose/out.parquet', [
+        ...ranges.map((copy) => ({ copy })),
+        { bytes: trailer },
+      ]);
+      const expected = Buffer.concat([
+        ...ranges.map((r) => sources.find((s) => s.key === r.key)!.bytes.subarray(r.start, r.end)),
+        trailer,
+      ]);
+      assert.equal(info.size, expected.length);
+      const body = await target.get('compose/out.parquet');
+      assert.ok(body);
+      assert.equal(
+        createHash('md5').update(body).digest('hex'),
+        createHash('md5').update(expected).digest('hex'),
+      );
+
+      // A missing source fails the call and leaves nothing behind.
+      await assert.rejects(
+        target.compose('compose/missing.parquet', [
+          { copy: { key: 'compose/nope', start: 0, end: 6 * MiB } },
+          { bytes: trailer },
+        ]),
+        ObjectStoreError,
+      );
+      assert.equal(await target.head('compose/missing.parquet'), undefined);
+    }
+    const uploads = await raw.send(
+      new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/compose/` }),
+    );
+    assert.deepEqual(uploads.Uploads ?? [], []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('putStream whose producer fails leaves no object and no pending multipart upload', async () => {

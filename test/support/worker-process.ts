@@ -8,6 +8,8 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** A running worker process. */
 export interface WorkerProcess {
   readonly child: ChildProcess;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
   /** SIGKILL, and wait for the exit. */
   kill(): Promise<void>;
   /** SIGTERM (graceful shutdown), and wait for the exit. */
@@ -24,9 +26,10 @@ export async function startWorkerProcess(
 ): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker', '--max-activities', '2'], {
     env: { ...process.env, ...env, PG_PARQUET_TASK_QUEUE: taskQueue },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${log}`)), 60_000);
@@ -46,6 +49,7 @@ export async function startWorkerProcess(
   await new Promise((r) => setTimeout(r, 500));
   return {
     child,
+    output: () => log,
     async kill() {
       child.kill('SIGKILL');
       await exited;

@@ -68,9 +68,9 @@ function arrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return new Uint8Array(bytes).buffer;
 }
 
-async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+async function collect(chunks: Iterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  for await (const c of chunks) parts.push(c.slice());
+  for (const c of chunks) parts.push(c.slice());
   return new Uint8Array(Buffer.concat(parts));
 }
 
@@ -191,8 +191,8 @@ test('the same inputs give the same bytes; another schema is refused', async () 
     x,
     { compression: 'zstd', rowGroupRows: 10 },
   );
-  await assert.rejects(
-    collect(concatParquet([...inputs(), other], { dropKeys: ['pg_parquet.batch'] })),
+  assert.throws(
+    () => concatParquet([...inputs(), other], { dropKeys: ['pg_parquet.batch'] }),
     SchemaMismatchError,
   );
 });

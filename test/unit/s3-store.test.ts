@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectsCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ObjectStoreError } from '../../src/storage/object-store.js';
-import { createS3Client, S3ObjectStore, scrub } from '../../src/storage/s3-store.js';
+import { ObjectStoreError, type ComposePart } from '../../src/storage/object-store.js';
+import { createS3Client, planComposeParts, S3ObjectStore, scrub } from '../../src/storage/s3-store.js';
 
 /** A stand-in client that records commands and answers DeleteObjects with `reply`. */
 function stubClient(reply: (keys: string[]) => object = () => ({})): { client: S3Client; calls: string[][] } {
@@ -145,4 +145,41 @@ test('scrub removes credential values and signed-URL fragments', () => {
   ]) {
     assert.ok(!out.includes(leaked), `${leaked} in ${out}`);
   }
+});
+
+test('planComposeParts: every part but the last is at least 5 MiB, big ranges are copied, order kept', () => {
+  const MiB = 1024 * 1024;
+  const copy = (key: string, start: number, end: number) => ({ copy: { key, start, end } });
+  const cases: ComposePart[][] = [
+    [copy('a', 0, 12 * MiB), copy('b', 4, 13 * MiB), { bytes: new Uint8Array(100) }],
+    [copy('a', 0, 12 * MiB), copy('b', 4, MiB), copy('c', 4, 9 * MiB), { bytes: new Uint8Array(100) }],
+    [copy('a', 0, 2 * MiB), copy('b', 4, 2 * MiB), copy('c', 4, 2 * MiB), copy('d', 4, 20 * MiB)],
+    [copy('a', 0, 100), { bytes: new Uint8Array(10) }],
+    [copy('a', 0, 3 * MiB), copy('b', 4, 6 * MiB)],
+  ];
+  for (const parts of cases) {
+    const planned = planComposeParts(parts);
+    const size = (p: (typeof planned)[number]) =>
+      'copy' in p
+        ? p.copy.end - p.copy.start
+        : p.read.reduce((n, q) => n + ('bytes' in q ? q.bytes.length : q.copy.end - q.copy.start), 0);
+    planned.slice(0, -1).forEach((p) => assert.ok(size(p) >= 5 * MiB, `part of ${size(p)} bytes`));
+    for (const p of planned)
+      if ('read' in p) assert.ok(size(p) < 12 * MiB, `a read part of ${size(p)} bytes`);
+    // The pieces, flattened, are exactly the input byte sequence.
+    const flat = planned.flatMap((p) => ('copy' in p ? [p] : p.read));
+    const spans = (ps: readonly ComposePart[]) =>
+      ps.flatMap((p) =>
+        'bytes' in p ? [['bytes', p.bytes.length]] : [[p.copy.key, p.copy.start, p.copy.end]],
+      );
+    const merged: (string | number)[][] = [];
+    for (const s of spans(flat)) {
+      const last = merged.at(-1);
+      if (last && last[0] === s[0] && s.length === 3 && last[2] === s[1]) last[2] = s[2]!;
+      else merged.push([...s]);
+    }
+    assert.deepEqual(merged, spans(parts));
+  }
+  // The 12 MiB head is copied, not read.
+  assert.ok('copy' in planComposeParts(cases[0]!)[0]!);
 });
