@@ -16,7 +16,7 @@ import {
   type Field,
   type Schema,
 } from 'apache-arrow';
-import type { ColumnSpec, DecoderKind } from './column-spec.js';
+import type { ColumnSpec } from './column-spec.js';
 import type { InfinityMode, TypeOptions } from '../contract/type-options.js';
 import { metadataColumnData, type MetadataColumns } from './transforms.js';
 
@@ -42,18 +42,20 @@ export const K_TIME = 7;
 export const K_TS_US = 8;
 /** timestamp(tz) in ms: (lo, hi) word pairs. */
 export const K_TS_MS = 9;
+/** uuid as arrow.uuid (FixedSizeBinary(16)): its 16 bytes at 16·n in `data`. */
+export const K_UUID_BYTES = 10;
 /** text/json/bytea: bytes as sent. */
-export const K_BYTES = 10;
+export const K_BYTES = 11;
 /** jsonb: bytes without the version byte. */
-export const K_JSONB = 11;
+export const K_JSONB = 12;
 /** uuid: its canonical text. */
-export const K_UUID = 12;
+export const K_UUID = 13;
 /** numeric(p,s) → Decimal128: four words a value. */
-export const K_DECIMAL = 13;
+export const K_DECIMAL = 14;
 /** numeric → its text. */
-export const K_NUMERIC_TEXT = 14;
+export const K_NUMERIC_TEXT = 15;
 /** array → List: offsets into the child column. */
-export const K_LIST = 15;
+export const K_LIST = 16;
 
 /** `transform.infinity` modes, as small integers for the hot loop: refuse the value… */
 export const INF_ERROR = 0;
@@ -137,6 +139,7 @@ export class Column {
     else if (k === K_DECIMAL) this.i32 = grow(this.i32, cap * 4);
     else if (k === K_FLOAT4) this.f32 = grow(this.f32, cap);
     else if (k === K_FLOAT8) this.f64 = grow(this.f64, cap);
+    else if (k === K_UUID_BYTES) this.data = growBytes(this.data, cap * 16);
     else {
       this.offsets = grow(this.offsets, cap + 1);
       if (k !== K_LIST) this.data = growBytes(this.data, dataCap);
@@ -175,8 +178,8 @@ export function growData(col: Column, more: number): void {
   col.data = growBytes(col.data, Math.min(INT32_MAX, Math.max(need, col.data.length * 2)));
 }
 
-function kindCode(kind: DecoderKind, opts: TypeOptions): number {
-  switch (kind) {
+function kindCode(spec: ColumnSpec, opts: TypeOptions): number {
+  switch (spec.kind) {
     case 'bool':
       return K_BOOL;
     case 'int2':
@@ -204,7 +207,7 @@ function kindCode(kind: DecoderKind, opts: TypeOptions): number {
     case 'jsonb':
       return K_JSONB;
     case 'uuid':
-      return K_UUID;
+      return spec.extension === 'arrow.uuid' ? K_UUID_BYTES : K_UUID;
     case 'numeric-decimal':
       return K_DECIMAL;
     case 'numeric-string':
@@ -227,7 +230,7 @@ function newColumn(
   // (but never beyond the batch's row limit: a cut by rows fills the columns exactly).
   const valueCap = Math.min(prev ? prev.n + (prev.n >> 3) + 16 : cap, maxValues);
   const dataCap = prev ? prev.dataLen + (prev.dataLen >> 3) + 256 : cap * 16;
-  const col = new Column(kindCode(spec.kind, opts), spec, type, valueCap, dataCap);
+  const col = new Column(kindCode(spec, opts), spec, type, valueCap, dataCap);
   col.infinity = INFINITY_CODES[opts.infinity ?? 'error'];
   if (spec.kind === 'numeric-decimal') {
     col.precision = spec.precision ?? 38;
@@ -349,6 +352,9 @@ function finishColumn(col: Column): Data {
       break;
     case K_FLOAT8:
       extra = { data: trim(col.f64, n) };
+      break;
+    case K_UUID_BYTES:
+      extra = { data: trim(col.data, 16 * n) };
       break;
     case K_LIST:
       extra = { valueOffsets: trim(col.offsets, n + 1), child: finishColumn(col.child!) };

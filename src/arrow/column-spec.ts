@@ -53,6 +53,9 @@ export type DecoderKind =
   | 'timestamptz'
   | 'array';
 
+/** The Arrow field metadata key that names a field's extension type (Arrow's columnar format spec). */
+export const EXTENSION_NAME_KEY = 'ARROW:extension:name';
+
 /** A column as it will be extracted: the SELECT expression and the decoding recipe. */
 export interface ColumnSpec {
   /** Output column name (same as the source column name). */
@@ -67,6 +70,12 @@ export interface ColumnSpec {
   /** numeric-decimal: precision and scale. */
   readonly precision?: number;
   readonly scale?: number;
+  /**
+   * The canonical Arrow extension type the column is written as (`transform.uuidAs: "uuid"`,
+   * `jsonAs: "json"`): its field carries `ARROW:extension:name`, and the Parquet writer gives the
+   * column the matching logical type (UUID, JSON). Absent: a plain Arrow type.
+   */
+  readonly extension?: 'arrow.uuid' | 'arrow.json';
   /** array: the element's spec (name/selectExpr unused). */
   readonly element?: ColumnSpec;
   readonly nullable: boolean;

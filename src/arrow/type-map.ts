@@ -18,6 +18,7 @@ import {
   DateUnit,
   Decimal,
   Field,
+  FixedSizeBinary,
   Float32,
   Float64,
   Int16,
@@ -32,7 +33,7 @@ import {
   Utf8,
 } from 'apache-arrow';
 import { quoteIdent } from '../contract/identifiers.js';
-import type { ColumnSpec, DecoderKind, PgColumn } from './column-spec.js';
+import { EXTENSION_NAME_KEY, type ColumnSpec, type DecoderKind, type PgColumn } from './column-spec.js';
 import { DEFAULT_TYPE_OPTIONS, MAX_DECIMAL_PRECISION, type TypeOptions } from '../contract/type-options.js';
 
 /** Kinds whose values can be ±infinity. */
@@ -112,6 +113,12 @@ function scalarSpec(
     if (timeAs === 'string') kind = undefined;
     else if (timeAs === 'micros') kind = 'time-micros';
   }
+  // The logical-type options keep the decoder kind (and so cursors) and only change how values are stored.
+  let extension: ColumnSpec['extension'];
+  if (kind === 'uuid' && (opts.uuidAs ?? DEFAULT_TYPE_OPTIONS.uuidAs) === 'uuid') extension = 'arrow.uuid';
+  if ((kind === 'json' || kind === 'jsonb') && (opts.jsonAs ?? DEFAULT_TYPE_OPTIONS.jsonAs) === 'json') {
+    extension = 'arrow.json';
+  }
   // NULL is what an infinite date or timestamp becomes with `infinity: "null"`.
   const infinityToNull = opts.infinity === 'null' && INFINITE_KINDS.has(kind ?? 'text');
   if (!kind) {
@@ -126,8 +133,9 @@ function scalarSpec(
     nullable: nullable || infinityToNull,
     precision,
     scale,
+    ...(extension ? { extension } : {}),
   } as const;
-  return { ...spec, arrowType: describeArrowType(arrowTypeOf(spec, opts)) };
+  return { ...spec, arrowType: describeSpecType(spec, opts) };
 }
 
 /**
@@ -163,7 +171,7 @@ export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): Colum
           nullable,
           element,
         } as const;
-        return { ...spec, arrowType: describeArrowType(arrowTypeOf(spec, opts)) };
+        return { ...spec, arrowType: describeSpecType(spec, opts) };
       }
       // Arrays of types without a binary decoder: PostgreSQL's text form of the whole array.
       const spec = {
@@ -179,11 +187,26 @@ export function planColumns(cols: readonly PgColumn[], opts: TypeOptions): Colum
   });
 }
 
+/** The spec's parts that decide its Arrow type. */
+type TypedSpec = Pick<ColumnSpec, 'kind' | 'precision' | 'scale' | 'element' | 'extension'>;
+
+/**
+ * The manifest's name of a spec's Arrow type: {@link describeArrowType}, with the extension type
+ * named after its storage type (`FixedSizeBinary(16) arrow.uuid`, `List<Utf8 arrow.json>`).
+ */
+function describeSpecType(spec: TypedSpec, opts: TypeOptions): string {
+  if (spec.kind === 'array' && spec.element) return `List<${describeSpecType(spec.element, opts)}>`;
+  const base = describeArrowType(arrowTypeOf(spec, opts));
+  return spec.extension ? `${base} ${spec.extension}` : base;
+}
+
+/** Arrow field metadata naming a spec's extension type (empty for a plain type). */
+function extensionMetadata(spec: TypedSpec): Map<string, string> {
+  return spec.extension ? new Map([[EXTENSION_NAME_KEY, spec.extension]]) : new Map<string, string>();
+}
+
 /** The Arrow type a spec decodes to (timestamps in `opts.timestampUnit`, time always in µs). */
-function arrowTypeOf(
-  spec: Pick<ColumnSpec, 'kind' | 'precision' | 'scale' | 'element'>,
-  opts: TypeOptions,
-): DataType {
+function arrowTypeOf(spec: TypedSpec, opts: TypeOptions): DataType {
   switch (spec.kind) {
     case 'bool':
       return new Bool();
@@ -200,9 +223,11 @@ function arrowTypeOf(
       return new Float64();
     case 'numeric-decimal':
       return new Decimal(spec.scale ?? 0, spec.precision ?? MAX_DECIMAL_PRECISION, 128);
+    case 'uuid':
+      // arrow.uuid's storage: the 16 bytes (see copy-values.ts).
+      return spec.extension === 'arrow.uuid' ? new FixedSizeBinary(16) : new Utf8();
     case 'numeric-string':
     case 'text':
-    case 'uuid':
     case 'json':
     case 'jsonb':
       return new Utf8();
@@ -218,7 +243,9 @@ function arrowTypeOf(
       return opts.timestampUnit === 'ms' ? new TimestampMillisecond('UTC') : new TimestampMicrosecond('UTC');
     case 'array': {
       if (!spec.element) throw new TypeError('array spec without element');
-      return new List(new Field('item', arrowTypeOf(spec.element, opts), true));
+      return new List(
+        new Field('item', arrowTypeOf(spec.element, opts), true, extensionMetadata(spec.element)),
+      );
     }
   }
 }
@@ -237,6 +264,7 @@ export function describeArrowType(type: DataType): string {
   if (DataType.isList(type)) return `List<${describeArrowType(type.children[0]!.type as DataType)}>`;
   if (DataType.isUtf8(type)) return 'Utf8';
   if (DataType.isBinary(type)) return 'Binary';
+  if (DataType.isFixedSizeBinary(type)) return `FixedSizeBinary(${type.byteWidth})`;
   if (DataType.isBool(type)) return 'Bool';
   return Type[type.typeId] ?? 'Unknown';
 }
@@ -248,7 +276,10 @@ const UNIT_NAMES: Record<number, string> = {
   [TimeUnit.NANOSECOND]: 'ns',
 };
 
-/** The Arrow field of a column: its name, Arrow type and nullability (NOT NULL → non-nullable). */
+/**
+ * The Arrow field of a column: its name, Arrow type and nullability (NOT NULL → non-nullable),
+ * and `ARROW:extension:name` for an extension type (`transform.uuidAs` / `jsonAs`).
+ */
 export function arrowField(spec: ColumnSpec, opts: TypeOptions): Field {
-  return new Field(spec.name, arrowTypeOf(spec, opts), spec.nullable);
+  return new Field(spec.name, arrowTypeOf(spec, opts), spec.nullable, extensionMetadata(spec));
 }

@@ -8,10 +8,14 @@ import {
   DEFAULT_TYPE_OPTIONS,
   INFINITY_MODES,
   MAX_DECIMAL_PRECISION,
+  JSON_MODES,
   TIME_MODES,
+  UUID_MODES,
   type InfinityMode,
+  type JsonMode,
   type TimeMode,
   type TypeOptions,
+  type UuidMode,
 } from './type-options.js';
 import { parseDestination } from './destination-url.js';
 import { ErrorType, InputError } from './errors.js';
@@ -107,6 +111,8 @@ const schema = z.strictObject({
         .default('string'),
       arraysAsText: z.boolean().default(false),
       timeAs: z.enum(TIME_MODES as [TimeMode, ...TimeMode[]]).default(DEFAULT_TYPE_OPTIONS.timeAs),
+      uuidAs: z.enum(UUID_MODES as [UuidMode, ...UuidMode[]]).default(DEFAULT_TYPE_OPTIONS.uuidAs),
+      jsonAs: z.enum(JSON_MODES as [JsonMode, ...JsonMode[]]).default(DEFAULT_TYPE_OPTIONS.jsonAs),
     })
     .prefault({}),
   parquet: z
@@ -183,6 +189,8 @@ export function typeOptionsOf(
         : (parseDecimalType(transform.unconstrainedNumeric) ?? null),
     arraysAsText: transform.arraysAsText,
     timeAs: transform.timeAs,
+    uuidAs: transform.uuidAs,
+    jsonAs: transform.jsonAs,
   };
 }
 
@@ -219,7 +227,11 @@ const ACCEPTED: Record<string, string> = {
   'transform.unconstrainedNumeric': `"string" (exact text, the default) or "decimal(P,S)" with 1 ≤ P ≤ ${MAX_DECIMAL_PRECISION} and 0 ≤ S ≤ P`,
   'transform.arraysAsText': 'true (arrays as their text form) or false (List, the default)',
   'transform.timeAs':
-    '"string" (time as its text HH:MM:SS[.ffffff], the default: every engine reads it) | "time" (Parquet TIME(MICROS); Spark 3.5 cannot read such a file) | "micros" (int64 µs since midnight)',
+    '"time" (Parquet TIME(MICROS), the default; Spark 3.5 and 4.0 cannot read such a file) | "string" (time as its text HH:MM:SS[.ffffff]: every engine reads it) | "micros" (int64 µs since midnight)',
+  'transform.uuidAs':
+    '"string" (uuid as its canonical text, the default: every engine reads it) | "uuid" (Parquet UUID, FIXED_LEN_BYTE_ARRAY(16): DuckDB and pyarrow read a uuid, Polars 16 bytes; Spark 3.5 cannot read such a file)',
+  'transform.jsonAs':
+    '"string" (json/jsonb as text, the default) | "json" (the same text with Parquet\'s JSON logical type: DuckDB reads JSON, pyarrow and Polars arrow.json over a string, Spark a string)',
   'transform.extractedAtColumn': 'null or a plain column name (letters, digits, _)',
   'transform.extractionIdColumn': 'null or a plain column name (letters, digits, _)',
   'parquet.compression': COMPRESSIONS.join(' | '),

@@ -15,6 +15,27 @@ export type TimeMode = 'time' | 'string' | 'micros';
 /** Every accepted {@link TimeMode}. */
 export const TIME_MODES: readonly TimeMode[] = ['time', 'string', 'micros'];
 
+/**
+ * How `uuid` columns are written (`transform.uuidAs`): their canonical text (Utf8, the default:
+ * every engine reads it as a string), or Parquet's UUID logical type (FIXED_LEN_BYTE_ARRAY(16),
+ * Arrow's canonical `arrow.uuid` extension of FixedSizeBinary(16)), as pg_parquet and DuckDB
+ * write it.
+ */
+export type UuidMode = 'string' | 'uuid';
+
+/** Every accepted {@link UuidMode}. */
+export const UUID_MODES: readonly UuidMode[] = ['string', 'uuid'];
+
+/**
+ * How `json` and `jsonb` columns are written (`transform.jsonAs`): their text (Utf8 with Parquet's
+ * STRING type, the default), or the same text with Parquet's JSON logical type (Arrow's canonical
+ * `arrow.json` extension of Utf8).
+ */
+export type JsonMode = 'string' | 'json';
+
+/** Every accepted {@link JsonMode}. */
+export const JSON_MODES: readonly JsonMode[] = ['string', 'json'];
+
 /** Largest precision Decimal128 holds. */
 export const MAX_DECIMAL_PRECISION = 38;
 
@@ -47,6 +68,10 @@ export interface TypeOptions {
    * its text form.
    */
   readonly timeAs?: TimeMode;
+  /** `uuid` columns (and `uuid[]` elements): "string" (the default) or "uuid" (Parquet UUID). */
+  readonly uuidAs?: UuidMode;
+  /** `json`/`jsonb` columns (and their arrays' elements): "string" (the default) or "json" (Parquet JSON). */
+  readonly jsonAs?: JsonMode;
 }
 
 /** The type options other than the timestamp unit, at their defaults (every value exact or refused). */
@@ -56,4 +81,6 @@ export const DEFAULT_TYPE_OPTIONS: Required<Omit<TypeOptions, 'timestampUnit'>> 
   unconstrainedNumeric: null,
   arraysAsText: false,
   timeAs: 'time',
+  uuidAs: 'string',
+  jsonAs: 'string',
 };

@@ -23,6 +23,7 @@ import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { sharedEncoder } from '../parquet/encoder-pool.js';
 import { parquetRowCount } from '../parquet/footer.js';
 import { toIpcStream, type ParquetWriteOptions } from '../parquet/writer.js';
+import { logicalTypeAnnotations } from '../parquet/logical-types.js';
 import type { BatchFile } from '../run/documents.js';
 import { batchMetadata, RunStore } from '../run/run-store.js';
 import { planWhereSql } from '../run/run-plan.js';
@@ -187,6 +188,8 @@ export async function extractPartition(
       : { lo: (BigInt(lastStored) + 1n).toString(), hi: input.partition.hi, includesNulls: false };
   const exhausted = range.lo !== null && range.hi !== null && BigInt(range.lo) >= BigInt(range.hi);
   const noDictionary = noDictionaryColumns(columns, plan.cursorUnique ? plan.cursor : null);
+  // UUID / JSON logical types (transform.uuidAs / jsonAs): the encoder sees only IPC bytes.
+  const logicalTypes = logicalTypeAnnotations(decoder.schema);
   /** Starts encoding a batch (on an encoder thread); only what the commit needs is kept. */
   const encodeBatch = (decoded: DecodedBatch): Promise<EncodedBatch> => {
     const { rows: decodedRows, cursorFirst, cursorLast } = decoded;
@@ -197,6 +200,7 @@ export async function extractPartition(
       ...input.parquet,
       ...(input.intermediate ? INTERMEDIATE_FORMAT : {}),
       noDictionary,
+      logicalTypes,
       metadata: batchMetadata(cursorFirst, cursorLast, snapshot),
     };
     return encoder.encode(ipc, opts).then((body) => ({ rows: decodedRows, cursorFirst, cursorLast, body }));

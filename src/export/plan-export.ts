@@ -23,7 +23,12 @@ import { checkWhere, filterSql, PLANNING_CLOCK_SQL, type PlanningClock } from '.
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
-import { INCREMENTAL_PLAN_VERSION, RUN_PLAN_VERSION, type RunPlan } from '../run/run-plan.js';
+import {
+  INCREMENTAL_PLAN_VERSION,
+  LOGICAL_TYPES_PLAN_VERSION,
+  RUN_PLAN_VERSION,
+  type RunPlan,
+} from '../run/run-plan.js';
 import { RunStore } from '../run/run-store.js';
 import type { WatermarkSpec } from '../contract/incremental.js';
 import type { PlannedWatermark } from '../plan/watermark.js';
@@ -193,7 +198,11 @@ async function planFromSource(
     });
   }
   const plan: RunPlan = {
-    version: watermark ? INCREMENTAL_PLAN_VERSION : RUN_PLAN_VERSION,
+    version: hasExtensionColumns(columns)
+      ? LOGICAL_TYPES_PLAN_VERSION
+      : watermark
+        ? INCREMENTAL_PLAN_VERSION
+        : RUN_PLAN_VERSION,
     ...(watermark ? { mode: 'incremental', watermark } : {}),
     table: input.table,
     runKey: input.runKey,
@@ -404,10 +413,21 @@ async function overRows<T>(
   }
 }
 
-/** The type options a plan is made with: every field explicit, so that stored plans compare. */
-function planTypeOptions(input: PlanExportInput): Required<TypeOptions> {
+/** Whether a column (or an array's element) is written as an Arrow extension type (plan version 5). */
+function hasExtensionColumns(columns: readonly ColumnSpec[]): boolean {
+  return columns.some((c) => c.extension !== undefined || c.element?.extension !== undefined);
+}
+
+/**
+ * The type options a plan is made with: every field explicit, so that stored plans compare; but
+ * `uuidAs` and `jsonAs` only when they are not the default, so that a plan stored before they
+ * existed (which wrote uuid and json as strings) still compares equal on a re-run.
+ */
+function planTypeOptions(input: PlanExportInput): TypeOptions {
   const t = input.types ?? {};
   const d = DEFAULT_TYPE_OPTIONS;
+  const uuidAs = t.uuidAs ?? d.uuidAs;
+  const jsonAs = t.jsonAs ?? d.jsonAs;
   return {
     timestampUnit: input.timestampUnit,
     infinity: t.infinity ?? d.infinity,
@@ -415,6 +435,8 @@ function planTypeOptions(input: PlanExportInput): Required<TypeOptions> {
     unconstrainedNumeric: t.unconstrainedNumeric ?? d.unconstrainedNumeric,
     arraysAsText: t.arraysAsText ?? d.arraysAsText,
     timeAs: t.timeAs ?? d.timeAs,
+    ...(uuidAs === d.uuidAs ? {} : { uuidAs }),
+    ...(jsonAs === d.jsonAs ? {} : { jsonAs }),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import * as wasm from 'parquet-wasm';
 import { COMPRESSIONS, type Compression } from '../contract/export-input.js';
+import type { LogicalTypeAnnotation } from './logical-types.js';
 
 /** How Parquet files are written. */
 export interface ParquetWriteOptions {
@@ -28,6 +29,12 @@ export interface ParquetWriteOptions {
    * so they are used only for files no one else reads (see `intermediate` in extract-partition.ts).
    */
   readonly dataPageVersion?: 1 | 2;
+  /**
+   * Logical types written into the footer after parquet-wasm (UUID, JSON: see logical-types.ts).
+   * `writeParquetFile` and `createParquetStream` take them from the schema's extension fields when
+   * absent; `encodeParquetIpc`, which sees only bytes, needs them here.
+   */
+  readonly logicalTypes?: readonly LogicalTypeAnnotation[];
 }
 
 /**

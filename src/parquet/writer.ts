@@ -18,6 +18,8 @@ import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { nativeZstd } from './native-zstd.js';
 import { CODEC_ID, compressPages } from './page-compression.js';
 import { checkWriteOptions, writerProperties, type ParquetWriteOptions } from './writer-properties.js';
+import { ParquetFormatError } from './format-error.js';
+import { annotateLogicalTypes, logicalTypeAnnotations, type LogicalTypeAnnotation } from './logical-types.js';
 
 // The writer's options are part of its signatures: callers of the writer import them from here.
 export type { ParquetWriteOptions } from './writer-properties.js';
@@ -68,7 +70,8 @@ export function writeParquetFile(
   list.forEach((b, i) => assertSameSchema(schema, b.schema, `batch ${i}`));
   const props = writerProperties(opts);
   // writeParquet consumes both the table and the properties (their WASM memory is released).
-  return wasm.writeParquet(toWasmTable(schema, list), props);
+  const file = wasm.writeParquet(toWasmTable(schema, list), props);
+  return annotateLogicalTypes(file, opts.logicalTypes ?? logicalTypeAnnotations(schema));
 }
 
 /**
@@ -89,12 +92,40 @@ export function toIpcStream(schema: Schema, batches: readonly RecordBatch[]): Ui
  */
 export function encodeParquetIpc(ipc: Uint8Array, opts: ParquetWriteOptions): Uint8Array {
   const table = wasm.Table.fromIPCStream(ipc);
+  let file: Uint8Array;
   if (opts.compression === 'zstd' && nativeZstd) {
     // parquet-wasm lays out the pages, native libzstd compresses them (~4x less CPU than WASM).
     const plain = wasm.writeParquet(table, writerProperties({ ...opts, compression: 'uncompressed' }));
-    return compressPages(plain, nativeZstd, CODEC_ID.ZSTD);
+    file = compressPages(plain, nativeZstd, CODEC_ID.ZSTD);
+  } else file = wasm.writeParquet(table, writerProperties(opts));
+  // Last: the footer rewrite of the logical types leaves the pages where compressPages put them.
+  return annotateLogicalTypes(file, opts.logicalTypes ?? []);
+}
+
+/**
+ * The last chunk of a streamed file with `annotations` written into its footer. parquet-wasm
+ * writes the footer (with the page indexes before it) as one chunk when the file closes; a
+ * chunk that does not hold the whole footer is refused rather than written unannotated.
+ */
+function annotateTail(chunk: Uint8Array, annotations: readonly LogicalTypeAnnotation[]): Uint8Array {
+  const n = chunk.byteLength;
+  const footerLength = n >= 8 ? new DataView(chunk.buffer, chunk.byteOffset, n).getUint32(n - 8, true) : n;
+  if (footerLength + 8 > n) {
+    throw new ParquetFormatError(
+      `the streamed Parquet file's last chunk (${n} bytes) does not hold its footer: cannot write its logical types`,
+    );
   }
-  return wasm.writeParquet(table, writerProperties(opts));
+  // annotateLogicalTypes wants a whole file: give it the footer behind a PAR1 and splice it back.
+  const start = n - 8 - footerLength;
+  const head = new Uint8Array([0x50, 0x41, 0x52, 0x31]);
+  const fake = new Uint8Array(4 + footerLength + 8);
+  fake.set(head, 0);
+  fake.set(chunk.subarray(start), 4);
+  const annotated = annotateLogicalTypes(fake, annotations);
+  const out = new Uint8Array(start + annotated.byteLength - 4);
+  out.set(chunk.subarray(0, start), 0);
+  out.set(annotated.subarray(4), start);
+  return out;
 }
 
 /** A running streaming write: iterate it (once) for the file's bytes. */
@@ -213,6 +244,9 @@ export function createParquetStream(
         writerProperties(opts),
       )) as ReadableStream<unknown>;
       const reader = output.getReader();
+      // With logical types to write, the last chunk is held back: it ends with the footer.
+      const annotations = opts.logicalTypes ?? logicalTypeAnnotations(schema);
+      let held: Uint8Array | undefined;
       try {
         for (;;) {
           throwIfFailed();
@@ -220,8 +254,21 @@ export function createParquetStream(
           throwIfFailed();
           if (done) break;
           if (!(value instanceof Uint8Array)) throw new TypeError('parquet-wasm produced a non-byte chunk');
-          bytes += value.byteLength;
-          yield value;
+          if (annotations.length === 0) {
+            bytes += value.byteLength;
+            yield value;
+            continue;
+          }
+          if (held) {
+            bytes += held.byteLength;
+            yield held;
+          }
+          held = value;
+        }
+        if (held) {
+          const last = annotateTail(held, annotations);
+          bytes += last.byteLength;
+          yield last;
         }
       } finally {
         stopped = true;

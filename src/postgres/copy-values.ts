@@ -2,7 +2,8 @@
  * Per-type binary COPY value codecs: one field's bytes (as PostgreSQL's *_send functions write
  * them, big-endian) → the column's Arrow buffers. Integers, floats, bool, date, time and
  * timestamps (shifted from the 2000 epoch to 1970, in 32-bit words: no BigInt), text/json/bytea
- * as sent, jsonb without its version byte, uuid as canonical text, arrays as List entries;
+ * as sent, jsonb without its version byte, uuid as canonical text (or its 16 bytes), arrays as
+ * List entries;
  * numerics are in copy-numeric.ts.
  *
  * {@link appendValue} is the hot path: one switch on the column's small-integer kind per field,
@@ -36,6 +37,7 @@ const {
   K_TS_MS,
   K_TS_US,
   K_UUID,
+  K_UUID_BYTES,
   appendNull,
   growData,
   growValues,
@@ -232,6 +234,14 @@ export function appendValue(col: Column, buf: Uint8Array, view: DataView, pos: n
       at = writeHex(d, at, buf, pos + 10, 6);
       col.dataLen = at;
       col.offsets[n + 1] = at;
+      break;
+    }
+    case K_UUID_BYTES: {
+      // arrow.uuid: the 16 bytes as sent (uuid_send is the RFC 4122 byte order Parquet's UUID uses).
+      if (len !== 16) badLength(col, len, 16);
+      const d = col.data;
+      const at = 16 * n;
+      for (let i = 0; i < 16; i++) d[at + i] = buf[pos + i]!;
       break;
     }
     case K_DECIMAL:

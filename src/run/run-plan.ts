@@ -19,8 +19,19 @@ export const RUN_PLAN_VERSION = 3;
  * while it still runs full plans made by this one.
  */
 export const INCREMENTAL_PLAN_VERSION = 4;
+/**
+ * 5: version 3 or 4 (a full or an incremental run, by `mode`) whose columns carry an Arrow
+ * extension type (`transform.uuidAs: "uuid"`, `jsonAs: "json"`: `ColumnSpec.extension`). Only such
+ * plans are written as 5, so that a worker of an earlier version, which would ignore `extension`
+ * and write those columns as strings into the same run, refuses them instead.
+ */
+export const LOGICAL_TYPES_PLAN_VERSION = 5;
 /** The plan versions this version reads (same layout; 3 is a full run). */
-export const READABLE_PLAN_VERSIONS: readonly number[] = [RUN_PLAN_VERSION, INCREMENTAL_PLAN_VERSION];
+export const READABLE_PLAN_VERSIONS: readonly number[] = [
+  RUN_PLAN_VERSION,
+  INCREMENTAL_PLAN_VERSION,
+  LOGICAL_TYPES_PLAN_VERSION,
+];
 /**
  * Partition ranges are stored in chunks of this many, and the workflow works chunk by chunk, so
  * neither an activity payload nor one workflow run's history grows with the partition count.

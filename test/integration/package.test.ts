@@ -4,7 +4,9 @@
  *  (a) a TypeScript consumer of the public API compiled with `tsc --noEmit`, skipLibCheck off;
  *  (b) the README's worker, as ESM JavaScript from the installed package, against the local
  *      Temporal dev server, and an export through the installed `pg-parquet` bin, whose manifest
- *      must count the table's rows.
+ *      must count the table's rows;
+ *  (c) on that worker, an export started and followed by a TypeScript program (the README's
+ *      client example, compiled with the installed tsc), with the table's rows.
  * npm reuses its cache (`--prefer-offline`), so this takes well under a minute once warm.
  */
 import { after, before, test } from 'node:test';
@@ -284,6 +286,50 @@ await connection.close();
     assert.equal(rows, ROWS);
     assert.equal(manifest.totals.rows, rows);
     assert.equal(out.rows, rows);
+
+    // (c) The README's client example as a TypeScript program, compiled against the installed
+    // package (emitting; test (a) already compiles without skipLibCheck) and run on the worker above.
+    started = Date.now();
+    writeFileSync(
+      join(app, 'export.mts'),
+      `import { connectClient, startExport, waitForExport } from 'temporal-pg-parquet';
+
+const [destination, runKey] = process.argv.slice(2) as [string, string];
+const client = await connectClient(); // TEMPORAL_ADDRESS etc.
+const { handle } = await startExport(client, { source: { table: 'public.it_package' }, destination, runKey });
+const result = await waitForExport(handle, (p) => console.error(p.phase, p.rows));
+console.log(JSON.stringify({ rows: result.rows, manifestUrl: result.manifestUrl }));
+await client.connection.close();
+`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.run.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          skipLibCheck: true,
+          outDir: 'build',
+          types: ['node'],
+        },
+        files: ['export.mts'],
+      }),
+    );
+    ok(run(join(app, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.run.json'], app), 'tsc of export.mts');
+    const tsRunKey = `pack-ts-${randomUUID().slice(0, 8)}`;
+    const ts = ok(
+      run(process.execPath, [join('build', 'export.mjs'), `s3://${bucket()}/${prefix}`, tsRunKey], app, env),
+      'the TypeScript export',
+    );
+    t.diagnostic(`export through the TypeScript client: ${Date.now() - started} ms`);
+    const tsOut = JSON.parse(ts.stdout) as { rows: number; manifestUrl: string };
+    assert.equal(tsOut.rows, rows);
+    assert.equal(
+      tsOut.manifestUrl,
+      `s3://${bucket()}/${prefix}/public.it_package/run=${tsRunKey}/_manifest.json`,
+    );
   } finally {
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

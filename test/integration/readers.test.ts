@@ -8,6 +8,8 @@
  * - the newest run found through `_latest.json`, read only once its `_SUCCESS` is there; the
  *   table folder read with Hive partitioning on `run` (and Spark's basePath);
  * - `transform.timeAs` "time" and "micros" runs read by each engine (Spark refuses TIME);
+ * - `transform.uuidAs: "uuid"` and `jsonAs: "json"` runs: the type each engine shows for the
+ *   Parquet UUID and JSON logical types, and their values (Spark 3.5 refuses UUID);
  * - `retention.keepRuns` leaving only the newest run.
  *
  * The Python readers come from `scripts/bench-python.sh readers` (a cached venv, installed on
@@ -35,37 +37,58 @@ const CREATE = `
 DROP TABLE IF EXISTS it_readers;
 CREATE TABLE it_readers (
   id bigint PRIMARY KEY, i2 smallint, i4 integer, n numeric(12,3), t text, tstz timestamptz,
-  d date, tm time, b boolean
+  d date, tm time, b boolean, u uuid, j jsonb
 );
 INSERT INTO it_readers
 SELECT g, (g % 30000)::int2, g * 7919, round(g * 1.2345, 3), 'text ' || g,
        timestamptz '2020-01-01 00:00:00+00' + g * interval '1 minute 0.000007 s',
-       date '1999-12-25' + g, time '00:00:00' + g * interval '17.000123 s', g % 3 = 0
+       date '1999-12-25' + g, time '00:00:00' + g * interval '17.000123 s', g % 3 = 0,
+       md5(g::text)::uuid, jsonb_build_object('g', g, 's', 'ü ' || g, 'a', jsonb_build_array(g, null))
 FROM generate_series(1, 3000) g;
 UPDATE it_readers SET i2 = NULL, t = NULL WHERE id % 11 = 0;
 UPDATE it_readers SET i4 = NULL, n = NULL, b = NULL WHERE id % 13 = 0;
 UPDATE it_readers SET tstz = NULL, d = NULL, tm = NULL WHERE id % 17 = 0;
+UPDATE it_readers SET u = NULL, j = NULL WHERE id % 19 = 0;
 INSERT INTO it_readers VALUES
  (-3, -32768, -2147483648, -999999999.999, '', '1969-12-31 23:59:59.999999+00', '1500-03-01',
-  '00:00:00', false),
+  '00:00:00', false, '00000000-0000-0000-0000-000000000000', '[]'),
  (-2, 32767, 2147483647, 999999999.999, 'ünïcödé 😀 tab	"quote''', '2999-12-31 23:59:59.999999+00',
-  '9999-12-31', '23:59:59.999999', true),
- (-1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+  '9999-12-31', '23:59:59.999999', true, 'ffffffff-ffff-ffff-ffff-ffffffffffff', '"😀"'),
+ (-1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 ANALYZE it_readers;`;
 
 /** The table's columns as text, normalised as test/support/read-runs.py does. */
 const EXPECTED = `
 SELECT id::text, i2::text, i4::text, n::text, t,
        (extract(epoch FROM tstz) * 1000000)::numeric(30,0)::text AS tstz,
-       d::text, tm::text, b::text,
-       (extract(epoch FROM tm) * 1000000)::int8::text AS tm_us
+       d::text, tm::text, b::text, u::text, j::text,
+       (extract(epoch FROM tm) * 1000000)::int8::text AS tm_us,
+       '\\x' || replace(u::text, '-', '') AS u_bytes
   FROM it_readers ORDER BY it_readers.id`;
 
-const COLUMNS = ['id', 'i2', 'i4', 'n', 't', 'tstz', 'd', 'tm', 'b', '_extracted_at', '_extraction_id'];
+const COLUMNS = [
+  'id',
+  'i2',
+  'i4',
+  'n',
+  't',
+  'tstz',
+  'd',
+  'tm',
+  'b',
+  'u',
+  'j',
+  '_extracted_at',
+  '_extraction_id',
+];
+/** The source columns every reader must give back as PostgreSQL prints them. */
+const VALUE_COLUMNS = ['id', 'i2', 'i4', 'n', 't', 'tstz', 'd', 'tm', 'b', 'u', 'j'] as const;
 
 interface Read {
   readonly columns?: string[];
   readonly rows?: (string | null)[][];
+  /** Each column's type as the engine names it (the README's table of types per reader). */
+  readonly types?: Record<string, string>;
   readonly error?: string;
   /** The error's message, for the assertion's diagnostics only. */
   readonly message?: string;
@@ -136,6 +159,9 @@ describe('the output read by DuckDB, Polars, pyarrow and Spark', () => {
     });
     results.time = await exportRun(typeDest, 'time', { transform: { timeAs: 'time' } });
     results.micros = await exportRun(typeDest, 'micros', { transform: { timeAs: 'micros' } });
+    // The logical-type options, each in a run of its own (Spark 3.5 refuses a file with a UUID column).
+    results.uuid = await exportRun(typeDest, 'uuid', { transform: { timeAs: 'string', uuidAs: 'uuid' } });
+    results.json = await exportRun(typeDest, 'json', { transform: { timeAs: 'string', jsonAs: 'json' } });
     // What a crash of the file store mid-write leaves beside the data files.
     const runB = path.join(dest, TABLE, `run=${RUN_B}`);
     await writeFile(path.join(runB, '.pgpq-tmp-0123456789ab-part-00000-000009.parquet.tmp'), 'PAR1 partial');
@@ -146,7 +172,7 @@ describe('the output read by DuckDB, Polars, pyarrow and Spark', () => {
       table: TABLE,
       hiveRun: RUN_A,
       typeDest,
-      typeRuns: { time: 'time', micros: 'micros' },
+      typeRuns: { time: 'time', micros: 'micros', uuid: 'uuid', json: 'json' },
       spark: noSpark === undefined,
       out: outFile,
     };
@@ -177,10 +203,8 @@ describe('the output read by DuckDB, Polars, pyarrow and Spark', () => {
     const at = (c: string) => read.columns!.indexOf(c);
     rows.forEach((row, i) => {
       const w = expected[i]!;
-      const got = Object.fromEntries(
-        ['id', 'i2', 'i4', 'n', 't', 'tstz', 'd', 'tm', 'b'].map((c) => [c, row[at(c)]]),
-      );
-      const want = { id: w.id, i2: w.i2, i4: w.i4, n: w.n, t: w.t, tstz: w.tstz, d: w.d, tm: w.tm, b: w.b };
+      const got = Object.fromEntries(VALUE_COLUMNS.map((c) => [c, row[at(c)]]));
+      const want = Object.fromEntries(VALUE_COLUMNS.map((c) => [c, w[c]]));
       assert.deepEqual(got, want, `${name}: row id=${w.id}`);
       assert.equal(row[at('_extraction_id')], runKey, `${name}: _extraction_id`);
       for (const c of extraColumns) assert.equal(row[at(c)], runKey, `${name}: ${c}`);
@@ -256,6 +280,42 @@ describe('the output read by DuckDB, Polars, pyarrow and Spark', () => {
           read.rows!.map((r) => r[tm]),
           micros,
           `${reader}:${mode}`,
+        );
+      }
+    }
+  });
+
+  test('transform.uuidAs "uuid" and jsonAs "json": the type each engine shows, every value equal to PostgreSQL', (t) => {
+    // What each engine makes of the Parquet UUID and JSON logical types (the README's table).
+    const shown: Record<string, { uuid: string | null; json: string }> = {
+      duckdb: { uuid: 'UUID', json: 'JSON' },
+      polars: { uuid: 'Binary', json: "Extension('arrow.json', String)" },
+      pyarrow: { uuid: 'extension<arrow.uuid>', json: 'extension<arrow.json>' },
+      spark: { uuid: null, json: 'string' }, // null: Spark 3.5 refuses the whole file
+    };
+    for (const reader of ['duckdb', 'polars', 'pyarrow', 'spark']) {
+      if (reader === 'spark' && noSpark) {
+        t.diagnostic(`spark skipped: ${noSpark}`);
+        continue;
+      }
+      for (const mode of ['uuid', 'json'] as const) {
+        const read = out[`${reader}:${mode}`]!;
+        const column = mode === 'uuid' ? 'u' : 'j';
+        const type = shown[reader]![mode];
+        t.diagnostic(`${reader}:${mode} ${read.error ?? read.types?.[column]}`);
+        if (type === null) {
+          assert.ok(read.error, `${reader} cannot read a Parquet UUID column`);
+          continue;
+        }
+        assert.equal(read.error, undefined, `${reader}:${mode} failed: ${read.error}: ${read.message}`);
+        assert.equal(read.types?.[column], type, `${reader}:${mode}: the type it shows`);
+        const at = (c: string) => read.columns!.indexOf(c);
+        // A reader that shows the UUID's bytes gives PostgreSQL's 16 bytes; the others its text.
+        const want = expected.map((w) => [w.u && type === 'Binary' ? w.u_bytes : w.u, w.j]);
+        assert.deepEqual(
+          read.rows!.map((r) => [r[at('u')], r[at('j')]]),
+          want,
+          `${reader}:${mode}: u and j equal PostgreSQL's`,
         );
       }
     }

@@ -1,4 +1,4 @@
-"""Reads exported runs with DuckDB, Polars, pyarrow and Spark, the way the README says to.
+r"""Reads exported runs with DuckDB, Polars, pyarrow and Spark, the way the README says to.
 
 Used by test/integration/readers.test.ts, run with the `readers` profile of scripts/bench-python.sh.
 Input (JSON on stdin):
@@ -8,7 +8,8 @@ Output (JSON written to "out"): {"<reader>:<form>": {"columns": [...], "rows": [
   "latest": {...}, "latestSucceeded": bool, "<reader>:<form>:counts": {"<runKey>": n, ...}}
 Every value is normalised to text: integers and decimals as PostgreSQL prints them, timestamps as
 µs since the Unix epoch, dates as ISO, times as µs since midnight (a time-typed column) or as read
-(a text column), booleans as true/false. Rows are sorted by id.
+(a text column), booleans as true/false, a uuid object in its canonical form, bytes as \x and hex.
+Rows are sorted by id. Each read also gives "types": every column's type as the engine names it.
 """
 
 import datetime
@@ -16,6 +17,7 @@ import decimal
 import json
 import os
 import sys
+import uuid
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -37,14 +39,28 @@ def cell(v):
         return v.isoformat()
     if isinstance(v, datetime.time):
         return str(((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond)
+    if isinstance(v, uuid.UUID):
+        return str(v)
+    if isinstance(v, (bytes, bytearray)):
+        return "\\x" + bytes(v).hex()
     return str(v)
 
 
-def from_arrow(table):
+def from_arrow(table, types=None):
     columns = table.column_names
     rows = [[cell(r[c]) for c in columns] for r in table.to_pylist()]
     rows.sort(key=lambda r: int(r[columns.index("id")]))
-    return {"columns": columns, "rows": rows}
+    if types is None:
+        types = {f.name: str(f.type) for f in table.schema}
+    return {"columns": columns, "rows": rows, "types": types}
+
+
+def from_duckdb(rel):
+    return from_arrow(arrow_of(rel), {c: str(t) for c, t in zip(rel.columns, rel.types)})
+
+
+def from_polars(df):
+    return from_arrow(df.to_arrow(), {c: str(t) for c, t in df.schema.items()})
 
 
 def attempt(out, name, fn):
@@ -98,8 +114,8 @@ def main():
     type_dir = os.path.join(spec.get("typeDest", dest), table)
     for name, run_key in spec.get("typeRuns", {}).items():
         d = os.path.join(type_dir, f"run={run_key}")
-        attempt(out, f"duckdb:{name}", lambda: from_arrow(arrow_of(duckdb.sql(f"SELECT * FROM read_parquet('{d}/*.parquet')"))))
-        attempt(out, f"polars:{name}", lambda: from_arrow(pl.read_parquet(f"{d}/*.parquet").to_arrow()))
+        attempt(out, f"duckdb:{name}", lambda: from_duckdb(duckdb.sql(f"SELECT * FROM read_parquet('{d}/*.parquet')")))
+        attempt(out, f"polars:{name}", lambda: from_polars(pl.read_parquet(f"{d}/*.parquet")))
         attempt(out, f"pyarrow:{name}", lambda: from_arrow(pq.read_table(d)))
 
     if spec.get("spark"):
@@ -123,7 +139,7 @@ def main():
             columns = df.columns
             rows = [[cell(r[c]) for c in columns] for r in df.collect()]
             rows.sort(key=lambda r: int(r[columns.index("id")]))
-            return {"columns": columns, "rows": rows}
+            return {"columns": columns, "rows": rows, "types": {f.name: f.dataType.simpleString() for f in df.schema.fields}}
 
         attempt(out, "spark:folder", lambda: from_spark(spark.read.parquet(run_dir)))
         attempt(out, "spark:hive", lambda: from_spark(spark.read.parquet(table_dir).where(f"run = '{hive_run}'")))

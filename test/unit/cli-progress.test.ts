@@ -156,4 +156,11 @@ test('the input JSON Schema requires only source.table and destination, and stat
   assert.deepEqual(s.properties.source?.required, ['table']);
   assert.equal(s.properties.partitions?.properties?.maxConcurrent?.default, 4);
   assert.equal(s.properties.partitions?.required, undefined);
+  // The type options are listed with their accepted values (the UI form's choices).
+  const transform = s.properties.transform?.properties as Record<
+    string,
+    { default?: unknown; enum?: unknown }
+  >;
+  assert.deepEqual([transform.uuidAs?.default, transform.uuidAs?.enum], ['string', ['string', 'uuid']]);
+  assert.deepEqual([transform.jsonAs?.default, transform.jsonAs?.enum], ['string', ['string', 'json']]);
 });

@@ -557,6 +557,40 @@ describe('CopyBinaryDecoder: chunk boundaries', () => {
   });
 });
 
+describe('CopyBinaryDecoder: uuidAs "uuid" and jsonAs "json"', () => {
+  const specs = planColumns(PG_COLUMNS, { ...US, uuidAs: 'uuid', jsonAs: 'json' });
+
+  for (const size of [1, 7, STREAM.length]) {
+    test(`uuid as its 16 bytes (FixedSizeBinary(16), arrow.uuid), json as text (arrow.json): chunks of ${size}`, () => {
+      // Batches of 16 rows: later batches reuse released buffers.
+      const { batches, decoder } = decode(specs, STREAM, { chunk: size, batchRows: 16 });
+      const field = (name: string) => decoder.schema.fields.find((f) => f.name === name)!;
+      assert.equal(String(field('u').type), 'FixedSizeBinary[16]');
+      assert.equal(field('u').metadata.get('ARROW:extension:name'), 'arrow.uuid');
+      assert.equal(field('js').metadata.get('ARROW:extension:name'), 'arrow.json');
+      assert.equal(field('jb').metadata.get('ARROW:extension:name'), 'arrow.json');
+      assert.equal(field('t').metadata.size, 0);
+      const got: (string | null)[] = [];
+      for (const b of batches) {
+        const data = b.batch.getChild('u')!.data[0]!;
+        for (let i = 0; i < b.rows; i++) {
+          got.push(
+            data.getValid(i) ? Buffer.from(data.values.subarray(16 * i, 16 * i + 16)).toString('hex') : null,
+          );
+        }
+        decoder.release(b);
+      }
+      assert.deepEqual(
+        got,
+        ROWS.map((r) => (r.u === null ? null : Buffer.from(uuid(r.u)).toString('hex'))),
+      );
+      const want = expected('us');
+      const text = columns(decode(specs, STREAM, { chunk: size, batchRows: 16 }).batches.map((b) => b.batch));
+      assert.deepEqual([text.js, text.jb], [want.js, want.jb]);
+    });
+  }
+});
+
 describe('CopyBinaryDecoder: batches', () => {
   test('cut by rows, with the cursor of the first and last row', () => {
     const { batches } = decode(SPECS, STREAM, { batchRows: 16 });

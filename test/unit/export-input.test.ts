@@ -70,6 +70,8 @@ describe('resolveExportInput', () => {
       unconstrainedNumeric: null,
       arraysAsText: false,
       timeAs: 'time',
+      uuidAs: 'string',
+      jsonAs: 'string',
     });
     const t = resolveExportInput({
       ...ok,
@@ -79,6 +81,8 @@ describe('resolveExportInput', () => {
         unconstrainedNumeric: 'decimal(38, 9)',
         arraysAsText: true,
         timeAs: 'micros',
+        uuidAs: 'uuid',
+        jsonAs: 'json',
         extractedAtColumn: null,
       },
     }).transform;
@@ -91,6 +95,8 @@ describe('resolveExportInput', () => {
       unconstrainedNumeric: { precision: 38, scale: 9 },
       arraysAsText: true,
       timeAs: 'micros',
+      uuidAs: 'uuid',
+      jsonAs: 'json',
     });
     for (const bad of [
       'decimal(39,2)',
@@ -106,6 +112,8 @@ describe('resolveExportInput', () => {
     refuses({ ...ok, transform: { numericAsString: 'yes' } }, 'transform.numericAsString');
     refuses({ ...ok, transform: { arraysAsText: 1 } }, 'transform.arraysAsText');
     refuses({ ...ok, transform: { timeAs: 'interval' } }, 'transform.timeAs');
+    refuses({ ...ok, transform: { uuidAs: 'binary' } }, 'transform.uuidAs');
+    refuses({ ...ok, transform: { jsonAs: true } }, 'transform.jsonAs');
     refuses({ ...ok, retention: { keepRuns: 0 } }, 'retention.keepRuns');
     refuses({ ...ok, retention: { keep: 1 } }, 'retention.keep');
     assert.equal(resolveExportInput(ok).retention.keepRuns, null);
