@@ -14,6 +14,7 @@ import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { DEFAULT_ROW_GROUP_ROWS, type Compression, type TimestampUnit } from '../contract/export-input.js';
 import { cursorSpan } from '../plan/compaction.js';
 import {
+  KEYSET_MANIFEST_VERSION,
   MANIFEST_VERSION,
   type Manifest,
   type ManifestColumn,
@@ -24,7 +25,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { sqlName, type QualifiedName } from '../contract/table-name.js';
 import type pg from 'pg';
 import { connect, resolveConnection } from '../postgres/connection.js';
-import { rangeCondition, rowFilterSql } from '../postgres/copy-query.js';
+import { cursorRangeCondition, rowFilterSql } from '../postgres/copy-query.js';
 import { quoteQualified } from '../contract/identifiers.js';
 import type { PartitionStats } from '../run/documents.js';
 import { coverageProblem } from '../plan/partitions.js';
@@ -186,12 +187,15 @@ export async function finalizeExport(
   // Last check before `_SUCCESS`: a run superseded while it ran must not claim its range.
   if (watermark) await checkWatermarkChain({ store: run.store, plan, watermark });
   const manifest: Manifest = {
-    version: MANIFEST_VERSION,
+    version: plan.cursorKey ? KEYSET_MANIFEST_VERSION : MANIFEST_VERSION,
     table: sqlName(input.table),
     runKey: input.runKey,
     extractedAt: plan.extractedAt,
     destination: input.destination,
     cursor: plan.cursor,
+    ...(plan.cursorKey
+      ? { cursorKey: plan.cursorKey.map(({ name, pgType, collation }) => ({ name, pgType, collation })) }
+      : {}),
     where: plan.where,
     mode: plan.mode ?? 'full',
     watermark,
@@ -359,7 +363,7 @@ async function verifyAtSource(
     for (const p of partitions) {
       const r = await client.query<{ n: string }>(
         `SELECT count(*)::text AS n FROM ${quoteQualified(plan.table.schema, plan.table.name)}
-          WHERE ${rangeCondition(plan.cursor, p.partition, plan.cursorKind)}${filter}`,
+          WHERE ${cursorRangeCondition({ ...plan, key: plan.cursorKey ?? null }, p.partition)}${filter}`,
       );
       const atSource = Number(r.rows[0]?.n ?? -1);
       if (atSource !== p.sourceRows) {

@@ -11,10 +11,12 @@ import { ErrorType, PgParquetError } from '../contract/errors.js';
 import type { MetadataColumnNames, PartitionStrategy, TimestampUnit } from '../contract/export-input.js';
 import { MAX_PARTITIONS } from '../contract/export-input.js';
 import { planBalancedRanges } from '../plan/balanced.js';
-import { cursorQuantiles } from '../plan/cursor-stats.js';
+import { cursorQuantiles, keysetSample } from '../plan/cursor-stats.js';
+import { planKeysetRanges } from '../plan/keyset.js';
 import { planUniformRanges, type PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
-import { cursorKindOf, cursorValueSql } from '../postgres/cursor-kind.js';
+import { cursorValueSql, type CursorKind } from '../postgres/cursor-kind.js';
+import { resolveCursor } from './resolve-cursor.js';
 import { describeTable } from '../postgres/introspect.js';
 import { rowFilterSql } from '../postgres/copy-query.js';
 import { whereDataError } from '../postgres/sqlstate.js';
@@ -22,7 +24,12 @@ import { beginRead } from '../postgres/snapshot.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
-import { INCREMENTAL_PLAN_VERSION, RUN_PLAN_VERSION, type RunPlan } from '../run/run-plan.js';
+import {
+  INCREMENTAL_PLAN_VERSION,
+  KEYSET_PLAN_VERSION,
+  RUN_PLAN_VERSION,
+  type RunPlan,
+} from '../run/run-plan.js';
 import { RunStore } from '../run/run-store.js';
 import type { WatermarkSpec } from '../contract/incremental.js';
 import type { PlannedWatermark } from '../plan/watermark.js';
@@ -112,25 +119,16 @@ async function planFromSource(
   const { schema, name } = input.table;
   const all = await describeTable(client, schema, name);
   const warnings: string[] = [];
-  const cursorName = input.cursor ?? (await primaryKeyCursor(client, input.table));
-  const cursor = all.find((c) => c.name === cursorName);
-  if (!cursor) throw columnNotFound('source.cursor', cursorName, input.table, all);
-  const cursorKind = cursorKindOf(cursor.typeOid);
-  if (!cursorKind) {
-    throw new PgParquetError(
-      ErrorType.UnsupportedCursor,
-      `cursor column "${cursorName}" of ${displayName(input.table)} has type ${cursor.pgType}; ` +
-        'accepted: smallint, integer, bigint, date, timestamp or timestamptz',
-      false,
-      { field: 'source.cursor', value: cursorName, pgType: cursor.pgType },
-    );
-  }
+  const resolved = await resolveCursor(client, input.table, input.cursor, all, (n) =>
+    columnNotFound('source.cursor', n, input.table, all),
+  );
+  const cursorName = resolved.cursor;
+  const cursorKind = resolved.cursorKind;
   const selected = selectColumns(all, input);
   checkMetadataNames(selected, input);
   const columns: ColumnSpec[] = planColumns(selected, planTypeOptions(input));
   if (input.where !== null) await checkWhere(client, input.table, input.where);
-  const index = await cursorIndex(client, input.table, cursorName);
-  if (!index.indexed) {
+  if (!resolved.indexed) {
     warnings.push(
       `cursor "${cursorName}" is not the leading column of any index: every partition scans the table`,
     );
@@ -139,14 +137,13 @@ async function planFromSource(
   // Partitions split the rows this run exports: the user's filter and the watermark range.
   const rowFilter = rowFilterSql({ where: input.where, watermark });
   const filter = rowFilter === null ? '' : ` WHERE ${rowFilter}`;
-  const bounds = await overRows(client, input, () =>
-    client.query<{ min: string | null; max: string | null }>({
-      text: `SELECT ${cursorValueSql(cursorKind, `min(${quoteIdent(cursorName)})`)}::text AS min,
-                    ${cursorValueSql(cursorKind, `max(${quoteIdent(cursorName)})`)}::text AS max
-               FROM ${quoteQualified(schema, name)}${filter}`,
-      queryMode: 'extended',
-    } as pg.QueryConfig),
-  );
+  // A keyset cursor needs no min and max: its ranges are cut at sampled keys, open at both ends.
+  const bounds =
+    cursorKind === 'keyset'
+      ? { min: null, max: null }
+      : await overRows(client, input, () =>
+          integerBounds(client, input.table, cursorName, integerKind(cursorKind), filter),
+        );
   const size = await client.query<{ bytes: string; tuples: string }>(
     `SELECT pg_total_relation_size(c.oid)::text AS bytes, c.reltuples::bigint::text AS tuples
        FROM pg_class c WHERE c.oid = to_regclass($1)`,
@@ -156,21 +153,30 @@ async function planFromSource(
   // PostgreSQL's own estimate (-1: never analyzed); a filter makes it only an upper bound.
   const tuples = Number(size.rows[0]?.tuples ?? -1);
   const estimatedRows = tuples >= 0 && rowFilter === null ? tuples : null;
-  const min = bounds.rows[0]?.min ?? null;
-  const max = bounds.rows[0]?.max ?? null;
+  const { min, max } = bounds;
   const count = Math.min(
     MAX_PARTITIONS,
     input.partitions.count ?? Math.max(1, Math.ceil(sourceBytes / input.partitions.targetBytes)),
   );
   let balance: RunPlan['balance'] = 'minmax';
   let partitions: PartitionRange[];
-  if (input.partitions.strategy === 'auto' && min !== null && max !== null && count > 1) {
+  if (resolved.key && count > 1) {
+    // Keyset: a sample of the whole key whatever the strategy (no equal spans of a text or uuid).
+    const key = resolved.key;
+    const sorted = await overRows(client, input, () =>
+      keysetSample(client, { schema, table: name, key, where: rowFilter }),
+    );
+    partitions = planKeysetRanges({ sorted, count, maxPartitions: MAX_PARTITIONS });
+    balance = 'sample';
+  } else if (resolved.key) {
+    partitions = [{ index: 0, lo: null, hi: null, includesNulls: true }];
+  } else if (input.partitions.strategy === 'auto' && min !== null && max !== null && count > 1) {
     const q = await overRows(client, input, () =>
       cursorQuantiles(client, {
         schema,
         table: name,
         cursor: cursorName,
-        cursorKind,
+        cursorKind: integerKind(cursorKind),
         where: rowFilter,
         min,
         max,
@@ -189,7 +195,12 @@ async function planFromSource(
     });
   }
   const plan: RunPlan = {
-    version: watermark ? INCREMENTAL_PLAN_VERSION : RUN_PLAN_VERSION,
+    version:
+      resolved.key || resolved.tieBreaker
+        ? KEYSET_PLAN_VERSION
+        : watermark
+          ? INCREMENTAL_PLAN_VERSION
+          : RUN_PLAN_VERSION,
     ...(watermark ? { mode: 'incremental', watermark } : {}),
     table: input.table,
     runKey: input.runKey,
@@ -198,9 +209,11 @@ async function planFromSource(
     compacted: input.compacted ?? true,
     extractedAt: input.startedAt,
     cursor: cursorName,
-    cursorPgType: cursor.pgType,
+    cursorPgType: resolved.cursorPgType,
     cursorKind,
-    cursorUnique: index.unique,
+    ...(resolved.key ? { cursorKey: resolved.key } : {}),
+    ...(resolved.tieBreaker ? { tieBreaker: resolved.tieBreaker } : {}),
+    cursorUnique: resolved.unique,
     where: input.where,
     columns,
     partitionCount: partitions.length,
@@ -276,40 +289,27 @@ function columnNotFound(field: string, value: string, table: QualifiedName, all:
   );
 }
 
-async function primaryKeyCursor(client: pg.Client, table: QualifiedName): Promise<string> {
-  const r = await client.query<{ attname: string }>(
-    `SELECT a.attname FROM pg_index i
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = to_regclass($1) AND i.indisprimary`,
-    [quoteQualified(table.schema, table.name)],
-  );
-  const only = r.rows.length === 1 ? r.rows[0] : undefined;
-  if (!only) {
-    throw new PgParquetError(
-      ErrorType.UnsupportedCursor,
-      `source.cursor is null and ${displayName(table)} has no single-column primary key; ` +
-        'accepted: name an integer column in source.cursor',
-      false,
-      { field: 'source.cursor', value: null },
-    );
-  }
-  return only.attname;
-}
-
-/** Whether an index leads with the cursor, and whether a unique one covers exactly it. */
-async function cursorIndex(
+/** Smallest and largest cursor of the exported rows, in the integer form of `kind`. */
+async function integerBounds(
   client: pg.Client,
   table: QualifiedName,
-  column: string,
-): Promise<{ indexed: boolean; unique: boolean }> {
-  const r = await client.query<{ indexed: boolean; unique: boolean }>(
-    `SELECT count(*) > 0 AS indexed,
-            coalesce(bool_or(i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL), false) AS unique
-       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-      WHERE i.indrelid = to_regclass($1) AND a.attname = $2 AND i.indisvalid`,
-    [quoteQualified(table.schema, table.name), column],
-  );
-  return { indexed: r.rows[0]?.indexed ?? false, unique: r.rows[0]?.unique ?? false };
+  cursor: string,
+  kind: CursorKind,
+  filter: string,
+): Promise<{ min: string | null; max: string | null }> {
+  const r = await client.query<{ min: string | null; max: string | null }>({
+    text: `SELECT ${cursorValueSql(kind, `min(${quoteIdent(cursor)})`)}::text AS min,
+                  ${cursorValueSql(kind, `max(${quoteIdent(cursor)})`)}::text AS max
+             FROM ${quoteQualified(table.schema, table.name)}${filter}`,
+    queryMode: 'extended',
+  } as pg.QueryConfig);
+  return { min: r.rows[0]?.min ?? null, max: r.rows[0]?.max ?? null };
+}
+
+/** The integer kind of a cursor that is not a keyset (the callers have checked). */
+function integerKind(kind: CursorKind | 'keyset'): CursorKind {
+  if (kind === 'keyset') throw new RangeError('a keyset cursor has no integer form');
+  return kind;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { RunMode } from '../contract/incremental.js';
 import type { TypeOptions } from '../contract/type-options.js';
 import type { PlannedWatermark } from '../plan/watermark.js';
 import type { CursorKind } from '../postgres/cursor-kind.js';
+import type { KeyColumn } from '../postgres/cursor-key.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import type { QualifiedName } from '../contract/table-name.js';
 
@@ -19,8 +20,19 @@ export const RUN_PLAN_VERSION = 3;
  * while it still runs full plans made by this one.
  */
 export const INCREMENTAL_PLAN_VERSION = 4;
+/**
+ * 5: version 3 or 4 plus `cursorKey` (a keyset cursor: bounds are arrays of texts) or
+ * `tieBreaker` (ORDER BY columns after a non-unique cursor). Only such plans are written as 5,
+ * so that a worker of an earlier version refuses them (it would read an array bound as an
+ * integer, or order ties differently and break byte-identical re-runs) while others stay 3 or 4.
+ */
+export const KEYSET_PLAN_VERSION = 5;
 /** The plan versions this version reads (same layout; 3 is a full run). */
-export const READABLE_PLAN_VERSIONS: readonly number[] = [RUN_PLAN_VERSION, INCREMENTAL_PLAN_VERSION];
+export const READABLE_PLAN_VERSIONS: readonly number[] = [
+  RUN_PLAN_VERSION,
+  INCREMENTAL_PLAN_VERSION,
+  KEYSET_PLAN_VERSION,
+];
 /**
  * Partition ranges are stored in chunks of this many, and the workflow works chunk by chunk, so
  * neither an activity payload nor one workflow run's history grows with the partition count.
@@ -34,10 +46,18 @@ export interface RunPlan {
   readonly runKey: string;
   /** ISO instant written into `_extracted_at`: the first run's start time. */
   readonly extractedAt: string;
+  /** The cursor column (a composite key's leading column: the key is `cursorKey`). */
   readonly cursor: string;
   readonly cursorPgType: string;
-  /** How cursor values are written as integers (plan ranges, resume points, manifest min/max). */
-  readonly cursorKind: CursorKind;
+  /**
+   * How cursor values are written as integers (plan ranges, resume points, manifest min/max),
+   * or `keyset`: as one text per column of `cursorKey` (see src/postgres/cursor-key.ts).
+   */
+  readonly cursorKind: CursorKind | 'keyset';
+  /** The key columns of a keyset cursor (version 5). */
+  readonly cursorKey?: readonly KeyColumn[];
+  /** ORDER BY columns after a non-unique cursor, so re-runs are byte-identical (version 5). */
+  readonly tieBreaker?: readonly string[];
   /** Whether a unique index covers exactly the cursor (then a partition can resume mid-range). */
   readonly cursorUnique: boolean;
   readonly where: string | null;
