@@ -260,6 +260,7 @@ export async function exportTable(
             compacted: input.compaction.enabled,
             incremental: input.watermark,
             snapshotId: consistency.snapshot?.id ?? null,
+            strictSnapshot: input.consistency === 'snapshot',
           })
           .catch((err: unknown) => {
             if (!isSnapshotLost(err)) throw err;

@@ -151,6 +151,16 @@ export async function extractPartition(
   }
 
   const plan = await run.requirePlan();
+  if (plan.cursorKind === 'ctid' && (snapshot === null || !strict)) {
+    // Rows move between pages when they are updated: page ranges are exact only inside one snapshot.
+    throw new PgParquetError(
+      ErrorType.PlanMismatch,
+      `partition ${p} of ${run.table} is a ctid page range, which is exact only inside the run's snapshot; ` +
+        'accepted: consistency: "snapshot"',
+      false,
+      { field: 'consistency', partition: p },
+    );
+  }
   const columns: readonly ColumnSpec[] = plan.columns;
   const meta: MetadataColumns = {
     ...input.transform,

@@ -16,6 +16,7 @@ import { planKeysetRanges } from '../plan/keyset.js';
 import { planUniformRanges, type PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { cursorValueSql, type CursorKind } from '../postgres/cursor-kind.js';
+import type { PlanCursorKind } from '../postgres/copy-query.js';
 import { resolveCursor } from './resolve-cursor.js';
 import { describeTable } from '../postgres/introspect.js';
 import { rowFilterSql } from '../postgres/copy-query.js';
@@ -72,6 +73,12 @@ export interface PlanExportInput {
    * snapshot of planning's own.
    */
   readonly snapshotId?: string | null;
+  /**
+   * `consistency: "snapshot"` as asked for explicitly (every partition is read in `snapshotId`,
+   * a lost one reads everything again): only then may a table without a key be read by ctid
+   * page ranges. Absent means false.
+   */
+  readonly strictSnapshot?: boolean;
 }
 
 /** Result of planning: the stored plan and whether it was reused from an earlier attempt. */
@@ -92,6 +99,7 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
   const stored = await run.plan();
   if (stored) {
     checkSamePlan(stored, input);
+    checkCtidSnapshot(stored, input);
     checkMetadataNames(stored.columns, input);
     await checkStoredWatermark({ store: run.store, plan: stored, spec: input.incremental ?? null });
     return { plan: stored, reused: true };
@@ -119,8 +127,13 @@ async function planFromSource(
   const { schema, name } = input.table;
   const all = await describeTable(client, schema, name);
   const warnings: string[] = [];
-  const resolved = await resolveCursor(client, input.table, input.cursor, all, (n) =>
-    columnNotFound('source.cursor', n, input.table, all),
+  const resolved = await resolveCursor(
+    client,
+    input.table,
+    input.cursor,
+    all,
+    (n) => columnNotFound('source.cursor', n, input.table, all),
+    inOneSnapshot(input),
   );
   const cursorName = resolved.cursor;
   const cursorKind = resolved.cursorKind;
@@ -141,9 +154,11 @@ async function planFromSource(
   const bounds =
     cursorKind === 'keyset'
       ? { min: null, max: null }
-      : await overRows(client, input, () =>
-          integerBounds(client, input.table, cursorName, integerKind(cursorKind), filter),
-        );
+      : cursorKind === 'ctid'
+        ? await heapPages(client, input.table, warnings)
+        : await overRows(client, input, () =>
+            integerBounds(client, input.table, cursorName, integerKind(cursorKind), filter),
+          );
   const size = await client.query<{ bytes: string; tuples: string }>(
     `SELECT pg_total_relation_size(c.oid)::text AS bytes, c.reltuples::bigint::text AS tuples
        FROM pg_class c WHERE c.oid = to_regclass($1)`,
@@ -170,7 +185,13 @@ async function planFromSource(
     balance = 'sample';
   } else if (resolved.key) {
     partitions = [{ index: 0, lo: null, hi: null, includesNulls: true }];
-  } else if (input.partitions.strategy === 'auto' && min !== null && max !== null && count > 1) {
+  } else if (
+    cursorKind !== 'ctid' &&
+    input.partitions.strategy === 'auto' &&
+    min !== null &&
+    max !== null &&
+    count > 1
+  ) {
     const q = await overRows(client, input, () =>
       cursorQuantiles(client, {
         schema,
@@ -196,7 +217,7 @@ async function planFromSource(
   }
   const plan: RunPlan = {
     version:
-      resolved.key || resolved.tieBreaker
+      resolved.key || resolved.tieBreaker || cursorKind === 'ctid'
         ? KEYSET_PLAN_VERSION
         : watermark
           ? INCREMENTAL_PLAN_VERSION
@@ -306,10 +327,41 @@ async function integerBounds(
   return { min: r.rows[0]?.min ?? null, max: r.rows[0]?.max ?? null };
 }
 
-/** The integer kind of a cursor that is not a keyset (the callers have checked). */
-function integerKind(kind: CursorKind | 'keyset'): CursorKind {
-  if (kind === 'keyset') throw new RangeError('a keyset cursor has no integer form');
+/** The integer kind of a cursor that is not a keyset or ctid (the callers have checked). */
+function integerKind(kind: PlanCursorKind): CursorKind {
+  if (kind === 'keyset' || kind === 'ctid') throw new RangeError(`a ${kind} cursor has no integer form`);
   return kind;
+}
+
+/** Whether every read of the run is in one snapshot, strictly (see `strictSnapshot`). */
+function inOneSnapshot(input: PlanExportInput): boolean {
+  return (input.strictSnapshot ?? false) && typeof input.snapshotId === 'string';
+}
+
+/**
+ * The heap's pages as the range of a ctid cursor: 0 to the last page of the relation now (a row
+ * the run's snapshot sees is on a page that existed when it was written; the last range is open
+ * above anyway). Before PostgreSQL 14 a ctid range is a sequential scan with a filter, which
+ * every partition would repeat: such a table is then read as one partition.
+ */
+async function heapPages(
+  client: pg.Client,
+  table: QualifiedName,
+  warnings: string[],
+): Promise<{ min: string | null; max: string | null }> {
+  const r = await client.query<{ pages: string; version: number }>(
+    `SELECT (pg_relation_size(to_regclass($1)) / current_setting('block_size')::int8)::text AS pages,
+            current_setting('server_version_num')::int AS version`,
+    [quoteQualified(table.schema, table.name)],
+  );
+  const pages = BigInt(r.rows[0]?.pages ?? '0');
+  if ((r.rows[0]?.version ?? 0) < 140000) {
+    warnings.push(
+      'PostgreSQL before 14 has no TID range scans: the table without a key is read as one partition',
+    );
+    return { min: null, max: null };
+  }
+  return pages > 0n ? { min: '0', max: (pages - 1n).toString() } : { min: null, max: null };
 }
 
 /**
@@ -384,6 +436,21 @@ function planTypeOptions(input: PlanExportInput): Required<TypeOptions> {
     arraysAsText: t.arraysAsText ?? d.arraysAsText,
     timeAs: t.timeAs ?? d.timeAs,
   };
+}
+
+/**
+ * A run planned by ctid page ranges is exact only when all of it is read in one snapshot: a
+ * re-run of its runKey without `consistency: "snapshot"` is refused.
+ */
+function checkCtidSnapshot(plan: RunPlan, input: PlanExportInput): void {
+  if (plan.cursorKind !== 'ctid' || inOneSnapshot(input)) return;
+  throw new PgParquetError(
+    ErrorType.PlanMismatch,
+    `run ${input.runKey} of ${displayName(input.table)} was planned by ctid page ranges, which are exact only ` +
+      'inside one snapshot; accepted: consistency: "snapshot" (every partition is read again in the new snapshot), or a new runKey',
+    false,
+    { field: 'consistency', value: input.strictSnapshot ? 'snapshot' : null, accepted: 'snapshot' },
+  );
 }
 
 function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {

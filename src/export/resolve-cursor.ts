@@ -10,12 +10,8 @@ import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { quoteQualified } from '../contract/identifiers.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
 import type { KeyColumn } from '../postgres/cursor-key.js';
-import {
-  ACCEPTED_CURSORS,
-  cursorKindOf,
-  keyColumnAccepted,
-  type CursorKind,
-} from '../postgres/cursor-kind.js';
+import { ACCEPTED_CURSORS, cursorKindOf, keyColumnAccepted } from '../postgres/cursor-kind.js';
+import type { PlanCursorKind } from '../postgres/copy-query.js';
 
 /** The cursor of a plan. */
 export interface ResolvedCursor {
@@ -23,7 +19,7 @@ export interface ResolvedCursor {
   readonly cursor: string;
   /** Its PostgreSQL type; a composite key's types joined, e.g. `(integer, uuid)`. */
   readonly cursorPgType: string;
-  readonly cursorKind: CursorKind | 'keyset';
+  readonly cursorKind: PlanCursorKind;
   /** The key columns of a keyset cursor; null for the integer kinds. */
   readonly key: readonly KeyColumn[] | null;
   /** Whether the cursor's values are unique (then a partition resumes after its last stored key). */
@@ -106,7 +102,9 @@ function keyColumn(column: PgColumn, collation: string | null): KeyColumn {
 }
 
 /**
- * The run's cursor: `requested` (a column name) or, when null, the primary key.
+ * The run's cursor: `requested` (a column name) or, when null, the primary key. A table without
+ * one (or `requested` "ctid") is read by heap page ranges when `inSnapshot` (the run reads one
+ * snapshot, strictly: rows do not move inside it); else it is refused.
  *
  * @throws PgParquetError `PgParquetUnsupportedCursor` (a type without a usable order, or no
  *   primary key to default to), `PgParquetColumnNotFound` through `notFound`.
@@ -117,22 +115,37 @@ export async function resolveCursor(
   requested: string | null,
   all: readonly PgColumn[],
   notFound: (name: string) => Error,
+  inSnapshot: boolean,
 ): Promise<ResolvedCursor> {
   const pk = await primaryKey(client, table);
+  const wantsCtid = requested === 'ctid' && !all.some((c) => c.name === 'ctid');
+  if ((requested === null && pk.length === 0) || wantsCtid) {
+    if (inSnapshot) {
+      return {
+        cursor: 'ctid',
+        cursorPgType: 'tid',
+        cursorKind: 'ctid',
+        key: null,
+        unique: false,
+        indexed: true,
+        tieBreaker: null,
+      };
+    }
+    const accepted = `name a cursor column in source.cursor (${ACCEPTED_CURSORS}), or set consistency: "snapshot" to export it by ctid page ranges`;
+    throw new PgParquetError(
+      ErrorType.UnsupportedCursor,
+      `${wantsCtid ? 'source.cursor is "ctid"' : `source.cursor is null and ${displayName(table)} has no primary key`}, ` +
+        `and the run does not read one snapshot (consistency is not "snapshot": rows move between page ranges ` +
+        `when they are updated); accepted: ${accepted}`,
+      false,
+      { field: 'source.cursor', value: requested, consistency: 'not "snapshot"', accepted },
+    );
+  }
   const column = (name: string): PgColumn => {
     const c = all.find((x) => x.name === name);
     if (!c) throw notFound(name);
     return c;
   };
-  if (requested === null && pk.length === 0) {
-    throw new PgParquetError(
-      ErrorType.UnsupportedCursor,
-      `source.cursor is null and ${displayName(table)} has no primary key; accepted: name a cursor column ` +
-        `in source.cursor (${ACCEPTED_CURSORS})`,
-      false,
-      { field: 'source.cursor', value: null, accepted: ACCEPTED_CURSORS },
-    );
-  }
   if (requested === null && pk.length > 1) {
     const cols = pk.map((k) => column(k.name));
     const names = `(${pk.map((k) => k.name).join(', ')})`;

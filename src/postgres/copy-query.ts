@@ -31,11 +31,29 @@ export interface CursorRange {
   readonly includesNulls: boolean;
 }
 
+/** Every kind of cursor a plan can have. */
+export type PlanCursorKind = CursorKind | 'keyset' | 'ctid';
+
+/**
+ * `ctid >= '(lo,0)' AND ctid < '(hi,0)'`: whole heap pages `lo <= page < hi`, a TID Range Scan
+ * from PostgreSQL 14 (a sequential scan with a filter before). No row has a NULL ctid.
+ */
+function ctidRangeCondition(range: CursorRange): string {
+  const page = (v: CursorValue) => `'(${integerBound(v)},0)'::tid`;
+  const parts: string[] = [];
+  if (range.lo !== null) parts.push(`ctid >= ${page(range.lo)}`);
+  if (range.hi !== null) parts.push(`ctid < ${page(range.hi)}`);
+  return parts.length > 0 ? `(${parts.join(' AND ')})` : 'TRUE';
+}
+
 /** How a plan orders and ranges its rows: the cursor, its kind and, for keysets, its columns. */
 export interface CursorOrder {
   readonly cursor: string;
-  /** `keyset`: the cursor is `key` (src/postgres/cursor-key.ts); else an integer-form kind. */
-  readonly cursorKind: CursorKind | 'keyset';
+  /**
+   * `keyset`: the cursor is `key` (src/postgres/cursor-key.ts); `ctid`: ranges of heap pages
+   * (bounds are page numbers, exact only inside one snapshot); else an integer-form kind.
+   */
+  readonly cursorKind: PlanCursorKind;
   readonly key?: readonly KeyColumn[] | null;
   /**
    * Columns appended to the ORDER BY after a non-unique cursor (the primary key, or `ctid`), so
@@ -63,6 +81,7 @@ export interface ExtractQuery extends CursorOrder {
 
 /** The boolean condition selecting one range of a plan's cursor, whatever its kind. */
 export function cursorRangeCondition(order: CursorOrder, range: CursorRange): string {
+  if (order.cursorKind === 'ctid') return ctidRangeCondition(range);
   if (order.cursorKind !== 'keyset') return rangeCondition(order.cursor, range, order.cursorKind);
   if (!order.key) throw new RangeError('a keyset cursor needs its key columns');
   return keyRangeCondition(order.key, range);
@@ -113,9 +132,11 @@ function selectSql(q: ExtractQuery): string {
   const range = q.cursorNullable === false ? { ...q.range, includesNulls: false } : q.range;
   const nulls = range.includesNulls ? ' NULLS FIRST' : '';
   const order =
-    q.cursorKind === 'keyset' && q.key
-      ? keyOrderSql(q.key, range.includesNulls)
-      : `${quoteIdent(q.cursor)}${nulls}`;
+    q.cursorKind === 'ctid'
+      ? 'ctid'
+      : q.cursorKind === 'keyset' && q.key
+        ? keyOrderSql(q.key, range.includesNulls)
+        : `${quoteIdent(q.cursor)}${nulls}`;
   // `"ctid"` is still the system column: no user column can take its name.
   const ties = (q.tieBreaker ?? []).map(quoteIdent);
   return (

@@ -3,8 +3,8 @@ import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { RunMode } from '../contract/incremental.js';
 import type { TypeOptions } from '../contract/type-options.js';
 import type { PlannedWatermark } from '../plan/watermark.js';
-import type { CursorKind } from '../postgres/cursor-kind.js';
 import type { KeyColumn } from '../postgres/cursor-key.js';
+import type { PlanCursorKind } from '../postgres/copy-query.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import type { QualifiedName } from '../contract/table-name.js';
 
@@ -21,8 +21,8 @@ export const RUN_PLAN_VERSION = 3;
  */
 export const INCREMENTAL_PLAN_VERSION = 4;
 /**
- * 5: version 3 or 4 plus `cursorKey` (a keyset cursor: bounds are arrays of texts) or
- * `tieBreaker` (ORDER BY columns after a non-unique cursor). Only such plans are written as 5,
+ * 5: version 3 or 4 plus `cursorKey` (a keyset cursor: bounds are arrays of texts), `tieBreaker`
+ * (ORDER BY columns after a non-unique cursor) or `cursorKind: "ctid"` (page ranges). Only such plans are written as 5,
  * so that a worker of an earlier version refuses them (it would read an array bound as an
  * integer, or order ties differently and break byte-identical re-runs) while others stay 3 or 4.
  */
@@ -51,9 +51,10 @@ export interface RunPlan {
   readonly cursorPgType: string;
   /**
    * How cursor values are written as integers (plan ranges, resume points, manifest min/max),
-   * or `keyset`: as one text per column of `cursorKey` (see src/postgres/cursor-key.ts).
+   * or `keyset`: as one text per column of `cursorKey` (see src/postgres/cursor-key.ts); or
+   * `ctid`: the ranges are heap page numbers (version 5, only under `consistency: "snapshot"`).
    */
-  readonly cursorKind: CursorKind | 'keyset';
+  readonly cursorKind: PlanCursorKind;
   /** The key columns of a keyset cursor (version 5). */
   readonly cursorKey?: readonly KeyColumn[];
   /** ORDER BY columns after a non-unique cursor, so re-runs are byte-identical (version 5). */

@@ -153,3 +153,24 @@ test('a composite keyset cursor: row comparisons are index range scans, resumed 
   assert.equal(r.rows[0]!.n, expected.rows[0]!.n);
   assert.ok(Number(r.rows[0]!.n) > 0);
 });
+
+test('a ctid page range is a TID Range Scan (PostgreSQL 14+)', async () => {
+  const sql = copySql({
+    schema: 'public',
+    table: 'it_copy_query',
+    cursor: 'ctid',
+    cursorKind: 'ctid',
+    columns: [spec('id', false)],
+    where: null,
+    range: { lo: '10', hi: '20', includesNulls: true },
+  });
+  const select = /^COPY \((.*)\) TO STDOUT/s.exec(sql)![1]!;
+  const nodes = await planNodes(select);
+  assert.ok(nodes.includes('Tid Range Scan'), JSON.stringify(nodes));
+  // Exactly the rows on pages 10..19.
+  const r = await db.query<{ n: string; m: string }>(
+    `SELECT count(*)::text AS n, (SELECT count(*) FROM it_copy_query WHERE (ctid::text::point)[0] >= 10 AND (ctid::text::point)[0] < 20)::text AS m FROM (${select}) s`,
+  );
+  assert.equal(r.rows[0]!.n, r.rows[0]!.m);
+  assert.ok(Number(r.rows[0]!.n) > 0);
+});

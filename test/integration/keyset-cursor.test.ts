@@ -3,7 +3,9 @@
  * unique index is COLLATE "C"), numeric and composite primary keys, each exported exactly
  * (DuckDB reads back count, distinct keys, the set of keys and sums), balanced on a skewed key;
  * a non-unique timestamp cursor gets a tie-breaker and a re-run is byte-identical; cursors of
- * types without a usable order are refused, typed, before any work.
+ * types without a usable order are refused, typed, before any work. A table without a key is
+ * read by ctid page ranges inside the run's snapshot (exact although rows move between pages
+ * between two ranges' reads), and refused without `consistency: "snapshot"`.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,11 @@ import type { Manifest } from '../../src/run/manifest.js';
 import type { RunPlan } from '../../src/run/run-plan.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { queryParquet } from '../support/parquet-reader.js';
+import { exportSnapshot } from '../../src/postgres/snapshot.js';
+import { planExport, planRanges } from '../../src/export/plan-export.js';
+import { extractPartition } from '../../src/export/extract-partition.js';
+import { openObjectStore } from '../../src/storage/destination.js';
+import { RunStore } from '../../src/run/run-store.js';
 import {
   expectExportFailure,
   scheduledActivities,
@@ -40,7 +47,10 @@ before(async () => {
   stack();
   db = await database();
   await db.query(`
-    DROP TABLE IF EXISTS it_ak_uuid, it_ak_text, it_ak_textc, it_ak_num, it_ak_comp, it_ak_ties, it_ak_bad;
+    DROP TABLE IF EXISTS it_ak_uuid, it_ak_text, it_ak_textc, it_ak_num, it_ak_comp, it_ak_ties, it_ak_bad, it_ak_heap;
+    -- no key at all: n is never updated (what the checks count), touched is (rows move between pages).
+    CREATE TABLE it_ak_heap (n int NOT NULL, label text NOT NULL, touched int NOT NULL DEFAULT 0);
+    INSERT INTO it_ak_heap SELECT g, 'row ' || g, 0 FROM generate_series(1, ${ROWS}) g;
     -- uuid primary key (the default of many frameworks), values spread evenly.
     CREATE TABLE it_ak_uuid (id uuid PRIMARY KEY, v int NOT NULL);
     INSERT INTO it_ak_uuid SELECT md5(g::text)::uuid, g FROM generate_series(1, ${ROWS}) g;
@@ -275,6 +285,132 @@ describe('keyset cursors', () => {
       assert.equal(details.value, cursor);
       assert.ok(details.accepted);
       assert.equal(scheduledActivities(run.history), 1, 'only planning ran, and it stored nothing');
+    }
+  });
+});
+
+describe('tables without a key: ctid page ranges inside one snapshot', () => {
+  test('exported exactly by page ranges although rows move between pages after the first range was read', async (t) => {
+    // The export's phases called directly, so that rows move at a known point: after partition 0.
+    const holder = await database();
+    const snapshot = await exportSnapshot(holder);
+    const destination = `s3://${bucket()}/${uniquePrefix('ak-heap')}`;
+    const table = { schema: 'public', name: 'it_ak_heap' };
+    const runKey = 'k';
+    const deps = { openStore: openObjectStore };
+    try {
+      const { plan } = await planExport(
+        {
+          connection: 'default',
+          table,
+          cursor: null,
+          columns: null,
+          where: null,
+          destination,
+          runKey,
+          startedAt: new Date().toISOString(),
+          partitions: { count: 4, targetBytes: 1 << 29, strategy: 'auto' },
+          timestampUnit: 'us',
+          snapshotId: snapshot.id,
+          strictSnapshot: true,
+        },
+        deps,
+      );
+      assert.equal(plan.cursorKind, 'ctid');
+      const { ranges } = await planRanges(
+        { table, destination, runKey, start: 0, count: plan.partitionCount },
+        deps,
+      );
+      assert.equal(ranges.length, 4);
+      t.diagnostic(`page ranges ${ranges.map((p) => `[${String(p.lo)}, ${String(p.hi)})`).join(' ')}`);
+      const extract = (partition: (typeof ranges)[number]) =>
+        extractPartition(
+          {
+            connection: 'default',
+            table,
+            destination,
+            runKey,
+            partition,
+            batch: { rows: 700, bytes: 1 << 26 },
+            transform: { extractedAtColumn: null, extractionIdColumn: null, timestampUnit: 'us' },
+            parquet: { compression: 'zstd', rowGroupRows: 1_000_000 },
+            snapshot,
+            strictSnapshot: true,
+          },
+          { heartbeat: () => undefined, signal: new AbortController().signal },
+          deps,
+        );
+      await extract(ranges[0]!);
+      // Every row of the first range moves to the end of the heap (the last range), committed.
+      const moved = await db.query(
+        `WITH moved AS (DELETE FROM it_ak_heap WHERE ctid < '(${String(ranges[0]!.hi)},0)'::tid RETURNING n, label, touched)
+         INSERT INTO it_ak_heap SELECT n, label, touched + 1 FROM moved`,
+      );
+      assert.ok((moved.rowCount ?? 0) > 0);
+      for (const r of ranges.slice(1)) await extract(r);
+      const store = openObjectStore(destination);
+      const run = RunStore.open(store, table, runKey);
+      const files: string[] = [];
+      for (const r of ranges)
+        files.push(...(await run.finishedPartition(r.index, null))!.files.map((f) => f.key));
+      const local = await download(
+        s3(),
+        files.map((k) => `${destination.slice(`s3://${bucket()}/`.length)}/${k}`),
+      );
+      const [out] = await queryParquet(
+        local,
+        `SELECT count(*)::VARCHAR AS n, count(DISTINCT n)::VARCHAR AS keys, sum(n)::VARCHAR AS total,
+                md5(string_agg(label, '|' ORDER BY label)) AS digest FROM read_parquet($files)`,
+      );
+      const src = (
+        await db.query<{ n: string; total: string; digest: string }>(
+          `SELECT count(*)::text AS n, sum(n)::text AS total, md5(string_agg(label, '|' ORDER BY label COLLATE "C")) AS digest
+             FROM it_ak_heap`,
+        )
+      ).rows[0]!;
+      assert.equal(out!.n, src.n, 'row count: the moved rows are not read twice');
+      assert.equal(out!.keys, src.n);
+      assert.equal(out!.total, src.total);
+      assert.equal(out!.digest, src.digest);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  test('a run with consistency "snapshot" plans and exports a table without a key', async () => {
+    const e = await exportTable('it_ak_heap', {
+      consistency: 'snapshot',
+      partitions: { count: 3, maxConcurrent: 2 },
+    });
+    assert.equal(e.plan.cursorKind, 'ctid');
+    assert.equal(e.manifest.cursor, 'ctid');
+    assert.equal(e.manifest.consistency.mode, 'snapshot');
+    assert.equal(e.manifest.partitions.length, 3);
+    const [out] = await queryParquet(
+      e.paths,
+      'SELECT count(*)::VARCHAR AS n, count(DISTINCT n)::VARCHAR AS keys, sum(n)::VARCHAR AS total FROM read_parquet($files)',
+    );
+    const src = (
+      await db.query<{ n: string; total: string }>(
+        'SELECT count(*)::text AS n, sum(n)::text AS total FROM it_ak_heap',
+      )
+    ).rows[0]!;
+    assert.deepEqual(out, { n: src.n, keys: src.n, total: src.total });
+  });
+
+  test('without consistency "snapshot" a table without a key is refused, typed, before any work', async () => {
+    for (const consistency of [null, 'partition']) {
+      const run = await expectExportFailure(harness, {
+        source: { table: 'it_ak_heap' },
+        destination: `s3://${bucket()}/${uniquePrefix('ak-heap')}`,
+        consistency,
+      });
+      assert.equal(run.failure.type, ErrorType.UnsupportedCursor, String(consistency));
+      assert.equal(run.failure.nonRetryable, true);
+      const details = run.failure.details?.[0] as { field?: string; accepted?: string };
+      assert.equal(details.field, 'source.cursor');
+      assert.match(details.accepted ?? '', /consistency/);
+      assert.equal(scheduledActivities(run.history), 1, 'only planning ran');
     }
   });
 });
