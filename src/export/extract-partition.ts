@@ -184,7 +184,21 @@ export async function extractPartition(
   // A keyset cursor's columns in the batch, when each is exported and exact (else no resume).
   const keyIndexes = (plan.cursorKey ?? []).map((k) => columns.findIndex((c) => c.name === k.name));
   const keyReadable = keyIndexes.every((i) => i >= 0 && exactKeyColumn(columns[i]!));
-  const resumable = plan.cursorUnique && (plan.cursorKey ? keyReadable : cursorIndex >= 0);
+  // A non-unique cursor resumes after (cursor, tie-breaker…) when the tie-breaker is the primary
+  // key, exported and exact: its batches then record that pair as their span.
+  const ties = plan.cursorUnique || plan.tieBreaker?.includes('ctid') ? [] : (plan.tieBreaker ?? []);
+  const tieIndexes = ties.map((n) => columns.findIndex((c) => c.name === n));
+  const tieKey =
+    ties.length > 0 && tieIndexes.every((i) => i >= 0 && exactKeyColumn(columns[i]!))
+      ? tieIndexes.map((i) => ({
+          name: columns[i]!.name,
+          pgType: columns[i]!.pgType,
+          collation: null,
+          nullable: false,
+        }))
+      : null;
+  const resumable =
+    (plan.cursorUnique || tieKey !== null) && (plan.cursorKey ? keyReadable : cursorIndex >= 0);
   // Resume: batches an earlier attempt stored are kept; extraction continues after the last one.
   const stored = resumable
     ? await run.storedBatches(plan, p, { snapshot, strict })
@@ -203,14 +217,18 @@ export async function extractPartition(
   const encodeBatch = (decoded: DecodedBatch): Promise<EncodedBatch> => {
     const { rows: decodedRows } = decoded;
     // Read before release: the batch's buffers are reused for the next one.
-    const [cursorFirst, cursorLast] = plan.cursorKey
-      ? keyReadable
-        ? [
-            keyValueAt(decoded.batch, keyIndexes, columns, 0),
-            keyValueAt(decoded.batch, keyIndexes, columns, decodedRows - 1),
-          ]
-        : [null, null]
-      : [decoded.cursorFirst, decoded.cursorLast];
+    const cursorOf = (row: number, integerForm: string | null): CursorValue | null => {
+      const cursor = plan.cursorKey
+        ? keyReadable
+          ? keyValueAt(decoded.batch, keyIndexes, columns, row)
+          : null
+        : integerForm;
+      if (cursor === null || tieKey === null) return cursor;
+      const tie = keyValueAt(decoded.batch, tieIndexes, columns, row);
+      return tie === null ? null : [...(typeof cursor === 'string' ? [cursor] : cursor), ...tie];
+    };
+    const cursorFirst = cursorOf(0, decoded.cursorFirst);
+    const cursorLast = cursorOf(decodedRows - 1, decoded.cursorLast);
     const ipc = toIpcStream(decoder.schema, [decoded.batch]);
     // The batch is copied into the IPC stream: its buffers can hold the next batch.
     decoder.release(decoded);
@@ -277,6 +295,7 @@ export async function extractPartition(
       cursorKind: plan.cursorKind,
       key: plan.cursorKey ?? null,
       tieBreaker: plan.tieBreaker ?? null,
+      tieKey,
       columns,
       where: plan.where,
       watermark: plan.watermark ?? null,

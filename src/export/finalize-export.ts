@@ -26,6 +26,7 @@ import { sqlName, type QualifiedName } from '../contract/table-name.js';
 import type pg from 'pg';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { cursorRangeCondition, rowFilterSql } from '../postgres/copy-query.js';
+import type { CursorValue } from '../postgres/cursor-key.js';
 import { quoteQualified } from '../contract/identifiers.js';
 import type { PartitionStats } from '../run/documents.js';
 import { coverageProblem } from '../plan/partitions.js';
@@ -156,7 +157,11 @@ export async function finalizeExport(
     : await verifyRawFiles(run, partitions, ctx);
   // No rows at all (an empty table, or a where that matched nothing): one zero-row data file
   // still carries the schema, so a reader of the run sees its columns rather than no files.
-  const files = verified.length > 0 ? verified : [await storeEmptyDataFile(run, plan, input)];
+  const files = (verified.length > 0 ? verified : [await storeEmptyDataFile(run, plan, input)]).map((f) => ({
+    ...f,
+    cursorMin: manifestCursor(plan, f.cursorMin),
+    cursorMax: manifestCursor(plan, f.cursorMax),
+  }));
 
   const columns: ManifestColumn[] = [
     ...plan.columns.map((c) => ({
@@ -272,6 +277,15 @@ async function storeEmptyDataFile(
 }
 
 /** Raw layout: every batch file's footer must hold the rows recorded for it. */
+/**
+ * A file's cursor min or max as the manifest states it: the cursor's own value, without the
+ * tie-breaker values that the resume points of a non-unique cursor carry after it.
+ */
+function manifestCursor(plan: RunPlan, v: CursorValue | null): CursorValue | null {
+  if (plan.cursorUnique || v === null || typeof v === 'string' || !plan.tieBreaker) return v;
+  return plan.cursorKey ? v.slice(0, plan.cursorKey.length) : (v[0] ?? null);
+}
+
 async function verifyRawFiles(
   run: RunStore,
   partitions: readonly PartitionStats[],

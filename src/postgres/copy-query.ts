@@ -4,7 +4,15 @@
  */
 import type { ColumnSpec } from '../arrow/column-spec.js';
 import { cursorLiteralSql, type CursorKind } from './cursor-kind.js';
-import { keyOrderSql, keyRangeCondition, type CursorValue, type KeyColumn } from './cursor-key.js';
+import {
+  keyColumnSql,
+  keyOrderSql,
+  keyRangeCondition,
+  keyValueLiteral,
+  rowAfterSql,
+  type CursorValue,
+  type KeyColumn,
+} from './cursor-key.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { WatermarkRange } from '../plan/watermark.js';
 import { watermarkCondition } from './watermark.js';
@@ -60,6 +68,11 @@ export interface CursorOrder {
    * that rows with equal cursors always come in the same order and a re-run is byte-identical.
    */
   readonly tieBreaker?: readonly string[] | null;
+  /**
+   * The tie-breaker's columns with their types, when a non-unique cursor resumes mid-partition:
+   * then `after` of a range is the cursor's value followed by these columns' texts.
+   */
+  readonly tieKey?: readonly KeyColumn[] | null;
 }
 
 /** What one extraction query reads. */
@@ -81,10 +94,49 @@ export interface ExtractQuery extends CursorOrder {
 
 /** The boolean condition selecting one range of a plan's cursor, whatever its kind. */
 export function cursorRangeCondition(order: CursorOrder, range: CursorRange): string {
+  if (order.tieKey && range.after) return tieResumeCondition(order, order.tieKey, range.after, range.hi);
   if (order.cursorKind === 'ctid') return ctidRangeCondition(range);
   if (order.cursorKind !== 'keyset') return rangeCondition(order.cursor, range, order.cursorKind);
   if (!order.key) throw new RangeError('a keyset cursor needs its key columns');
   return keyRangeCondition(order.key, range);
+}
+
+/**
+ * The rest of a range of a non-unique cursor after a stored row: `(cursor, tie…) > (v, t…)`,
+ * the order of the COPY's `ORDER BY`, below the range's upper bound.
+ */
+function tieResumeCondition(
+  order: CursorOrder,
+  tieKey: readonly KeyColumn[],
+  after: CursorValue,
+  hi: CursorValue | null,
+): string {
+  if (typeof after === 'string') throw new RangeError('a tie-broken resume point is an array');
+  const cursorParts =
+    order.cursorKind === 'keyset' && order.key
+      ? order.key.map((k, i) => ({ operand: keyColumnSql(k), literal: keyValueLiteral(k, after[i]!) }))
+      : [
+          {
+            operand: quoteIdent(order.cursor),
+            literal: cursorLiteralSql(integerCursorKind(order.cursorKind), after[0]!),
+          },
+        ];
+  const ties = tieKey.map((k, j) => ({
+    operand: quoteIdent(k.name),
+    literal: keyValueLiteral(k, after[cursorParts.length + j]!),
+  }));
+  if (after.length !== cursorParts.length + ties.length) {
+    throw new RangeError(
+      `resume point ${JSON.stringify(after)} does not match the cursor and its tie-breaker`,
+    );
+  }
+  const below = cursorRangeCondition({ ...order, tieKey: null }, { lo: null, hi, includesNulls: false });
+  return `(${rowAfterSql([...cursorParts, ...ties])} AND ${below})`;
+}
+
+function integerCursorKind(kind: PlanCursorKind): CursorKind {
+  if (kind === 'keyset' || kind === 'ctid') throw new RangeError(`a ${kind} cursor has no integer form`);
+  return kind;
 }
 
 /** Integer form of a bound: keyset values never reach the integer kinds. */

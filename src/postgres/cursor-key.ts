@@ -40,8 +40,8 @@ export function cursorValueText(v: CursorValue | null, open: string): string {
   return typeof v === 'string' ? v : v.length === 1 ? JSON.stringify(v[0]) : JSON.stringify(v);
 }
 
-/** The key columns, collated, as SQL operands (`"a" COLLATE "pg_catalog"."C"`). */
-function keyColumnSql(k: KeyColumn): string {
+/** A key column, collated, as a SQL operand (`"a" COLLATE "pg_catalog"."C"`). */
+export function keyColumnSql(k: KeyColumn): string {
   return k.collation === null ? quoteIdent(k.name) : `${quoteIdent(k.name)} COLLATE ${k.collation}`;
 }
 
@@ -50,12 +50,24 @@ function rowSql(parts: readonly string[]): string {
   return parts.length === 1 ? parts[0]! : `(${parts.join(', ')})`;
 }
 
+/** One key column's text as a typed SQL literal (COPY takes no parameters: literals, escaped). */
+export function keyValueLiteral(k: KeyColumn, text: string): string {
+  return `${pg.escapeLiteral(text)}::${k.pgType}`;
+}
+
+/** `(a, b) > (x, y)`: the rows after a position in a total order of operands. */
+export function rowAfterSql(
+  parts: readonly { readonly operand: string; readonly literal: string }[],
+): string {
+  return `${rowSql(parts.map((p) => p.operand))} > ${rowSql(parts.map((p) => p.literal))}`;
+}
+
 /** A keyset value as a SQL row of typed literals (COPY takes no parameters: literals, escaped). */
 function keyLiteralSql(key: readonly KeyColumn[], value: CursorValue): string {
   if (typeof value === 'string' || value.length !== key.length) {
     throw new RangeError(`keyset bound ${JSON.stringify(value)} does not have ${key.length} values`);
   }
-  return rowSql(value.map((v, i) => `${pg.escapeLiteral(v)}::${key[i]!.pgType}`));
+  return rowSql(value.map((v, i) => keyValueLiteral(key[i]!, v)));
 }
 
 /** A keyset range: `lo <= key < hi`, or `after < key < hi` when resuming; `null` bounds are open. */
