@@ -63,6 +63,7 @@ async function leadingIndex(
   table: QualifiedName,
   column: string,
 ): Promise<{ indexed: boolean; unique: boolean; collation: string | null }> {
+  // `k.o = 1`: the collation of the index's first column, through the same INDEX_COLLATION_SQL.
   const r = await client.query<{ unique: boolean; collation: string | null }>(
     `SELECT i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AS unique,
             ${INDEX_COLLATION_SQL} AS collation
