@@ -142,8 +142,11 @@ const extraction = proxyActivities<PgParquetActivities>(EXTRACTION_OPTIONS);
  * many) and its cursor range, so pending extractions can be told apart.
  */
 function partitionSummary(p: PartitionRange, total: number): string {
-  const lo = p.lo ?? '−∞';
-  const hi = p.hi ?? '+∞';
+  // A keyset bound is an array (one text per key column): shown as JSON.
+  const text = (v: PartitionRange['lo'], open: string) =>
+    v === null ? open : typeof v === 'string' ? v : JSON.stringify(v);
+  const lo = text(p.lo, '−∞');
+  const hi = text(p.hi, '+∞');
   return `partition ${p.index + 1} of ${total}: cursor [${lo}, ${hi})${p.includesNulls ? ' and NULL' : ''}`;
 }
 
@@ -257,6 +260,7 @@ export async function exportTable(
             compacted: input.compaction.enabled,
             incremental: input.watermark,
             snapshotId: consistency.snapshot?.id ?? null,
+            strictSnapshot: input.consistency === 'snapshot',
           })
           .catch((err: unknown) => {
             if (!isSnapshotLost(err)) throw err;

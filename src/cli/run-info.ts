@@ -50,7 +50,13 @@ export function pendingWork(d: WorkflowExecutionDescription): PendingWork[] {
       partition: typeof details.partition === 'number' ? details.partition : null,
       rows: num('rows'),
       bytes: num('bytes'),
-      lastCursor: typeof details.lastCursor === 'string' ? details.lastCursor : null,
+      // A keyset cursor's value is an array (one text per key column): shown as its JSON.
+      lastCursor:
+        typeof details.lastCursor === 'string'
+          ? details.lastCursor
+          : Array.isArray(details.lastCursor)
+            ? JSON.stringify(details.lastCursor)
+            : null,
       lastHeartbeat: timestampToIso(a.lastHeartbeatTime),
       lastFailure: a.lastFailure?.message ?? null,
     };

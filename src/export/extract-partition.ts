@@ -14,7 +14,9 @@ import type { Compression, TimestampUnit } from '../contract/export-input.js';
 import type { PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { CopyBinaryDecoder, type DecodedBatch } from '../postgres/copy-decoder.js';
-import { copySql, SESSION_SETTINGS_SQL } from '../postgres/copy-query.js';
+import { copySql, SESSION_SETTINGS_SQL, type CursorRange } from '../postgres/copy-query.js';
+import type { CursorValue } from '../postgres/cursor-key.js';
+import { exactKeyColumn, keyValueAt } from '../arrow/key-values.js';
 import { beginRead } from '../postgres/snapshot.js';
 import type { ConsistencyPoint, RunSnapshot } from '../contract/snapshot.js';
 import { whereDataError } from '../postgres/sqlstate.js';
@@ -86,7 +88,7 @@ interface ExtractProgress {
   readonly partition: number;
   /** Index of the next batch to write. */
   readonly batch: number;
-  readonly lastCursor: string | null;
+  readonly lastCursor: CursorValue | null;
   readonly rows: number;
   readonly bytes: number;
 }
@@ -121,8 +123,8 @@ const INTERMEDIATE_FORMAT = { compression: 'lz4', dataPageVersion: 2 } as const;
 /** A batch after encoding: what its commit stores and records. */
 interface EncodedBatch {
   readonly rows: number;
-  readonly cursorFirst: string | null;
-  readonly cursorLast: string | null;
+  readonly cursorFirst: CursorValue | null;
+  readonly cursorLast: CursorValue | null;
   readonly body: Uint8Array;
 }
 
@@ -151,6 +153,16 @@ export async function extractPartition(
   }
 
   const plan = await run.requirePlan();
+  if (plan.cursorKind === 'ctid' && (snapshot === null || !strict)) {
+    // Rows move between pages when they are updated: page ranges are exact only inside one snapshot.
+    throw new PgParquetError(
+      ErrorType.PlanMismatch,
+      `partition ${p} of ${run.table} is a ctid page range, which is exact only inside the run's snapshot; ` +
+        'accepted: consistency: "snapshot"',
+      false,
+      { field: 'consistency', partition: p },
+    );
+  }
   const columns: readonly ColumnSpec[] = plan.columns;
   const meta: MetadataColumns = {
     ...input.transform,
@@ -171,28 +183,56 @@ export async function extractPartition(
     metadata: meta,
   });
 
+  // A keyset cursor's columns in the batch, when each is exported and exact (else no resume).
+  const keyIndexes = (plan.cursorKey ?? []).map((k) => columns.findIndex((c) => c.name === k.name));
+  const keyReadable = keyIndexes.every((i) => i >= 0 && exactKeyColumn(columns[i]!));
+  // A non-unique cursor resumes after (cursor, tie-breaker…) when the tie-breaker is the primary
+  // key, exported and exact: its batches then record that pair as their span.
+  const ties = plan.cursorUnique || plan.tieBreaker?.includes('ctid') ? [] : (plan.tieBreaker ?? []);
+  const tieIndexes = ties.map((n) => columns.findIndex((c) => c.name === n));
+  const tieKey =
+    ties.length > 0 && tieIndexes.every((i) => i >= 0 && exactKeyColumn(columns[i]!))
+      ? tieIndexes.map((i) => ({
+          name: columns[i]!.name,
+          pgType: columns[i]!.pgType,
+          collation: null,
+          nullable: false,
+        }))
+      : null;
+  const resumable =
+    (plan.cursorUnique || tieKey !== null) && (plan.cursorKey ? keyReadable : cursorIndex >= 0);
   // Resume: batches an earlier attempt stored are kept; extraction continues after the last one.
-  const stored =
-    plan.cursorUnique && cursorIndex >= 0
-      ? await run.storedBatches(plan, p, { snapshot, strict })
-      : { files: [], otherSnapshot: false };
+  const stored = resumable
+    ? await run.storedBatches(plan, p, { snapshot, strict })
+    : { files: [], otherSnapshot: false };
   const files: BatchFile[] = stored.files;
   const resumedBatches = files.length;
   const resumedRows = files.reduce((s, f) => s + f.rows, 0);
   let rows = resumedRows;
   let bytes = files.reduce((s, f) => s + f.bytes, 0);
   const lastStored = files.at(-1)?.cursorMax;
-  const range =
-    lastStored === undefined || lastStored === null
-      ? input.partition
-      : { lo: (BigInt(lastStored) + 1n).toString(), hi: input.partition.hi, includesNulls: false };
-  const exhausted = range.lo !== null && range.hi !== null && BigInt(range.lo) >= BigInt(range.hi);
+  const range = resumeRange(input.partition, lastStored ?? null);
+  const exhausted =
+    typeof range.lo === 'string' && typeof range.hi === 'string' && BigInt(range.lo) >= BigInt(range.hi);
   const noDictionary = noDictionaryColumns(columns, plan.cursorUnique ? plan.cursor : null);
   // UUID / JSON logical types (transform.uuidAs / jsonAs): the encoder sees only IPC bytes.
   const logicalTypes = logicalTypeAnnotations(decoder.schema);
   /** Starts encoding a batch (on an encoder thread); only what the commit needs is kept. */
   const encodeBatch = (decoded: DecodedBatch): Promise<EncodedBatch> => {
-    const { rows: decodedRows, cursorFirst, cursorLast } = decoded;
+    const { rows: decodedRows } = decoded;
+    // Read before release: the batch's buffers are reused for the next one.
+    const cursorOf = (row: number, integerForm: string | null): CursorValue | null => {
+      const cursor = plan.cursorKey
+        ? keyReadable
+          ? keyValueAt(decoded.batch, keyIndexes, columns, row)
+          : null
+        : integerForm;
+      if (cursor === null || tieKey === null) return cursor;
+      const tie = keyValueAt(decoded.batch, tieIndexes, columns, row);
+      return tie === null ? null : [...(typeof cursor === 'string' ? [cursor] : cursor), ...tie];
+    };
+    const cursorFirst = cursorOf(0, decoded.cursorFirst);
+    const cursorLast = cursorOf(decodedRows - 1, decoded.cursorLast);
     const ipc = toIpcStream(decoder.schema, [decoded.batch]);
     // The batch is copied into the IPC stream: its buffers can hold the next batch.
     decoder.release(decoded);
@@ -258,6 +298,9 @@ export async function extractPartition(
       table: input.table.name,
       cursor: plan.cursor,
       cursorKind: plan.cursorKind,
+      key: plan.cursorKey ?? null,
+      tieBreaker: plan.tieBreaker ?? null,
+      tieKey,
       columns,
       where: planWhereSql(plan),
       watermark: plan.watermark ?? null,
@@ -309,6 +352,17 @@ export async function extractPartition(
       : { ...readIn, snapshotId: null, mixed: false },
   });
   return { partition: p, rows, bytes, files: files.length, skipped: false, resumedBatches };
+}
+
+/**
+ * The rest of a partition after its last stored batch: integer-form cursors from `last + 1`,
+ * keyset cursors after the last key (`key > last`, exact whatever the type); the whole
+ * partition when nothing was stored.
+ */
+function resumeRange(partition: PartitionRange, last: CursorValue | null): CursorRange {
+  if (last === null) return partition;
+  if (typeof last !== 'string') return { lo: null, after: last, hi: partition.hi, includesNulls: false };
+  return { lo: (BigInt(last) + 1n).toString(), hi: partition.hi, includesNulls: false };
 }
 
 /** Destroying a COPY stream does not stop the server: cancel the backend from a second session. */

@@ -14,6 +14,7 @@ import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { DEFAULT_ROW_GROUP_ROWS, type Compression, type TimestampUnit } from '../contract/export-input.js';
 import { cursorSpan } from '../plan/compaction.js';
 import {
+  KEYSET_MANIFEST_VERSION,
   MANIFEST_VERSION,
   type Manifest,
   type ManifestColumn,
@@ -24,7 +25,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { sqlName, type QualifiedName } from '../contract/table-name.js';
 import type pg from 'pg';
 import { connect, resolveConnection } from '../postgres/connection.js';
-import { rangeCondition, rowFilterSql } from '../postgres/copy-query.js';
+import { cursorRangeCondition, rowFilterSql } from '../postgres/copy-query.js';
+import type { CursorValue } from '../postgres/cursor-key.js';
 import { quoteQualified } from '../contract/identifiers.js';
 import type { PartitionStats } from '../run/documents.js';
 import { coverageProblem } from '../plan/partitions.js';
@@ -155,7 +157,11 @@ export async function finalizeExport(
     : await verifyRawFiles(run, partitions, ctx);
   // No rows at all (an empty table, or a where that matched nothing): one zero-row data file
   // still carries the schema, so a reader of the run sees its columns rather than no files.
-  const files = verified.length > 0 ? verified : [await storeEmptyDataFile(run, plan, input)];
+  const files = (verified.length > 0 ? verified : [await storeEmptyDataFile(run, plan, input)]).map((f) => ({
+    ...f,
+    cursorMin: manifestCursor(plan, f.cursorMin),
+    cursorMax: manifestCursor(plan, f.cursorMax),
+  }));
 
   const columns: ManifestColumn[] = [
     ...plan.columns.map((c) => ({
@@ -186,12 +192,15 @@ export async function finalizeExport(
   // Last check before `_SUCCESS`: a run superseded while it ran must not claim its range.
   if (watermark) await checkWatermarkChain({ store: run.store, plan, watermark });
   const manifest: Manifest = {
-    version: MANIFEST_VERSION,
+    version: plan.cursorKey ? KEYSET_MANIFEST_VERSION : MANIFEST_VERSION,
     table: sqlName(input.table),
     runKey: input.runKey,
     extractedAt: plan.extractedAt,
     destination: input.destination,
     cursor: plan.cursor,
+    ...(plan.cursorKey
+      ? { cursorKey: plan.cursorKey.map(({ name, pgType, collation }) => ({ name, pgType, collation })) }
+      : {}),
     where: plan.where,
     mode: plan.mode ?? 'full',
     watermark,
@@ -268,6 +277,15 @@ async function storeEmptyDataFile(
 }
 
 /** Raw layout: every batch file's footer must hold the rows recorded for it. */
+/**
+ * A file's cursor min or max as the manifest states it: the cursor's own value, without the
+ * tie-breaker values that the resume points of a non-unique cursor carry after it.
+ */
+function manifestCursor(plan: RunPlan, v: CursorValue | null): CursorValue | null {
+  if (plan.cursorUnique || v === null || typeof v === 'string' || !plan.tieBreaker) return v;
+  return plan.cursorKey ? v.slice(0, plan.cursorKey.length) : (v[0] ?? null);
+}
+
 async function verifyRawFiles(
   run: RunStore,
   partitions: readonly PartitionStats[],
@@ -360,7 +378,7 @@ async function verifyAtSource(
     for (const p of partitions) {
       const r = await client.query<{ n: string }>(
         `SELECT count(*)::text AS n FROM ${quoteQualified(plan.table.schema, plan.table.name)}
-          WHERE ${rangeCondition(plan.cursor, p.partition, plan.cursorKind)}${filter}`,
+          WHERE ${cursorRangeCondition({ ...plan, key: plan.cursorKey ?? null }, p.partition)}${filter}`,
       );
       const atSource = Number(r.rows[0]?.n ?? -1);
       if (atSource !== p.sourceRows) {

@@ -11,10 +11,13 @@ import { ErrorType, PgParquetError } from '../contract/errors.js';
 import type { MetadataColumnNames, PartitionStrategy, TimestampUnit } from '../contract/export-input.js';
 import { MAX_PARTITIONS } from '../contract/export-input.js';
 import { planBalancedRanges } from '../plan/balanced.js';
-import { cursorQuantiles } from '../plan/cursor-stats.js';
+import { cursorQuantiles, keysetSample } from '../plan/cursor-stats.js';
+import { planKeysetRanges } from '../plan/keyset.js';
 import { planUniformRanges, type PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
-import { cursorKindOf, cursorValueSql } from '../postgres/cursor-kind.js';
+import { cursorValueSql, type CursorKind } from '../postgres/cursor-kind.js';
+import type { PlanCursorKind } from '../postgres/copy-query.js';
+import { resolveCursor } from './resolve-cursor.js';
 import { describeTable } from '../postgres/introspect.js';
 import { rowFilterSql } from '../postgres/copy-query.js';
 import { whereDataError } from '../postgres/sqlstate.js';
@@ -25,7 +28,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
 import {
   INCREMENTAL_PLAN_VERSION,
-  LOGICAL_TYPES_PLAN_VERSION,
+  EXTENDED_PLAN_VERSION,
   RUN_PLAN_VERSION,
   type RunPlan,
 } from '../run/run-plan.js';
@@ -71,6 +74,12 @@ export interface PlanExportInput {
    * snapshot of planning's own.
    */
   readonly snapshotId?: string | null;
+  /**
+   * `consistency: "snapshot"` as asked for explicitly (every partition is read in `snapshotId`,
+   * a lost one reads everything again): only then may a table without a key be read by ctid
+   * page ranges. Absent means false.
+   */
+  readonly strictSnapshot?: boolean;
 }
 
 /** Result of planning: the stored plan and whether it was reused from an earlier attempt. */
@@ -93,6 +102,7 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
   const stored = await run.plan();
   if (stored) {
     checkSamePlan(stored, input);
+    checkCtidSnapshot(stored, input);
     checkMetadataNames(stored.columns, input);
     await checkStoredWatermark({ store: run.store, plan: stored, spec: input.incremental ?? null });
     return { plan: stored, reused: true };
@@ -120,26 +130,22 @@ async function planFromSource(
   const { schema, name } = input.table;
   const all = await describeTable(client, schema, name);
   const warnings: string[] = [];
-  const cursorName = input.cursor ?? (await primaryKeyCursor(client, input.table));
-  const cursor = all.find((c) => c.name === cursorName);
-  if (!cursor) throw columnNotFound('source.cursor', cursorName, input.table, all);
-  const cursorKind = cursorKindOf(cursor.typeOid);
-  if (!cursorKind) {
-    throw new PgParquetError(
-      ErrorType.UnsupportedCursor,
-      `cursor column "${cursorName}" of ${displayName(input.table)} has type ${cursor.pgType}; ` +
-        'accepted: smallint, integer, bigint, date, timestamp or timestamptz',
-      false,
-      { field: 'source.cursor', value: cursorName, pgType: cursor.pgType },
-    );
-  }
+  const resolved = await resolveCursor(
+    client,
+    input.table,
+    input.cursor,
+    all,
+    (n) => columnNotFound('source.cursor', n, input.table, all),
+    inOneSnapshot(input),
+  );
+  const cursorName = resolved.cursor;
+  const cursorKind = resolved.cursorKind;
   const selected = selectColumns(all, input);
   checkMetadataNames(selected, input);
   const columns: ColumnSpec[] = planColumns(selected, planTypeOptions(input));
   const whereSql = input.where === null ? null : await planningFilter(client, input.where, all);
   if (whereSql !== null) await checkBooleanAtSource(client, input.table, whereSql, input.where!);
-  const index = await cursorIndex(client, input.table, cursorName);
-  if (!index.indexed) {
+  if (!resolved.indexed) {
     warnings.push(
       `cursor "${cursorName}" is not the leading column of any index: every partition scans the table`,
     );
@@ -148,14 +154,15 @@ async function planFromSource(
   // Partitions split the rows this run exports: the user's filter and the watermark range.
   const rowFilter = rowFilterSql({ where: whereSql, watermark });
   const filter = rowFilter === null ? '' : ` WHERE ${rowFilter}`;
-  const bounds = await overRows(client, input, whereSql, () =>
-    client.query<{ min: string | null; max: string | null }>({
-      text: `SELECT ${cursorValueSql(cursorKind, `min(${quoteIdent(cursorName)})`)}::text AS min,
-                    ${cursorValueSql(cursorKind, `max(${quoteIdent(cursorName)})`)}::text AS max
-               FROM ${quoteQualified(schema, name)}${filter}`,
-      queryMode: 'extended',
-    } as pg.QueryConfig),
-  );
+  // A keyset cursor needs no min and max: its ranges are cut at sampled keys, open at both ends.
+  const bounds =
+    cursorKind === 'keyset'
+      ? { min: null, max: null }
+      : cursorKind === 'ctid'
+        ? await heapPages(client, input.table, warnings)
+        : await overRows(client, input, whereSql, () =>
+            integerBounds(client, input.table, cursorName, integerKind(cursorKind), filter),
+          );
   const size = await client.query<{ bytes: string; tuples: string }>(
     `SELECT pg_total_relation_size(c.oid)::text AS bytes, c.reltuples::bigint::text AS tuples
        FROM pg_class c WHERE c.oid = to_regclass($1)`,
@@ -165,21 +172,36 @@ async function planFromSource(
   // PostgreSQL's own estimate (-1: never analyzed); a filter makes it only an upper bound.
   const tuples = Number(size.rows[0]?.tuples ?? -1);
   const estimatedRows = tuples >= 0 && rowFilter === null ? tuples : null;
-  const min = bounds.rows[0]?.min ?? null;
-  const max = bounds.rows[0]?.max ?? null;
+  const { min, max } = bounds;
   const count = Math.min(
     MAX_PARTITIONS,
     input.partitions.count ?? Math.max(1, Math.ceil(sourceBytes / input.partitions.targetBytes)),
   );
   let balance: RunPlan['balance'] = 'minmax';
   let partitions: PartitionRange[];
-  if (input.partitions.strategy === 'auto' && min !== null && max !== null && count > 1) {
+  if (resolved.key && count > 1) {
+    // Keyset: a sample of the whole key whatever the strategy (no equal spans of a text or uuid).
+    const key = resolved.key;
+    const sorted = await overRows(client, input, whereSql, () =>
+      keysetSample(client, { schema, table: name, key, where: rowFilter }),
+    );
+    partitions = planKeysetRanges({ sorted, count, maxPartitions: MAX_PARTITIONS });
+    balance = 'sample';
+  } else if (resolved.key) {
+    partitions = [{ index: 0, lo: null, hi: null, includesNulls: true }];
+  } else if (
+    cursorKind !== 'ctid' &&
+    input.partitions.strategy === 'auto' &&
+    min !== null &&
+    max !== null &&
+    count > 1
+  ) {
     const q = await overRows(client, input, whereSql, () =>
       cursorQuantiles(client, {
         schema,
         table: name,
         cursor: cursorName,
-        cursorKind,
+        cursorKind: integerKind(cursorKind),
         where: rowFilter,
         min,
         max,
@@ -198,11 +220,12 @@ async function planFromSource(
     });
   }
   const plan: RunPlan = {
-    version: hasExtensionColumns(columns)
-      ? LOGICAL_TYPES_PLAN_VERSION
-      : watermark
-        ? INCREMENTAL_PLAN_VERSION
-        : RUN_PLAN_VERSION,
+    version:
+      resolved.key || resolved.tieBreaker || cursorKind === 'ctid' || hasExtensionColumns(columns)
+        ? EXTENDED_PLAN_VERSION
+        : watermark
+          ? INCREMENTAL_PLAN_VERSION
+          : RUN_PLAN_VERSION,
     ...(watermark ? { mode: 'incremental', watermark } : {}),
     table: input.table,
     runKey: input.runKey,
@@ -211,9 +234,11 @@ async function planFromSource(
     compacted: input.compacted ?? true,
     extractedAt: input.startedAt,
     cursor: cursorName,
-    cursorPgType: cursor.pgType,
+    cursorPgType: resolved.cursorPgType,
     cursorKind,
-    cursorUnique: index.unique,
+    ...(resolved.key ? { cursorKey: resolved.key } : {}),
+    ...(resolved.tieBreaker ? { tieBreaker: resolved.tieBreaker } : {}),
+    cursorUnique: resolved.unique,
     where: input.where,
     whereSql,
     columns,
@@ -290,40 +315,58 @@ function columnNotFound(field: string, value: string, table: QualifiedName, all:
   );
 }
 
-async function primaryKeyCursor(client: pg.Client, table: QualifiedName): Promise<string> {
-  const r = await client.query<{ attname: string }>(
-    `SELECT a.attname FROM pg_index i
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-      WHERE i.indrelid = to_regclass($1) AND i.indisprimary`,
-    [quoteQualified(table.schema, table.name)],
-  );
-  const only = r.rows.length === 1 ? r.rows[0] : undefined;
-  if (!only) {
-    throw new PgParquetError(
-      ErrorType.UnsupportedCursor,
-      `source.cursor is null and ${displayName(table)} has no single-column primary key; ` +
-        'accepted: name an integer column in source.cursor',
-      false,
-      { field: 'source.cursor', value: null },
-    );
-  }
-  return only.attname;
-}
-
-/** Whether an index leads with the cursor, and whether a unique one covers exactly it. */
-async function cursorIndex(
+/** Smallest and largest cursor of the exported rows, in the integer form of `kind`. */
+async function integerBounds(
   client: pg.Client,
   table: QualifiedName,
-  column: string,
-): Promise<{ indexed: boolean; unique: boolean }> {
-  const r = await client.query<{ indexed: boolean; unique: boolean }>(
-    `SELECT count(*) > 0 AS indexed,
-            coalesce(bool_or(i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL), false) AS unique
-       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-      WHERE i.indrelid = to_regclass($1) AND a.attname = $2 AND i.indisvalid`,
-    [quoteQualified(table.schema, table.name), column],
+  cursor: string,
+  kind: CursorKind,
+  filter: string,
+): Promise<{ min: string | null; max: string | null }> {
+  const r = await client.query<{ min: string | null; max: string | null }>({
+    text: `SELECT ${cursorValueSql(kind, `min(${quoteIdent(cursor)})`)}::text AS min,
+                  ${cursorValueSql(kind, `max(${quoteIdent(cursor)})`)}::text AS max
+             FROM ${quoteQualified(table.schema, table.name)}${filter}`,
+    queryMode: 'extended',
+  } as pg.QueryConfig);
+  return { min: r.rows[0]?.min ?? null, max: r.rows[0]?.max ?? null };
+}
+
+/** The integer kind of a cursor that is not a keyset or ctid (the callers have checked). */
+function integerKind(kind: PlanCursorKind): CursorKind {
+  if (kind === 'keyset' || kind === 'ctid') throw new RangeError(`a ${kind} cursor has no integer form`);
+  return kind;
+}
+
+/** Whether every read of the run is in one snapshot, strictly (see `strictSnapshot`). */
+function inOneSnapshot(input: PlanExportInput): boolean {
+  return (input.strictSnapshot ?? false) && typeof input.snapshotId === 'string';
+}
+
+/**
+ * The heap's pages as the range of a ctid cursor: 0 to the last page of the relation now (a row
+ * the run's snapshot sees is on a page that existed when it was written; the last range is open
+ * above anyway). Before PostgreSQL 14 a ctid range is a sequential scan with a filter, which
+ * every partition would repeat: such a table is then read as one partition.
+ */
+async function heapPages(
+  client: pg.Client,
+  table: QualifiedName,
+  warnings: string[],
+): Promise<{ min: string | null; max: string | null }> {
+  const r = await client.query<{ pages: string; version: number }>(
+    `SELECT (pg_relation_size(to_regclass($1)) / current_setting('block_size')::int8)::text AS pages,
+            current_setting('server_version_num')::int AS version`,
+    [quoteQualified(table.schema, table.name)],
   );
-  return { indexed: r.rows[0]?.indexed ?? false, unique: r.rows[0]?.unique ?? false };
+  const pages = BigInt(r.rows[0]?.pages ?? '0');
+  if ((r.rows[0]?.version ?? 0) < 140000) {
+    warnings.push(
+      'PostgreSQL before 14 has no TID range scans: the table without a key is read as one partition',
+    );
+    return { min: null, max: null };
+  }
+  return pages > 0n ? { min: '0', max: (pages - 1n).toString() } : { min: null, max: null };
 }
 
 /**
@@ -438,6 +481,21 @@ function planTypeOptions(input: PlanExportInput): TypeOptions {
     ...(uuidAs === d.uuidAs ? {} : { uuidAs }),
     ...(jsonAs === d.jsonAs ? {} : { jsonAs }),
   };
+}
+
+/**
+ * A run planned by ctid page ranges is exact only when all of it is read in one snapshot: a
+ * re-run of its runKey without `consistency: "snapshot"` is refused.
+ */
+function checkCtidSnapshot(plan: RunPlan, input: PlanExportInput): void {
+  if (plan.cursorKind !== 'ctid' || inOneSnapshot(input)) return;
+  throw new PgParquetError(
+    ErrorType.PlanMismatch,
+    `run ${input.runKey} of ${displayName(input.table)} was planned by ctid page ranges, which are exact only ` +
+      'inside one snapshot; accepted: consistency: "snapshot" (every partition is read again in the new snapshot), or a new runKey',
+    false,
+    { field: 'consistency', value: input.strictSnapshot ? 'snapshot' : null, accepted: 'snapshot' },
+  );
 }
 
 function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {

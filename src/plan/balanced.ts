@@ -2,7 +2,7 @@
  * Row-balanced partition planning (pure): cuts the cursor range at the quantiles of its
  * distribution instead of at equal id spans, so skewed tables get partitions of similar size.
  */
-import type { PartitionRange } from './partitions.js';
+import type { IntegerPartitionRange } from './partitions.js';
 
 /** Input of {@link planBalancedRanges}. */
 export interface BalancedPlanInput {
@@ -20,7 +20,7 @@ export interface BalancedPlanInput {
  * invariants as planUniformRanges: dense indexes, the first range open below (and taking NULL
  * cursors), the last open above, every integer in exactly one range.
  */
-export function planBalancedRanges(input: BalancedPlanInput): PartitionRange[] {
+export function planBalancedRanges(input: BalancedPlanInput): IntegerPartitionRange[] {
   const q = input.bounds.map((b) => BigInt(b));
   if (q.length === 0) return [{ index: 0, lo: null, hi: null, includesNulls: true }];
   for (let i = 1; i < q.length; i++) if (q[i]! < q[i - 1]!) throw new RangeError('bounds must be ascending');
@@ -40,7 +40,7 @@ export function planBalancedRanges(input: BalancedPlanInput): PartitionRange[] {
     // A cut must leave a non-empty integer interval on both sides and be strictly increasing.
     if (cut > min && cut <= max && (cuts.length === 0 || cut > cuts.at(-1)!)) cuts.push(cut);
   }
-  const ranges: PartitionRange[] = [];
+  const ranges: IntegerPartitionRange[] = [];
   for (let i = 0; i <= cuts.length; i++) {
     ranges.push({
       index: i,

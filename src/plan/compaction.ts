@@ -3,6 +3,7 @@
  * data files of about `targetFileBytes`. Deterministic, so a resumed compaction rebuilds the
  * same groups.
  */
+import type { CursorValue } from '../postgres/cursor-key.js';
 
 /** One raw file as input of compaction. */
 export interface CompactionInput {
@@ -10,8 +11,8 @@ export interface CompactionInput {
   readonly partition: number;
   readonly rows: number;
   readonly bytes: number;
-  readonly cursorMin: string | null;
-  readonly cursorMax: string | null;
+  readonly cursorMin: CursorValue | null;
+  readonly cursorMax: CursorValue | null;
 }
 
 /** One data file to write: its number and the raw files it merges, in order. */
@@ -54,17 +55,31 @@ export function planCompactionGroups(
   return groups;
 }
 
-/** Smallest and largest cursor over a group's inputs (compared as integers). */
-export function cursorSpan(inputs: readonly CompactionInput[]): { min: string | null; max: string | null } {
+/**
+ * Smallest and largest cursor over a group's inputs: integers compared as integers; keyset
+ * values (which only the database can compare) taken from the first and last input, which are
+ * in key order.
+ */
+export function cursorSpan(inputs: readonly CompactionInput[]): {
+  min: CursorValue | null;
+  max: CursorValue | null;
+} {
+  const keyset = inputs.some((f) => Array.isArray(f.cursorMin) || Array.isArray(f.cursorMax));
+  if (keyset) {
+    return {
+      min: inputs.find((f) => f.cursorMin !== null)?.cursorMin ?? null,
+      max: inputs.findLast((f) => f.cursorMax !== null)?.cursorMax ?? null,
+    };
+  }
   let min: bigint | null = null;
   let max: bigint | null = null;
   for (const f of inputs) {
     if (f.cursorMin !== null) {
-      const v = BigInt(f.cursorMin);
+      const v = BigInt(f.cursorMin as string);
       if (min === null || v < min) min = v;
     }
     if (f.cursorMax !== null) {
-      const v = BigInt(f.cursorMax);
+      const v = BigInt(f.cursorMax as string);
       if (max === null || v > max) max = v;
     }
   }

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { CURSOR_SQL_TYPE, cursorValueSql, type CursorKind } from '../postgres/cursor-kind.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
+import { keyOrderSql, keyTextSql, type KeyColumn } from '../postgres/cursor-key.js';
 
 /** Values sampled at most, whatever the table size. */
 const MAX_SAMPLE_ROWS = 100_000;
@@ -51,13 +52,7 @@ export async function cursorQuantiles(client: pg.ClientBase, q: QuantileQuery): 
     const bounds = stats.rows[0]?.bounds;
     if (bounds && bounds.length >= 10) return { bounds: withEnds(bounds), source: 'pg_stats' };
   }
-  // Sample pages, not rows: reltuples is unknown before the first ANALYZE, the size is not.
-  const size = await client.query<{ pages: number }>(
-    "SELECT pg_relation_size(to_regclass($1)) / current_setting('block_size')::float8 AS pages",
-    [quoteQualified(q.schema, q.table)],
-  );
-  const pages = size.rows[0]?.pages ?? 0;
-  const percent = pages > SAMPLE_PAGES ? (100 * SAMPLE_PAGES) / pages : 100;
+  const percent = await samplePercent(client, q.schema, q.table);
   const c = quoteIdent(q.cursor);
   const filter = q.where === null ? '' : ` AND (${q.where})`;
   // ORDER BY random() before LIMIT: a LIMIT on ordered or heap-ordered rows would keep one end only.
@@ -72,4 +67,42 @@ export async function cursorQuantiles(client: pg.ClientBase, q: QuantileQuery): 
     quantiles.push(values[Math.floor((i * (values.length - 1)) / SAMPLE_QUANTILES)]!.toString());
   }
   return { bounds: withEnds(quantiles), source: 'sample' };
+}
+
+/** Sample pages, not rows: reltuples is unknown before the first ANALYZE, the size is not. */
+async function samplePercent(client: pg.ClientBase, schema: string, table: string): Promise<number> {
+  const size = await client.query<{ pages: number }>(
+    "SELECT pg_relation_size(to_regclass($1)) / current_setting('block_size')::float8 AS pages",
+    [quoteQualified(schema, table)],
+  );
+  const pages = size.rows[0]?.pages ?? 0;
+  return pages > SAMPLE_PAGES ? (100 * SAMPLE_PAGES) / pages : 100;
+}
+
+/** What {@link keysetSample} needs. */
+export interface KeysetSampleQuery {
+  readonly schema: string;
+  readonly table: string;
+  readonly key: readonly KeyColumn[];
+  /** The rows the run exports (the user's filter and the watermark range), or null. */
+  readonly where: string | null;
+}
+
+/**
+ * A bounded sample of the whole key (NULL keys left out), sorted by the
+ * database in the key's order and collation (plan/keyset.ts cuts it at quantiles). A histogram
+ * of the leading column alone would not give whole-key bounds for a composite key.
+ */
+export async function keysetSample(client: pg.ClientBase, q: KeysetSampleQuery): Promise<string[][]> {
+  const percent = await samplePercent(client, q.schema, q.table);
+  const filter = q.where === null ? '' : ` AND (${q.where})`;
+  const notNull = q.key.map((k) => `${quoteIdent(k.name)} IS NOT NULL`).join(' AND ');
+  const list = q.key.map((k) => quoteIdent(k.name)).join(', ');
+  const r = await client.query<{ k: string[] }>(
+    `SELECT ${keyTextSql(q.key)} AS k FROM (
+        SELECT ${list} FROM ${quoteQualified(q.schema, q.table)} TABLESAMPLE SYSTEM (${percent.toFixed(6)})
+         WHERE ${notNull}${filter} ORDER BY random() LIMIT ${MAX_SAMPLE_ROWS}) s
+      ORDER BY ${keyOrderSql(q.key, false)}`,
+  );
+  return r.rows.map((row) => row.k);
 }

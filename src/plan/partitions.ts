@@ -1,19 +1,27 @@
 /**
  * Partition planning: pure functions from the cursor's range and the table's size to a list of
  * half-open cursor ranges. Cursor values travel as decimal strings because int8 does not fit in
- * a JS number; arithmetic is done with BigInt.
+ * a JS number; arithmetic is done with BigInt. Keyset cursors (src/postgres/cursor-key.ts) have
+ * one text per key column instead, planned by plan/keyset.ts.
  */
+import { cursorValueText, sameCursorValue, type CursorValue } from '../postgres/cursor-key.js';
 
 /** One planned cursor range: `lo <= cursor < hi`; `null` bounds are open. */
 export interface PartitionRange {
   /** 0-based, dense. Object keys use it. */
   readonly index: number;
-  /** Inclusive lower bound (decimal string), or null for no lower bound. */
-  readonly lo: string | null;
-  /** Exclusive upper bound (decimal string), or null for no upper bound. */
-  readonly hi: string | null;
+  /** Inclusive lower bound (decimal string, or a keyset value), or null for no lower bound. */
+  readonly lo: CursorValue | null;
+  /** Exclusive upper bound (decimal string, or a keyset value), or null for no upper bound. */
+  readonly hi: CursorValue | null;
   /** Whether this partition also takes the rows whose cursor IS NULL (only the first one does). */
   readonly includesNulls: boolean;
+}
+
+/** A range of an integer-form cursor (what the integer planners make): bounds are decimal strings. */
+export interface IntegerPartitionRange extends PartitionRange {
+  readonly lo: string | null;
+  readonly hi: string | null;
 }
 
 /** What the planner needs to know about the table. */
@@ -36,7 +44,7 @@ export interface PlanInput {
  * cursors), the last open above, so rows inserted outside [min, max] while the plan runs still
  * land in exactly one partition. Never yields more ranges than there are distinct values.
  */
-export function planUniformRanges(input: PlanInput): PartitionRange[] {
+export function planUniformRanges(input: PlanInput): IntegerPartitionRange[] {
   if (input.min === null || input.max === null) {
     return [{ index: 0, lo: null, hi: null, includesNulls: true }];
   }
@@ -48,7 +56,7 @@ export function planUniformRanges(input: PlanInput): PartitionRange[] {
     input.count ?? Math.max(1, Math.ceil(Math.max(0, input.totalBytes) / Math.max(1, input.targetBytes)));
   let n = BigInt(Math.min(wanted, input.maxPartitions));
   if (n > span) n = span;
-  const ranges: PartitionRange[] = [];
+  const ranges: IntegerPartitionRange[] = [];
   for (let i = 0n; i < n; i++) {
     // Bounds at min + floor(span * i / n): widths differ by at most one.
     const lo = i === 0n ? null : (min + (span * i) / n).toString();
@@ -75,8 +83,8 @@ export function coverageProblem(ranges: readonly PartitionRange[], count: number
     if (i === 0 && r.lo !== null) return 'the first range is not open below';
     if (i === ranges.length - 1 && r.hi !== null) return 'the last range is not open above';
     const before = ranges[i - 1];
-    if (before && (before.hi === null || before.hi !== r.lo)) {
-      return `range ${i} starts at ${String(r.lo)}, the one before ends at ${String(before.hi)}`;
+    if (before && (before.hi === null || !sameCursorValue(before.hi, r.lo))) {
+      return `range ${i} starts at ${cursorValueText(r.lo, 'null')}, the one before ends at ${cursorValueText(before.hi, 'null')}`;
     }
   }
   return undefined;

@@ -26,6 +26,23 @@ export function cursorKindOf(typeOid: number): CursorKind | undefined {
   }
 }
 
+/**
+ * Whether a column of this type (OID after domains) can be a keyset cursor column
+ * (src/postgres/cursor-key.ts): btree-ordered, with a text form that casts back to an equal
+ * value, and decoded exactly so that a batch's last key can be read back from it. Floats are not
+ * (NaN, and -0 = 0), nor json (no order), arrays, bytea, dates or timestamps (those are
+ * integer-form cursors on their own; inside a composite key they are not supported yet).
+ */
+export function keyColumnAccepted(typeOid: number): boolean {
+  return [20, 21, 23, 25, 1042, 1043, 1700, 2950].includes(typeOid);
+}
+
+/** The accepted cursor kinds, for error messages. */
+export const ACCEPTED_CURSORS =
+  'a column of type smallint, integer, bigint, date, timestamp or timestamptz (unique or not); ' +
+  'uuid, text, varchar, char or numeric (ordered by their unique btree index, else with ties); ' +
+  'or a composite primary key of such integer, uuid, text-like or numeric columns';
+
 /** SQL type names of the kinds (for casting text such as histogram bounds). */
 export const CURSOR_SQL_TYPE: Record<CursorKind, string> = {
   integer: 'int8',

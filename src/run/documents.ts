@@ -1,14 +1,16 @@
 /** The JSON documents a run stores beside its data, other than the plan and the manifest. */
 import type { PartitionRange } from '../plan/partitions.js';
 import type { ConsistencyPoint } from '../contract/snapshot.js';
+import type { CursorValue } from '../postgres/cursor-key.js';
 
 /** One stored raw batch file. */
 export interface BatchFile {
   readonly key: string;
   readonly rows: number;
   readonly bytes: number;
-  readonly cursorMin: string | null;
-  readonly cursorMax: string | null;
+  /** First and last row's cursor (integer form, or a keyset value); null when NULL or unknown. */
+  readonly cursorMin: CursorValue | null;
+  readonly cursorMax: CursorValue | null;
 }
 
 /** `_partitions/part=<p>.json`: what a finished partition stored. Its presence means the partition is done. */

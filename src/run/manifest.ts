@@ -3,12 +3,19 @@ import type { RunMode } from '../contract/incremental.js';
 import type { WatermarkRange } from '../plan/watermark.js';
 
 import type { ConsistencyPoint } from '../contract/snapshot.js';
+import type { CursorValue } from '../postgres/cursor-key.js';
 
 /**
  * 2: version 1 plus `mode` and `watermark` (a version-1 manifest is a full run's), `consistency`
  * and each partition's `readIn`.
  */
 export const MANIFEST_VERSION = 2;
+/**
+ * 3: version 2 plus `cursorKey`; partition bounds and file cursor min/max are keyset values
+ * (arrays with one text per key column). Written only for keyset cursors, so readers of
+ * version 2 never meet an array bound.
+ */
+export const KEYSET_MANIFEST_VERSION = 3;
 
 /** One output column: PostgreSQL's type and the Arrow type it was written as. */
 export interface ManifestColumn {
@@ -22,8 +29,8 @@ export interface ManifestColumn {
 /** One partition: its cursor range and row counts. */
 export interface ManifestPartition {
   readonly index: number;
-  readonly lo: string | null;
-  readonly hi: string | null;
+  readonly lo: CursorValue | null;
+  readonly hi: CursorValue | null;
   readonly includesNulls: boolean;
   /** Rows PostgreSQL sent (COPY's row count). */
   readonly sourceRows: number;
@@ -47,8 +54,8 @@ export interface ManifestFile {
   readonly rows: number;
   readonly bytes: number;
   readonly rowGroups: number;
-  readonly cursorMin: string | null;
-  readonly cursorMax: string | null;
+  readonly cursorMin: CursorValue | null;
+  readonly cursorMax: CursorValue | null;
 }
 
 /** The manifest document. */
@@ -63,6 +70,15 @@ export interface Manifest {
   readonly extractedAt: string;
   readonly destination: string;
   readonly cursor: string;
+  /**
+   * A keyset cursor's columns in order, each with its PostgreSQL type (which its texts cast
+   * back to) and collation (version 3; absent for integer-form cursors).
+   */
+  readonly cursorKey?: readonly {
+    readonly name: string;
+    readonly pgType: string;
+    readonly collation: string | null;
+  }[];
   readonly where: string | null;
   /** Absent in version 1: `full`. */
   readonly mode?: RunMode;

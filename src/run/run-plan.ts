@@ -3,7 +3,8 @@ import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { RunMode } from '../contract/incremental.js';
 import type { TypeOptions } from '../contract/type-options.js';
 import type { PlannedWatermark } from '../plan/watermark.js';
-import type { CursorKind } from '../postgres/cursor-kind.js';
+import type { KeyColumn } from '../postgres/cursor-key.js';
+import type { PlanCursorKind } from '../postgres/copy-query.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import type { QualifiedName } from '../contract/table-name.js';
 
@@ -20,17 +21,20 @@ export const RUN_PLAN_VERSION = 3;
  */
 export const INCREMENTAL_PLAN_VERSION = 4;
 /**
- * 5: version 3 or 4 (a full or an incremental run, by `mode`) whose columns carry an Arrow
- * extension type (`transform.uuidAs: "uuid"`, `jsonAs: "json"`: `ColumnSpec.extension`). Only such
- * plans are written as 5, so that a worker of an earlier version, which would ignore `extension`
- * and write those columns as strings into the same run, refuses them instead.
+ * 5: version 3 or 4 (a full or an incremental run, by `mode`) plus what a worker of an earlier
+ * version would silently get wrong: a keyset cursor (`cursorKey`: bounds are arrays of texts), a
+ * `tieBreaker` (ORDER BY columns after a non-unique cursor), `cursorKind: "ctid"` (page ranges),
+ * or columns with an Arrow extension type (`transform.uuidAs: "uuid"`, `jsonAs: "json"`:
+ * `ColumnSpec.extension`). Only such plans are written as 5, so that an earlier worker refuses
+ * them (it would read an array bound as an integer, order ties differently, or write those
+ * columns as strings into the same run) while it still runs the others.
  */
-export const LOGICAL_TYPES_PLAN_VERSION = 5;
+export const EXTENDED_PLAN_VERSION = 5;
 /** The plan versions this version reads (same layout; 3 is a full run). */
 export const READABLE_PLAN_VERSIONS: readonly number[] = [
   RUN_PLAN_VERSION,
   INCREMENTAL_PLAN_VERSION,
-  LOGICAL_TYPES_PLAN_VERSION,
+  EXTENDED_PLAN_VERSION,
 ];
 /**
  * Partition ranges are stored in chunks of this many, and the workflow works chunk by chunk, so
@@ -45,10 +49,19 @@ export interface RunPlan {
   readonly runKey: string;
   /** ISO instant written into `_extracted_at`: the first run's start time. */
   readonly extractedAt: string;
+  /** The cursor column (a composite key's leading column: the key is `cursorKey`). */
   readonly cursor: string;
   readonly cursorPgType: string;
-  /** How cursor values are written as integers (plan ranges, resume points, manifest min/max). */
-  readonly cursorKind: CursorKind;
+  /**
+   * How cursor values are written as integers (plan ranges, resume points, manifest min/max),
+   * or `keyset`: as one text per column of `cursorKey` (see src/postgres/cursor-key.ts); or
+   * `ctid`: the ranges are heap page numbers (version 5, only under `consistency: "snapshot"`).
+   */
+  readonly cursorKind: PlanCursorKind;
+  /** The key columns of a keyset cursor (version 5). */
+  readonly cursorKey?: readonly KeyColumn[];
+  /** ORDER BY columns after a non-unique cursor, so re-runs are byte-identical (version 5). */
+  readonly tieBreaker?: readonly string[];
   /** Whether a unique index covers exactly the cursor (then a partition can resume mid-range). */
   readonly cursorUnique: boolean;
   /** The user's `source.where`, as given (re-runs must give the same). */

@@ -23,6 +23,7 @@ import { intField } from '../parquet/thrift-compact.js';
 import { parquetRowCount } from '../parquet/footer.js';
 import type { CompactionGroup, CompactionInput } from '../plan/compaction.js';
 import type { PartitionRange } from '../plan/partitions.js';
+import type { CursorValue } from '../postgres/cursor-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { compareKeys } from '../storage/object-store.js';
 import {
@@ -77,8 +78,8 @@ const BATCH_METADATA_KEY = 'pg_parquet.batch';
  * lost snapshot is not resumed after).
  */
 export function batchMetadata(
-  cursorMin: string | null,
-  cursorMax: string | null,
+  cursorMin: CursorValue | null,
+  cursorMax: CursorValue | null,
   snapshot: RunSnapshot | null = null,
 ): Record<string, string> {
   const span = snapshot
@@ -279,8 +280,8 @@ export class RunStore {
       const meta = info?.keyValueMetadata[BATCH_METADATA_KEY];
       if (!info || meta === undefined) break;
       const span = JSON.parse(meta) as {
-        cursorMin: string | null;
-        cursorMax: string | null;
+        cursorMin: CursorValue | null;
+        cursorMax: CursorValue | null;
         snapshot?: string;
       };
       if (token !== undefined && span.snapshot !== token) {

@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { ColumnSpec } from '../../src/arrow/column-spec.js';
-import { copySql, SESSION_SETTINGS_SQL } from '../../src/postgres/copy-query.js';
+import { copySql, SESSION_SETTINGS_SQL, type CursorRange } from '../../src/postgres/copy-query.js';
+import type { KeyColumn } from '../../src/postgres/cursor-key.js';
 import { database, stack } from '../support/fixtures.js';
 
 let db: pg.Client;
@@ -15,13 +16,15 @@ let db: pg.Client;
 before(async () => {
   stack();
   db = await database();
-  await db.query(`DROP TABLE IF EXISTS it_copy_query, it_copy_query_nullable;
+  await db.query(`DROP TABLE IF EXISTS it_copy_query, it_copy_query_nullable, it_copy_query_key;
     CREATE TABLE it_copy_query (id bigint PRIMARY KEY, label text);
     INSERT INTO it_copy_query SELECT g, 'l' || g FROM generate_series(1, 200000) g;
     CREATE TABLE it_copy_query_nullable (k bigint, label text);
     CREATE INDEX ON it_copy_query_nullable (k);
     INSERT INTO it_copy_query_nullable SELECT CASE WHEN g % 10 = 0 THEN NULL ELSE g END, 'l' || g FROM generate_series(1, 1000) g;
-    ANALYZE it_copy_query; ANALYZE it_copy_query_nullable;`);
+    CREATE TABLE it_copy_query_key (tenant text COLLATE "en-US-x-icu", seq bigint, label text, PRIMARY KEY (tenant, seq));
+    INSERT INTO it_copy_query_key SELECT 't' || (g % 50), g, 'l' || g FROM generate_series(1, 200000) g;
+    ANALYZE it_copy_query; ANALYZE it_copy_query_nullable; ANALYZE it_copy_query_key;`);
 });
 after(async () => db?.end());
 
@@ -106,4 +109,68 @@ test('a nullable cursor: the first partition returns its NULLs first, then the r
     [...rest].sort((a, b) => a - b),
   );
   assert.equal(rest.length, 499 - 49);
+});
+
+/** The composite primary key of it_copy_query_key, collated as its index. */
+const KEY: KeyColumn[] = [
+  { name: 'tenant', pgType: 'text', collation: '"pg_catalog"."en-US-x-icu"', nullable: false },
+  { name: 'seq', pgType: 'bigint', collation: null, nullable: false },
+];
+
+function keysetSelect(range: CursorRange): string {
+  const sql = copySql({
+    schema: 'public',
+    table: 'it_copy_query_key',
+    cursor: 'tenant',
+    cursorKind: 'keyset',
+    key: KEY,
+    columns: [spec('seq', false)],
+    where: null,
+    range,
+    cursorNullable: false,
+  });
+  return /^COPY \((.*)\) TO STDOUT/s.exec(sql)![1]!;
+}
+
+test('a composite keyset cursor: row comparisons are index range scans, resumed ones too', async () => {
+  for (const range of [
+    { lo: null, hi: ['t3', '1000'], includesNulls: true },
+    { lo: ['t3', '1000'], hi: ['t4', '5'], includesNulls: false },
+    { lo: ['t3', '1000'], after: ["t3'x", '77'], hi: null, includesNulls: false },
+  ]) {
+    const nodes = await planNodes(keysetSelect(range));
+    assert.ok(nodes[0] === 'Index Scan' || nodes[0] === 'Index Only Scan', JSON.stringify(nodes));
+    assert.ok(!nodes.includes('Sort') && !nodes.includes('Seq Scan'), JSON.stringify(nodes));
+  }
+  // The rows of a range are exactly those between its bounds in the key's order.
+  const r = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM (${keysetSelect({ lo: ['t3', '1000'], hi: ['t4', '5'], includesNulls: false })}) s`,
+  );
+  const expected = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM it_copy_query_key
+      WHERE (tenant COLLATE "en-US-x-icu", seq) >= ('t3', 1000) AND (tenant COLLATE "en-US-x-icu", seq) < ('t4', 5)`,
+  );
+  assert.equal(r.rows[0]!.n, expected.rows[0]!.n);
+  assert.ok(Number(r.rows[0]!.n) > 0);
+});
+
+test('a ctid page range is a TID Range Scan (PostgreSQL 14+)', async () => {
+  const sql = copySql({
+    schema: 'public',
+    table: 'it_copy_query',
+    cursor: 'ctid',
+    cursorKind: 'ctid',
+    columns: [spec('id', false)],
+    where: null,
+    range: { lo: '10', hi: '20', includesNulls: true },
+  });
+  const select = /^COPY \((.*)\) TO STDOUT/s.exec(sql)![1]!;
+  const nodes = await planNodes(select);
+  assert.ok(nodes.includes('Tid Range Scan'), JSON.stringify(nodes));
+  // Exactly the rows on pages 10..19.
+  const r = await db.query<{ n: string; m: string }>(
+    `SELECT count(*)::text AS n, (SELECT count(*) FROM it_copy_query WHERE (ctid::text::point)[0] >= 10 AND (ctid::text::point)[0] < 20)::text AS m FROM (${select}) s`,
+  );
+  assert.equal(r.rows[0]!.n, r.rows[0]!.m);
+  assert.ok(Number(r.rows[0]!.n) > 0);
 });

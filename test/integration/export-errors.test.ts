@@ -19,7 +19,7 @@ describe('exportTable refuses bad input before any work', () => {
   before(async () => {
     stack();
     db = await database();
-    await db.query(`DROP TABLE IF EXISTS it_errors; CREATE TABLE it_errors (id int PRIMARY KEY, label text, at timestamptz);
+    await db.query(`DROP TABLE IF EXISTS it_errors; CREATE TABLE it_errors (id int PRIMARY KEY, label text, at timestamptz, doc jsonb);
                     INSERT INTO it_errors SELECT g, 'l' || g, now() FROM generate_series(1, 10) g;`);
     harness = await startHarness();
   });
@@ -69,7 +69,7 @@ describe('exportTable refuses bad input before any work', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ table: 'public.no_such_table' }, ErrorType.TableNotFound],
       [{ table: 'it_errors', cursor: 'nope' }, ErrorType.ColumnNotFound],
-      [{ table: 'it_errors', cursor: 'label' }, ErrorType.UnsupportedCursor],
+      [{ table: 'it_errors', cursor: 'doc' }, ErrorType.UnsupportedCursor],
       [{ table: 'it_errors', columns: ['id', 'missing'] }, ErrorType.ColumnNotFound],
       [{ table: 'it_errors', where: 'label' }, ErrorType.InvalidWhere],
       [{ table: 'it_errors', where: 'no_column > 1' }, ErrorType.InvalidWhere],

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planBalancedRanges } from '../../src/plan/balanced.js';
-import type { PartitionRange } from '../../src/plan/partitions.js';
+import type { IntegerPartitionRange as PartitionRange } from '../../src/plan/partitions.js';
 
 function assertCovers(ranges: PartitionRange[], values: bigint[]): void {
   for (const v of values) {

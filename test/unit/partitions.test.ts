@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   planUniformRanges,
-  type PartitionRange,
+  type IntegerPartitionRange as PartitionRange,
   type PlanInput,
   coverageProblem,
 } from '../../src/plan/partitions.js';
