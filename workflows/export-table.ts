@@ -17,7 +17,7 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { PgParquetActivities } from '../activities/index.js';
 import type { PartitionRange } from '../src/plan/partitions.js';
-import type { WatermarkRange } from '../src/plan/watermark.js';
+import type { WatermarkRange } from '../src/contract/incremental.js';
 import { ErrorType } from '../src/contract/errors.js';
 import {
   resolveExportInput,

@@ -1,6 +1,7 @@
 /** `pg-parquet runs <table> --to URL`: a table's runs as its destination records them. */
 import type { QualifiedName } from '../contract/table-name.js';
-import { watermarkText, type WatermarkRange } from '../plan/watermark.js';
+import { watermarkText } from '../plan/watermark.js';
+import type { WatermarkRange } from '../contract/incremental.js';
 import { listTableRuns, type TableRun } from '../run/run-history.js';
 import { openObjectStore } from '../storage/destination.js';
 import { formatBytes, formatCount } from './progress-view.js';

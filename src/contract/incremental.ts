@@ -110,3 +110,23 @@ export function resolveWatermarkSpec(
   if (micros === undefined) throw new InputError('incremental.lag', lag, LAG_ACCEPTED);
   return { column, lag: { kind: 'duration', micros, text: lag } };
 }
+
+/**
+ * The column kinds a watermark can have, by their cursor kind's name (cursor-kind.ts): a date
+ * cannot be one, since a day's rows keep arriving all day.
+ */
+export type WatermarkKind = 'integer' | 'timestamp' | 'timestamptz';
+
+/** The rows one incremental run exports: `from < column <= to`. Stored in the plan and the manifest. */
+export interface WatermarkRange {
+  readonly column: string;
+  /** The column's PostgreSQL type, as introspection names it. */
+  readonly pgType: string;
+  readonly kind: WatermarkKind;
+  /** Exclusive lower bound (integer form); null for the first run of the table: no lower bound. */
+  readonly from: string | null;
+  /** Inclusive upper bound (integer form); null while nothing is exported yet (an empty table). */
+  readonly to: string | null;
+  /** The successful run whose `to` this run's `from` is, or null for the first run. */
+  readonly previousRunKey: string | null;
+}

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { PgColumn } from '../arrow/column-spec.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import type { WatermarkSpec } from '../contract/incremental.js';
+import type { WatermarkRange, WatermarkSpec } from '../contract/incremental.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
 import {
   chainProblem,
@@ -15,7 +15,6 @@ import {
   watermarkKindOf,
   watermarkRangeOf,
   type PlannedWatermark,
-  type WatermarkRange,
 } from '../plan/watermark.js';
 import { cursorKindOf } from '../postgres/cursor-kind.js';
 import { readHighWater } from '../postgres/watermark.js';

@@ -6,28 +6,11 @@
  * strings compared with BigInt.
  */
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import type { WatermarkLag } from '../contract/incremental.js';
+import type { WatermarkKind, WatermarkLag, WatermarkRange } from '../contract/incremental.js';
 import type { CursorKind } from '../postgres/cursor-kind.js';
-
-/** The column kinds a watermark can have (a date cannot: a day's rows keep arriving all day). */
-export type WatermarkKind = Extract<CursorKind, 'integer' | 'timestamp' | 'timestamptz'>;
 
 /** What `incremental.column` accepts, for messages. */
 const WATERMARK_TYPES = 'smallint, integer, bigint, timestamp or timestamptz';
-
-/** The rows one incremental run exports: `from < column <= to`. Stored in the plan and the manifest. */
-export interface WatermarkRange {
-  readonly column: string;
-  /** The column's PostgreSQL type, as introspection names it. */
-  readonly pgType: string;
-  readonly kind: WatermarkKind;
-  /** Exclusive lower bound (integer form); null for the first run of the table: no lower bound. */
-  readonly from: string | null;
-  /** Inclusive upper bound (integer form); null while nothing is exported yet (an empty table). */
-  readonly to: string | null;
-  /** The successful run whose `to` this run's `from` is, or null for the first run. */
-  readonly previousRunKey: string | null;
-}
 
 /** The range as planned, with what it was computed from (kept in `_plan.json`). */
 export interface PlannedWatermark extends WatermarkRange {

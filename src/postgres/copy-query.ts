@@ -14,7 +14,7 @@ import {
   type KeyColumn,
 } from './cursor-key.js';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
-import type { WatermarkRange } from '../plan/watermark.js';
+import type { WatermarkRange } from '../contract/incremental.js';
 import { watermarkCondition } from './watermark.js';
 
 /**

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { QualifiedName } from '../contract/table-name.js';
-import type { WatermarkKind, WatermarkRange } from '../plan/watermark.js';
+import type { WatermarkKind, WatermarkRange } from '../contract/incremental.js';
 import { cursorLiteralSql, cursorValueSql } from './cursor-kind.js';
 
 /**

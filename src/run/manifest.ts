@@ -1,6 +1,6 @@
 /** `_manifest.json`: the one document a reader needs to trust a run. Written last, then `_SUCCESS`. */
 import type { RunMode } from '../contract/incremental.js';
-import type { WatermarkRange } from '../plan/watermark.js';
+import type { WatermarkRange } from '../contract/incremental.js';
 
 import type { ConsistencyPoint } from '../contract/snapshot.js';
 import type { CursorValue } from '../postgres/cursor-key.js';

@@ -7,7 +7,8 @@
 import pMap from 'p-map';
 import type { RunMode } from '../contract/incremental.js';
 import type { QualifiedName } from '../contract/table-name.js';
-import { watermarkRangeOf, type WatermarkNeighbour, type WatermarkRange } from '../plan/watermark.js';
+import { watermarkRangeOf, type WatermarkNeighbour } from '../plan/watermark.js';
+import type { WatermarkRange } from '../contract/incremental.js';
 import { compareKeys, type ObjectStore } from '../storage/object-store.js';
 import type { Manifest } from './manifest.js';
 import { RunStore, STORE_READ_CONCURRENCY } from './run-store.js';

@@ -18,7 +18,7 @@ import type { ExportTableInput } from '../../src/contract/export-input.js';
 import type { Manifest } from '../../src/run/manifest.js';
 import { listTableRuns } from '../../src/run/run-history.js';
 import { openObjectStore } from '../../src/storage/destination.js';
-import type { WatermarkRange } from '../../src/plan/watermark.js';
+import type { WatermarkRange } from '../../src/contract/incremental.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { planDirect } from '../support/direct-export.js';
 import { queryParquet } from '../support/parquet-reader.js';

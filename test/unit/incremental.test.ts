@@ -5,14 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorType, PgParquetError } from '../../src/contract/errors.js';
-import { parseDuration } from '../../src/contract/incremental.js';
-import {
-  chainProblem,
-  highWater,
-  watermarkKindOf,
-  watermarkText,
-  type WatermarkRange,
-} from '../../src/plan/watermark.js';
+import { parseDuration, type WatermarkRange } from '../../src/contract/incremental.js';
+import { chainProblem, highWater, watermarkKindOf, watermarkText } from '../../src/plan/watermark.js';
 import { rowFilterSql } from '../../src/postgres/copy-query.js';
 import { watermarkCondition } from '../../src/postgres/watermark.js';
 
