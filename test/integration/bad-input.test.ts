@@ -113,8 +113,8 @@ const cases: Case[] = [
     field: 'source.cursor',
   },
   {
-    name: 'cursor of an unsupported type (text)',
-    input: src({ cursor: 'label' }),
+    name: 'cursor of an unsupported type (jsonb: no order)',
+    input: src({ cursor: 'doc' }),
     type: ErrorType.UnsupportedCursor,
     field: 'source.cursor',
   },
@@ -216,7 +216,7 @@ describe('bad input is refused, typed, before any work (table-driven)', () => {
     stack();
     db = await database();
     await db.query(`DROP TABLE IF EXISTS ${TABLE}, ${SECRET_TABLE};
-      CREATE TABLE ${TABLE} (id int PRIMARY KEY, label text NOT NULL, ts timestamptz NOT NULL DEFAULT now());
+      CREATE TABLE ${TABLE} (id int PRIMARY KEY, label text NOT NULL, ts timestamptz NOT NULL DEFAULT now(), doc jsonb);
       INSERT INTO ${TABLE} (id, label) SELECT g, g::text FROM generate_series(1, 100) g;
       CREATE TABLE ${SECRET_TABLE} (v text);
       INSERT INTO ${SECRET_TABLE} VALUES ('${SECRET}');`);
