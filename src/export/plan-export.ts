@@ -83,25 +83,31 @@ export interface PlanDeps {
 export async function planExport(input: PlanExportInput, deps: PlanDeps): Promise<PlanExportResult> {
   const run = RunStore.open(deps.openStore(input.destination), input.table, input.runKey);
   const stored = await run.plan();
-  if (stored) {
-    checkSamePlan(stored, input);
-    checkMetadataNames(stored.columns, input);
-    await checkStoredWatermark({ store: run.store, plan: stored, spec: input.incremental ?? null });
-    return { plan: stored, reused: true };
-  }
+  if (stored) return adopt(run, stored, input);
   // The destination first: a store that refuses writes fails before the source is read.
   await run.probeWrites();
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
   const client = await connect(config);
+  let planned: { plan: RunPlan; ranges: PartitionRange[] };
   try {
     await beginRead(client, input.snapshotId ?? null);
-    const { plan, ranges } = await planFromSource(client, input, run);
+    planned = await planFromSource(client, input, run);
     await client.query('COMMIT');
-    await run.storePlan(plan, ranges);
-    return { plan, reused: false };
   } finally {
     await client.end().catch(() => undefined);
   }
+  // `_plan.json` is create-only: of two runs of this runKey planning at once, one stores its
+  // plan and the other adopts it, or refuses it when its settings disagree (PlanMismatch).
+  const { plan, created } = await run.storePlan(planned.plan, planned.ranges);
+  return created ? { plan, reused: false } : adopt(run, plan, input);
+}
+
+/** Reuses the plan stored for this runKey, if this run's settings agree with it. */
+async function adopt(run: RunStore, stored: RunPlan, input: PlanExportInput): Promise<PlanExportResult> {
+  checkSamePlan(stored, input);
+  checkMetadataNames(stored.columns, input);
+  await checkStoredWatermark({ store: run.store, plan: stored, spec: input.incremental ?? null });
+  return { plan: stored, reused: true };
 }
 
 async function planFromSource(

@@ -59,6 +59,25 @@ export function planUniformRanges(input: PlanInput): PartitionRange[] {
 }
 
 /**
+ * Whether two range bounds are the same cursor value (or both open). The one place the coverage
+ * proof and the marker checks compare bounds, so that bounds of other cursor types (typed JSON
+ * values) only need a change here.
+ */
+function sameBound(a: string | null, b: string | null): boolean {
+  return a === b;
+}
+
+/** Whether two ranges are the same partition: index, bounds and whether it takes NULL cursors. */
+export function samePartition(a: PartitionRange, b: PartitionRange): boolean {
+  return (
+    a.index === b.index &&
+    a.includesNulls === b.includesNulls &&
+    sameBound(a.lo, b.lo) &&
+    sameBound(a.hi, b.hi)
+  );
+}
+
+/**
  * Why `ranges` do not partition the whole cursor domain into exactly `count` partitions, or
  * undefined when they do: dense indexes 0..count-1, the first open below and the only one taking
  * NULLs, the last open above, each starting where the one before ends. Finalize checks this before
@@ -75,7 +94,7 @@ export function coverageProblem(ranges: readonly PartitionRange[], count: number
     if (i === 0 && r.lo !== null) return 'the first range is not open below';
     if (i === ranges.length - 1 && r.hi !== null) return 'the last range is not open above';
     const before = ranges[i - 1];
-    if (before && (before.hi === null || before.hi !== r.lo)) {
+    if (before && (before.hi === null || r.lo === null || !sameBound(before.hi, r.lo))) {
       return `range ${i} starts at ${String(r.lo)}, the one before ends at ${String(before.hi)}`;
     }
   }
