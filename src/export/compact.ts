@@ -107,10 +107,10 @@ export async function compactGroup(
   let inputsDone = 0;
   const progress = (rows: number) =>
     ctx.heartbeat({ group: group.index, inputsDone, inputs: group.inputs.length, rows });
-  const stored =
+  const merge = (): Promise<StoredFile> =>
     input.mode === 'rewrite'
-      ? await rewrite(run, group, input.parquet, progress, () => inputsDone++)
-      : await run.storeDataFile(
+      ? rewrite(run, group, input.parquet, progress, () => inputsDone++)
+      : run.storeDataFile(
           group,
           // The stored footer is checked against the group's rows: a truncated stream cannot pass.
           concatParquet(
@@ -125,6 +125,13 @@ export async function compactGroup(
             { dropKeys: [BATCH_METADATA_KEY] },
           ),
         );
+  const stored = await merge().catch(async (err: unknown) => {
+    // Another run of this runKey may have stored this data file, finished, and deleted the raw
+    // files meanwhile: its data file (the same merge of the same raw files) counts as this one.
+    const other = await run.finishedDataFile(group);
+    if (!other) throw err;
+    return other;
+  });
   return {
     group: group.index,
     rows: stored.rows,

@@ -200,6 +200,7 @@ async function planFromSource(
     table: input.table,
     runKey: input.runKey,
     typeOptions: planTypeOptions(input),
+    ...(metadataColumnsOf(input) ? { metadataColumns: metadataColumnsOf(input) } : {}),
     intermediateRaw: input.intermediateRaw ?? false,
     compacted: input.compacted ?? true,
     extractedAt: input.startedAt,
@@ -392,7 +393,34 @@ function planTypeOptions(input: PlanExportInput): Required<TypeOptions> {
   };
 }
 
+/** The metadata column names the run asks for, when its input names them (the workflow always does). */
+function metadataColumnsOf(input: PlanExportInput): MetadataColumnNames | undefined {
+  const t = input.types;
+  if (t?.extractedAtColumn === undefined || t.extractionIdColumn === undefined) return undefined;
+  return { extractedAtColumn: t.extractedAtColumn, extractionIdColumn: t.extractionIdColumn };
+}
+
 function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {
+  const names = metadataColumnsOf(input);
+  const planned = plan.metadataColumns;
+  const field =
+    !planned || !names
+      ? undefined
+      : planned.extractedAtColumn !== names.extractedAtColumn
+        ? 'extractedAtColumn'
+        : planned.extractionIdColumn !== names.extractionIdColumn
+          ? 'extractionIdColumn'
+          : undefined;
+  if (field && planned && names) {
+    throw new PgParquetError(
+      ErrorType.PlanMismatch,
+      `run ${input.runKey} of ${displayName(input.table)} was planned with transform.${field} ` +
+        `${JSON.stringify(planned[field])}, now ${JSON.stringify(names[field])}; accepted: the same name ` +
+        '(files already stored carry it), or a new runKey',
+      false,
+      { field: `transform.${field}`, value: names[field], planned: planned[field], runKey: input.runKey },
+    );
+  }
   const requested = planTypeOptions(input);
   if (plan.typeOptions && JSON.stringify(plan.typeOptions) !== JSON.stringify(requested)) {
     throw new PgParquetError(

@@ -14,7 +14,7 @@
  *     <schema>.<table>/run=<runKey>/_compaction.json, _compaction/<id>/groups-<chunk>.json
  *                                   (<id>: digest of the whole list; the documents are create-only)
  *     <schema>.<table>/run=<runKey>/_manifest.json, then _SUCCESS
- *     <schema>.<table>/run=<runKey>/_probe                            (written and deleted again by planning)
+ *     <schema>.<table>/run=<runKey>/_probe-<nonce>                    (written and deleted again by planning)
  *     <schema>.<table>/run=<runKey>/_DELETING                         retention is removing the run
  *     <schema>.<table>/_latest.json                                   the newest successful run
  *
@@ -129,9 +129,13 @@ export function manifestKey(run: RunLocation): string {
   return `${runPrefix(run)}_manifest.json`;
 }
 
-/** `…/_probe`: a few bytes planning writes and deletes to check the destination takes writes. */
-export function probeKey(run: RunLocation): string {
-  return `${runPrefix(run)}_probe`;
+/**
+ * `…/_probe` (`…/_probe-<nonce>` with a nonce): a few bytes planning writes and deletes to check
+ * the destination takes writes. Each attempt uses its own nonce, so that two runs of one runKey
+ * planning at once do not delete each other's probe between its write and its check.
+ */
+export function probeKey(run: RunLocation, nonce?: string): string {
+  return `${runPrefix(run)}_probe${nonce === undefined ? '' : `-${nonce}`}`;
 }
 
 /** `…/_SUCCESS` */

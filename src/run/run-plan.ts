@@ -1,6 +1,7 @@
 /** The persisted plan of one run (`_plan.json`): what re-runs of the same runKey must reuse. */
 import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { RunMode } from '../contract/incremental.js';
+import type { MetadataColumnNames } from '../contract/export-input.js';
 import type { TypeOptions } from '../contract/type-options.js';
 import type { PlannedWatermark } from '../plan/watermark.js';
 import type { CursorKind } from '../postgres/cursor-kind.js';
@@ -59,6 +60,13 @@ export interface RunPlan {
   readonly columns: readonly ColumnSpec[];
   /** The type options the columns were planned with (absent in plans of earlier versions). */
   readonly typeOptions?: TypeOptions;
+  /**
+   * The metadata column names every batch of the run carries (`transform.extractedAtColumn`,
+   * `transform.extractionIdColumn`): part of the files' schema, so a re-run or a concurrent run
+   * with other names is refused rather than mixing two schemas in one run (absent in plans of
+   * earlier versions, which are not checked).
+   */
+  readonly metadataColumns?: MetadataColumnNames;
   /**
    * Whether raw files are written in the intermediate format that only a rewriting compaction
    * reads (absent in plans of earlier versions).

@@ -12,7 +12,7 @@
  * - retention removes a successful run: `_DELETING` first, then `_SUCCESS`, the files its
  *   manifest lists, its other `_` documents, `_manifest.json`, and `_DELETING` last.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import pMap from 'p-map';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
@@ -211,13 +211,13 @@ export class RunStore {
 
   /**
    * Checks, before any source is read, that the destination takes writes: writes a few bytes
-   * under the run's `_probe` key and deletes them again. A missing bucket, refused credentials,
+   * under a `_probe-<nonce>` key of the run and deletes them again. A missing bucket, refused credentials,
    * a read-only folder or a path through a file fail here with the store's typed error. The
    * delete is best effort (a store that lets us write but not delete is still usable; the
    * `_`-prefixed object is skipped by readers).
    */
   async probeWrites(): Promise<void> {
-    const key = probeKey(this.location);
+    const key = probeKey(this.location, randomBytes(6).toString('hex'));
     await this.store.put(key, new TextEncoder().encode('pg-parquet write probe\n'), 'text/plain');
     await this.store.delete([key]).catch(() => undefined);
   }
