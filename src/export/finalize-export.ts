@@ -120,7 +120,9 @@ export async function finalizeExport(
     }
   }
   const snapshot = input.snapshot ?? null;
-  const elsewhere = input.strictSnapshot ? partitions.find((p) => !readInSnapshot(p, snapshot)) : undefined;
+  // A finished run's partitions stay as its manifest states them (a re-run reads nothing again).
+  const strict = input.strictSnapshot === true && !(await run.finished());
+  const elsewhere = strict ? partitions.find((p) => !readInSnapshot(p, snapshot)) : undefined;
   if (elsewhere) {
     // Extraction never marks a partition of another snapshot done for this one; a marker that
     // says otherwise was written by another run of this runKey.

@@ -338,14 +338,22 @@ export class RunStore {
 
   /**
    * The stats of partition `p` when it is done, else undefined; with `snapshot`, only when it was
-   * read in that snapshot (a partition of a lost snapshot is read again).
+   * read in that snapshot (a partition of a lost snapshot is read again), or when the run is
+   * finished: a re-run of a run with `_SUCCESS` reads nothing again (its create-only manifest
+   * states the snapshot the partitions were read in, and stays as it is).
    */
   async finishedPartition(
     p: number,
     snapshot: RunSnapshot | null = null,
   ): Promise<PartitionStats | undefined> {
     const stats = await readJson<PartitionStats>(this.store, partitionDoneKey(this.location, p));
-    return stats && readInSnapshot(stats, snapshot) ? stats : undefined;
+    if (!stats) return undefined;
+    return readInSnapshot(stats, snapshot) || (await this.finished()) ? stats : undefined;
+  }
+
+  /** Whether the run has `_SUCCESS` (its manifest is then decided). */
+  async finished(): Promise<boolean> {
+    return (await this.store.head(successKey(this.location))) !== undefined;
   }
 
   /**
