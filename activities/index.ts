@@ -45,6 +45,7 @@ import type { ParquetEncoder } from '../src/parquet/encoder.js';
 import { takeSnapshot, type SnapshotOwner, type TakeSnapshotInput } from '../src/export/take-snapshot.js';
 import { SNAPSHOT_WANTED_QUERY, type RunSnapshot } from '../src/contract/snapshot.js';
 import { withFailureMapping } from './failures.js';
+import { withPulse } from './heartbeat-pulse.js';
 import { progressReporter } from './progress-reports.js';
 
 /** What the activities depend on; every field has a production default. */
@@ -68,7 +69,9 @@ export function createActivities(deps: ActivityDeps = {}) {
   return {
     /** Checks the source and stores (or reuses) the run's partition plan. */
     async pgParquetPlan(input: PlanExportInput): Promise<PlanExportResult> {
-      return withFailureMapping(() => planExport(input, common));
+      return withPulse(Context.current(), { step: 'plan' }, () =>
+        withFailureMapping(() => planExport(input, common)),
+      );
     },
     /**
      * Exports the run's snapshot from a transaction this worker process keeps open (no activity
@@ -93,7 +96,9 @@ export function createActivities(deps: ActivityDeps = {}) {
     },
     /** One chunk of the stored plan's partition ranges (the workflow works a chunk at a time). */
     async pgParquetPlanRanges(input: PlanRangesInput): Promise<{ ranges: PartitionRange[] }> {
-      return withFailureMapping(() => planRanges(input, { openStore }));
+      return withPulse(Context.current(), { step: 'ranges', start: input.start }, () =>
+        withFailureMapping(() => planRanges(input, { openStore })),
+      );
     },
     /**
      * Extracts one partition to Parquet, heartbeating after every stored batch; what a heartbeat
@@ -122,13 +127,18 @@ export function createActivities(deps: ActivityDeps = {}) {
     },
     /** Plans (or reuses) the run's data files: which raw files each one merges. */
     async pgParquetPlanCompaction(input: PlanCompactionInput): Promise<PlanCompactionResult> {
-      return withFailureMapping(() => planCompaction(input, { openStore }));
+      return withPulse(Context.current(), { step: 'plan-compaction' }, () =>
+        withFailureMapping(() => planCompaction(input, { openStore })),
+      );
     },
-    /** Merges one group of raw files into one data file with large row groups. */
+    /**
+     * Merges one group of raw files into one data file with large row groups; heartbeats after
+     * each raw file and on a timer (the last part's upload and the footer check are single steps).
+     */
     async pgParquetCompact(input: CompactGroupInput): Promise<CompactGroupResult> {
-      const ctx = Context.current();
-      return withFailureMapping(() =>
-        compactGroup(input, { heartbeat: (p) => ctx.heartbeat(p) }, { openStore }),
+      const start = { group: input.group, inputsDone: 0, inputs: 0, rows: 0 };
+      return withPulse(Context.current(), start, (heartbeat) =>
+        withFailureMapping(() => compactGroup(input, { heartbeat }, { openStore })),
       );
     },
     /** The tables of a schema that match include/exclude (exportTables), READ ONLY. */
@@ -141,9 +151,9 @@ export function createActivities(deps: ActivityDeps = {}) {
     },
     /** Verifies the stored partitions and writes `_manifest.json` and `_SUCCESS`. */
     async pgParquetFinalize(input: FinalizeExportInput): Promise<FinalizeExportResult> {
-      const ctx = Context.current();
-      return withFailureMapping(() =>
-        finalizeExport(input, { heartbeat: (p) => ctx.heartbeat(p) }, { openStore }),
+      const start = { step: 'start', done: 0, total: 0 };
+      return withPulse(Context.current(), start, (heartbeat) =>
+        withFailureMapping(() => finalizeExport(input, { heartbeat }, { openStore })),
       );
     },
   };

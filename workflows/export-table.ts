@@ -122,14 +122,22 @@ const RETRY = {
   maximumAttempts: 10,
 } as const;
 
+/**
+ * Every activity below heartbeats: extraction after each batch, the others on a timer as well
+ * (activities/heartbeat-pulse.ts), so a dead worker's activity is retried on another after
+ * 20 s without a heartbeat, in every phase.
+ */
+const HEARTBEAT_TIMEOUT = '20s';
+
 const planning = proxyActivities<PgParquetActivities>({
   startToCloseTimeout: '10m',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: RETRY,
 });
 const EXTRACTION_OPTIONS = {
   startToCloseTimeout: '24h',
   // A dead worker's partition is retried on another after this long without a heartbeat.
-  heartbeatTimeout: '20s',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: RETRY,
   // A cancelled extraction is over only when it has stopped writing: a run that replaces a lost
   // snapshot must not have batches of the old one land after it started again.
@@ -150,10 +158,14 @@ function partitionSummary(p: PartitionRange, total: number): string {
   return `partition ${p.index + 1} of ${total}: cursor [${lo}, ${hi})${p.includesNulls ? ' and NULL' : ''}`;
 }
 
-/** Finalizing re-counts footers and, with `verify: "source"`, counts each range at the source. */
+/**
+ * Finalizing re-counts footers and, with `verify: "source"`, counts each range at the source. It
+ * heartbeats on a timer too: one count(*) over a large range can take minutes, which is why the
+ * heartbeat timeout was once 5 minutes (a killed worker then stalled the run that long).
+ */
 const finalizing = proxyActivities<PgParquetActivities>({
   startToCloseTimeout: '24h',
-  heartbeatTimeout: '5m',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry: RETRY,
 });
 

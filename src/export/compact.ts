@@ -108,10 +108,17 @@ export async function compactGroup(
   let inputsDone = 0;
   const progress = (rows: number) =>
     ctx.heartbeat({ group: group.index, inputsDone, inputs: group.inputs.length, rows });
-  const stored =
+  const merge = (): Promise<StoredFile> =>
     input.mode === 'rewrite'
-      ? await rewrite(run, group, input.parquet, progress, () => inputsDone++)
-      : await composed(run, group, progress, () => (inputsDone = group.inputs.length));
+      ? rewrite(run, group, input.parquet, progress, () => inputsDone++)
+      : composed(run, group, progress, () => (inputsDone = group.inputs.length));
+  const stored = await merge().catch(async (err: unknown) => {
+    // Another run of this runKey may have stored this data file, finished, and deleted the raw
+    // files meanwhile: its data file (the same merge of the same raw files) counts as this one.
+    const other = await run.finishedDataFile(group);
+    if (!other) throw err;
+    return other;
+  });
   return {
     group: group.index,
     rows: stored.rows,

@@ -341,16 +341,21 @@ export async function extractPartition(
       { partition: p, sourceRows, decoded: decoder.rowsDecoded, stored: rows },
     );
   }
-  await run.finishPartition(plan, {
-    partition: input.partition,
-    sourceRows,
-    rows,
-    bytes,
-    files,
-    readIn: snapshot
-      ? { ...snapshot.point, snapshotId: snapshot.id, mixed: stored.otherSnapshot }
-      : { ...readIn, snapshotId: null, mixed: false },
-  });
+  await run.finishPartition(
+    plan,
+    {
+      partition: input.partition,
+      sourceRows,
+      rows,
+      bytes,
+      files,
+      readIn: snapshot
+        ? { ...snapshot.point, snapshotId: snapshot.id, mixed: stored.otherSnapshot }
+        : { ...readIn, snapshotId: null, mixed: false },
+    },
+    // Strict: a marker of a lost snapshot was not counted above, and is replaced by this one.
+    { replacing: strict ? snapshot : null },
+  );
   return { partition: p, rows, bytes, files: files.length, skipped: false, resumedBatches };
 }
 

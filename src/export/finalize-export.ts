@@ -29,7 +29,7 @@ import { cursorRangeCondition, rowFilterSql } from '../postgres/copy-query.js';
 import type { CursorValue } from '../postgres/cursor-key.js';
 import { quoteQualified } from '../contract/identifiers.js';
 import type { PartitionStats } from '../run/documents.js';
-import { coverageProblem } from '../plan/partitions.js';
+import { samePartition } from '../plan/partitions.js';
 import { planWhereSql, type RunPlan } from '../run/run-plan.js';
 import { readInSnapshot, RunStore, sharedSnapshot, STORE_READ_CONCURRENCY } from '../run/run-store.js';
 import { watermarkRangeOf } from '../plan/watermark.js';
@@ -108,18 +108,14 @@ export async function finalizeExport(
 ): Promise<FinalizeExportResult> {
   const run = RunStore.open(deps.openStore(input.destination), input.table, input.runKey);
   const plan = await run.requirePlan();
-  // The stored ranges must partition the whole cursor domain, and each finished partition must be
-  // the range planned for it: otherwise its markers or ranges come from another plan of this runKey.
-  const ranges = await run.ranges(0, plan.partitionCount + 1);
-  const problem = coverageProblem(ranges, plan.partitionCount);
-  if (problem)
-    throw verification(`run ${input.runKey}: the stored plan does not cover the table: ${problem}`, {
-      runKey: input.runKey,
-    });
+  // The stored ranges must be the plan's and partition the whole cursor domain, and each finished
+  // partition must be the range planned for it: otherwise its markers or ranges come from another
+  // plan of this runKey.
+  const ranges = await run.coveringRanges(plan);
   const partitions = await run.finishedPartitions(plan);
   for (const p of partitions) {
     const planned = ranges[p.partition.index];
-    if (JSON.stringify(p.partition) !== JSON.stringify(planned)) {
+    if (!planned || !samePartition(p.partition, planned)) {
       throw verification(
         `partition ${p.partition.index} was extracted for range ${JSON.stringify(p.partition)}, planned ${JSON.stringify(planned)}`,
         { partition: p.partition.index },
@@ -127,7 +123,9 @@ export async function finalizeExport(
     }
   }
   const snapshot = input.snapshot ?? null;
-  const elsewhere = input.strictSnapshot ? partitions.find((p) => !readInSnapshot(p, snapshot)) : undefined;
+  // A finished run's partitions stay as its manifest states them (a re-run reads nothing again).
+  const strict = input.strictSnapshot === true && !(await run.finished());
+  const elsewhere = strict ? partitions.find((p) => !readInSnapshot(p, snapshot)) : undefined;
   if (elsewhere) {
     // Extraction never marks a partition of another snapshot done for this one; a marker that
     // says otherwise was written by another run of this runKey.

@@ -26,12 +26,7 @@ import { checkWhere, filterSql, PLANNING_CLOCK_SQL, type PlanningClock } from '.
 import { quoteIdent, quoteQualified } from '../contract/identifiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
-import {
-  INCREMENTAL_PLAN_VERSION,
-  EXTENDED_PLAN_VERSION,
-  RUN_PLAN_VERSION,
-  type RunPlan,
-} from '../run/run-plan.js';
+import { INCREMENTAL_PLAN_VERSION, RUN_PLAN_VERSION, type RunPlan } from '../run/run-plan.js';
 import { RunStore } from '../run/run-store.js';
 import type { WatermarkSpec } from '../contract/incremental.js';
 import type { PlannedWatermark } from '../plan/watermark.js';
@@ -100,26 +95,32 @@ export async function planExport(input: PlanExportInput, deps: PlanDeps): Promis
   if (input.where !== null) await checkWhere(input.where);
   const run = RunStore.open(deps.openStore(input.destination), input.table, input.runKey);
   const stored = await run.plan();
-  if (stored) {
-    checkSamePlan(stored, input);
-    checkCtidSnapshot(stored, input);
-    checkMetadataNames(stored.columns, input);
-    await checkStoredWatermark({ store: run.store, plan: stored, spec: input.incremental ?? null });
-    return { plan: stored, reused: true };
-  }
+  if (stored) return adopt(run, stored, input);
   // The destination first: a store that refuses writes fails before the source is read.
   await run.probeWrites();
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
   const client = await connect(config);
+  let planned: { plan: RunPlan; ranges: PartitionRange[] };
   try {
     await beginRead(client, input.snapshotId ?? null);
-    const { plan, ranges } = await planFromSource(client, input, run);
+    planned = await planFromSource(client, input, run);
     await client.query('COMMIT');
-    await run.storePlan(plan, ranges);
-    return { plan, reused: false };
   } finally {
     await client.end().catch(() => undefined);
   }
+  // `_plan.json` is create-only: of two runs of this runKey planning at once, one stores its
+  // plan and the other adopts it, or refuses it when its settings disagree (PlanMismatch).
+  const { plan, created } = await run.storePlan(planned.plan, planned.ranges);
+  return created ? { plan, reused: false } : adopt(run, plan, input);
+}
+
+/** Reuses the plan stored for this runKey, if this run's settings agree with it. */
+async function adopt(run: RunStore, stored: RunPlan, input: PlanExportInput): Promise<PlanExportResult> {
+  checkSamePlan(stored, input);
+  checkCtidSnapshot(stored, input);
+  checkMetadataNames(stored.columns, input);
+  await checkStoredWatermark({ store: run.store, plan: stored, spec: input.incremental ?? null });
+  return { plan: stored, reused: true };
 }
 
 async function planFromSource(
@@ -220,16 +221,12 @@ async function planFromSource(
     });
   }
   const plan: RunPlan = {
-    version:
-      resolved.key || resolved.tieBreaker || cursorKind === 'ctid' || hasExtensionColumns(columns)
-        ? EXTENDED_PLAN_VERSION
-        : watermark
-          ? INCREMENTAL_PLAN_VERSION
-          : RUN_PLAN_VERSION,
+    version: watermark ? INCREMENTAL_PLAN_VERSION : RUN_PLAN_VERSION,
     ...(watermark ? { mode: 'incremental', watermark } : {}),
     table: input.table,
     runKey: input.runKey,
     typeOptions: planTypeOptions(input),
+    ...(metadataColumnsOf(input) ? { metadataColumns: metadataColumnsOf(input) } : {}),
     intermediateRaw: input.intermediateRaw ?? false,
     compacted: input.compacted ?? true,
     extractedAt: input.startedAt,
@@ -456,11 +453,6 @@ async function overRows<T>(
   }
 }
 
-/** Whether a column (or an array's element) is written as an Arrow extension type (plan version 5). */
-function hasExtensionColumns(columns: readonly ColumnSpec[]): boolean {
-  return columns.some((c) => c.extension !== undefined || c.element?.extension !== undefined);
-}
-
 /**
  * The type options a plan is made with: every field explicit, so that stored plans compare; but
  * `uuidAs` and `jsonAs` only when they are not the default, so that a plan stored before they
@@ -498,7 +490,34 @@ function checkCtidSnapshot(plan: RunPlan, input: PlanExportInput): void {
   );
 }
 
+/** The metadata column names the run asks for, when its input names them (the workflow always does). */
+function metadataColumnsOf(input: PlanExportInput): MetadataColumnNames | undefined {
+  const t = input.types;
+  if (t?.extractedAtColumn === undefined || t.extractionIdColumn === undefined) return undefined;
+  return { extractedAtColumn: t.extractedAtColumn, extractionIdColumn: t.extractionIdColumn };
+}
+
 function checkSamePlan(plan: RunPlan, input: PlanExportInput): void {
+  const names = metadataColumnsOf(input);
+  const planned = plan.metadataColumns;
+  const field =
+    !planned || !names
+      ? undefined
+      : planned.extractedAtColumn !== names.extractedAtColumn
+        ? 'extractedAtColumn'
+        : planned.extractionIdColumn !== names.extractionIdColumn
+          ? 'extractionIdColumn'
+          : undefined;
+  if (field && planned && names) {
+    throw new PgParquetError(
+      ErrorType.PlanMismatch,
+      `run ${input.runKey} of ${displayName(input.table)} was planned with transform.${field} ` +
+        `${JSON.stringify(planned[field])}, now ${JSON.stringify(names[field])}; accepted: the same name ` +
+        '(files already stored carry it), or a new runKey',
+      false,
+      { field: `transform.${field}`, value: names[field], planned: planned[field], runKey: input.runKey },
+    );
+  }
   const requested = planTypeOptions(input);
   if (plan.typeOptions && JSON.stringify(plan.typeOptions) !== JSON.stringify(requested)) {
     throw new PgParquetError(

@@ -66,6 +66,16 @@ export function planUniformRanges(input: PlanInput): IntegerPartitionRange[] {
   return ranges;
 }
 
+/** Whether two ranges are the same partition: index, bounds and whether it takes NULL cursors. */
+export function samePartition(a: PartitionRange, b: PartitionRange): boolean {
+  return (
+    a.index === b.index &&
+    a.includesNulls === b.includesNulls &&
+    sameCursorValue(a.lo, b.lo) &&
+    sameCursorValue(a.hi, b.hi)
+  );
+}
+
 /**
  * Why `ranges` do not partition the whole cursor domain into exactly `count` partitions, or
  * undefined when they do: dense indexes 0..count-1, the first open below and the only one taking

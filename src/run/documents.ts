@@ -36,8 +36,11 @@ export type PartitionReadIn = ConsistencyPoint & {
   readonly mixed: boolean;
 };
 
-/** Version of `_compaction.json`; 1 held every group inline, 2 keeps them in chunk documents. */
-export const COMPACTION_PLAN_VERSION = 2;
+/**
+ * Version of `_compaction.json`; 1 held every group inline, 2 keeps them in chunk documents, 3 in
+ * chunk documents under `_compaction/<groupsId>/` (the digest of the group list), create-only.
+ */
+export const COMPACTION_PLAN_VERSION = 3;
 
 /**
  * `_compaction.json`: the totals of a run's compaction plan. The groups (which raw files each
@@ -50,6 +53,8 @@ export interface CompactionSummary {
   /** Number of data files (groups). */
   readonly groups: number;
   readonly rows: number;
+  /** Digest of the group list: the folder of its chunks (absent in version 2: directly under `_compaction/`). */
+  readonly groupsId?: string;
 }
 
 /** Version of `_latest.json`. */

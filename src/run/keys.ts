@@ -10,10 +10,11 @@
  *     <schema>.<table>/run=<runKey>/_raw/part=<p>/batch=<b>.parquet   batch b of partition p (compacted
  *                                                                     run: read by compaction only)
  *     <schema>.<table>/run=<runKey>/_partitions/part=<p>.json         partition p is done (its stats)
- *     <schema>.<table>/run=<runKey>/_plan.json, _plan/ranges-<chunk>.json
- *     <schema>.<table>/run=<runKey>/_compaction.json, _compaction/groups-<chunk>.json
+ *     <schema>.<table>/run=<runKey>/_plan.json, _plan/<id>/ranges-<chunk>.json
+ *     <schema>.<table>/run=<runKey>/_compaction.json, _compaction/<id>/groups-<chunk>.json
+ *                                   (<id>: digest of the whole list; the documents are create-only)
  *     <schema>.<table>/run=<runKey>/_manifest.json, then _SUCCESS
- *     <schema>.<table>/run=<runKey>/_probe                            (written and deleted again by planning)
+ *     <schema>.<table>/run=<runKey>/_probe-<nonce>                    (written and deleted again by planning)
  *     <schema>.<table>/run=<runKey>/_DELETING                         retention is removing the run
  *     <schema>.<table>/_latest.json                                   the newest successful run
  *
@@ -96,14 +97,31 @@ export function compactionKey(run: RunLocation): string {
   return `${runPrefix(run)}_compaction.json`;
 }
 
-/** `…/_compaction/groups-<chunk>.json`: which raw files each data file of one chunk merges. */
-export function compactionGroupsKey(run: RunLocation, chunk: number): string {
-  return `${runPrefix(run)}_compaction/groups-${pad(chunk, PARTITION_DIGITS)}.json`;
+/**
+ * `…/_compaction/<id>/groups-<chunk>.json`: which raw files each data file of one chunk merges.
+ * `id` is the digest of the whole group list (see {@link rangesKey} for why); compaction plans of
+ * earlier versions have none and keep their chunks directly under `_compaction/`.
+ */
+export function compactionGroupsKey(run: RunLocation, chunk: number, id?: string): string {
+  return `${runPrefix(run)}_compaction/${idFolder(id)}groups-${pad(chunk, PARTITION_DIGITS)}.json`;
 }
 
-/** `…/_plan/ranges-<chunk>.json`: the partition ranges of the plan, a chunk at a time. */
-export function rangesKey(run: RunLocation, chunk: number): string {
-  return `${runPrefix(run)}_plan/ranges-${pad(chunk, PARTITION_DIGITS)}.json`;
+/**
+ * `…/_plan/<id>/ranges-<chunk>.json`: the partition ranges of the plan, a chunk at a time. `id` is
+ * the digest of the whole range list, named in `_plan.json`: two plans of one runKey (two runs
+ * planning at once, or an attempt that died before its `_plan.json`) never write the same chunk
+ * key with other content, so the plan that wins `_plan.json` always finds its own ranges. Plans
+ * of earlier versions have no id and keep their chunks directly under `_plan/`.
+ */
+export function rangesKey(run: RunLocation, chunk: number, id?: string): string {
+  return `${runPrefix(run)}_plan/${idFolder(id)}ranges-${pad(chunk, PARTITION_DIGITS)}.json`;
+}
+
+/** `<id>/` for a content-addressed chunk folder, '' for the layout of earlier versions. */
+function idFolder(id: string | undefined): string {
+  if (id === undefined) return '';
+  if (!/^[0-9a-f]{16,64}$/.test(id)) throw new RangeError(`not a chunk digest: ${id}`);
+  return `${id}/`;
 }
 
 /** `…/_manifest.json` */
@@ -111,9 +129,13 @@ export function manifestKey(run: RunLocation): string {
   return `${runPrefix(run)}_manifest.json`;
 }
 
-/** `…/_probe`: a few bytes planning writes and deletes to check the destination takes writes. */
-export function probeKey(run: RunLocation): string {
-  return `${runPrefix(run)}_probe`;
+/**
+ * `…/_probe` (`…/_probe-<nonce>` with a nonce): a few bytes planning writes and deletes to check
+ * the destination takes writes. Each attempt uses its own nonce, so that two runs of one runKey
+ * planning at once do not delete each other's probe between its write and its check.
+ */
+export function probeKey(run: RunLocation, nonce?: string): string {
+  return `${runPrefix(run)}_probe${nonce === undefined ? '' : `-${nonce}`}`;
 }
 
 /** `…/_SUCCESS` */

@@ -1,46 +1,48 @@
 /** The persisted plan of one run (`_plan.json`): what re-runs of the same runKey must reuse. */
 import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { RunMode } from '../contract/incremental.js';
+import type { MetadataColumnNames } from '../contract/export-input.js';
 import type { TypeOptions } from '../contract/type-options.js';
 import type { PlannedWatermark } from '../plan/watermark.js';
 import type { KeyColumn } from '../postgres/cursor-key.js';
 import type { PlanCursorKind } from '../postgres/copy-query.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
 import type { QualifiedName } from '../contract/table-name.js';
+import type { PartitionRange } from '../plan/partitions.js';
 
 /**
  * 3: the output layout of issue 11 (data files directly in the run folder, batches of compacted
  * runs under `_raw/`, markers under `_partitions/`). A runKey planned by an earlier version fails
  * with PgParquetPlanMismatch rather than mixing two layouts in one run folder.
+ * 4: version 3 plus `mode` and `watermark` (incremental runs only).
+ * 5 and 6: 3 and 4 with `rangesId`: the ranges sit under `_plan/<rangesId>/` with the partition
+ * count beside them, and the run's decisive documents are create-only. Earlier workers refuse
+ * these versions (they would look for the ranges directly under `_plan/`), which also keeps them
+ * off what they would silently get wrong in plans of this version: a keyset cursor (`cursorKey`:
+ * bounds are arrays of texts), a `tieBreaker` (ORDER BY columns after a non-unique cursor),
+ * `cursorKind: "ctid"` (page ranges), columns with an Arrow extension type (`transform.uuidAs:
+ * "uuid"`, `jsonAs: "json"`: `ColumnSpec.extension`), a checked `whereSql`.
  */
-export const RUN_PLAN_VERSION = 3;
+export const RUN_PLAN_VERSION = 5;
 /**
- * 4: version 3 plus `mode` and `watermark`. Only incremental plans are written as 4, so that a
- * worker of an earlier version refuses them (it would export every row, not the run's range)
- * while it still runs full plans made by this one.
+ * Only incremental plans are written with this version, so that a worker of an earlier version
+ * refuses them (it would export every row, not the run's range) while it still runs full plans.
  */
-export const INCREMENTAL_PLAN_VERSION = 4;
-/**
- * 5: version 3 or 4 (a full or an incremental run, by `mode`) plus what a worker of an earlier
- * version would silently get wrong: a keyset cursor (`cursorKey`: bounds are arrays of texts), a
- * `tieBreaker` (ORDER BY columns after a non-unique cursor), `cursorKind: "ctid"` (page ranges),
- * or columns with an Arrow extension type (`transform.uuidAs: "uuid"`, `jsonAs: "json"`:
- * `ColumnSpec.extension`). Only such plans are written as 5, so that an earlier worker refuses
- * them (it would read an array bound as an integer, order ties differently, or write those
- * columns as strings into the same run) while it still runs the others.
- */
-export const EXTENDED_PLAN_VERSION = 5;
-/** The plan versions this version reads (same layout; 3 is a full run). */
-export const READABLE_PLAN_VERSIONS: readonly number[] = [
-  RUN_PLAN_VERSION,
-  INCREMENTAL_PLAN_VERSION,
-  EXTENDED_PLAN_VERSION,
-];
+export const INCREMENTAL_PLAN_VERSION = 6;
+/** The plan versions this version reads (same layout; 3 and 5 are full runs, 4 and 6 incremental). */
+export const READABLE_PLAN_VERSIONS: readonly number[] = [3, 4, RUN_PLAN_VERSION, INCREMENTAL_PLAN_VERSION];
 /**
  * Partition ranges are stored in chunks of this many, and the workflow works chunk by chunk, so
  * neither an activity payload nor one workflow run's history grows with the partition count.
  */
 export const RANGES_PER_CHUNK = PARTITIONS_PER_CHUNK;
+
+/** `_plan/<rangesId>/ranges-<chunk>.json` (plan versions 5 and 6): a chunk and the count it belongs to. */
+export interface RangesChunk {
+  /** The plan's partition count, recorded with its ranges (the coverage proof checks it). */
+  readonly partitionCount: number;
+  readonly ranges: readonly PartitionRange[];
+}
 
 /** Everything that fixes the output of a run: re-running the runKey reuses it as stored. */
 export interface RunPlan {
@@ -79,6 +81,13 @@ export interface RunPlan {
   /** The type options the columns were planned with (absent in plans of earlier versions). */
   readonly typeOptions?: TypeOptions;
   /**
+   * The metadata column names every batch of the run carries (`transform.extractedAtColumn`,
+   * `transform.extractionIdColumn`): part of the files' schema, so a re-run or a concurrent run
+   * with other names is refused rather than mixing two schemas in one run (absent in plans of
+   * earlier versions, which are not checked).
+   */
+  readonly metadataColumns?: MetadataColumnNames;
+  /**
    * Whether raw files are written in the intermediate format that only a rewriting compaction
    * reads (absent in plans of earlier versions).
    */
@@ -90,8 +99,14 @@ export interface RunPlan {
   readonly compacted: boolean;
   /** What the ranges were balanced on: PostgreSQL's histogram, a sample, or equal id spans. */
   readonly balance: 'pg_stats' | 'sample' | 'minmax';
-  /** Number of partitions; their ranges are in `_plan/ranges-<chunk>.json`. */
+  /** Number of partitions; their ranges are in `_plan/<rangesId>/ranges-<chunk>.json`. */
   readonly partitionCount: number;
+  /**
+   * Digest of the whole range list (see `rangesKey`): names the folder of the range chunks and
+   * proves at finalize that the ranges read are the ones planned. Absent in plans of version 3
+   * and 4 (chunks directly under `_plan/`).
+   */
+  readonly rangesId?: string;
   readonly sourceBytes: number;
   /** Rows PostgreSQL estimates for the table (`reltuples`; null with a filter or before ANALYZE). */
   readonly estimatedRows?: number | null;

@@ -12,6 +12,7 @@
  * - retention removes a successful run: `_DELETING` first, then `_SUCCESS`, the files its
  *   manifest lists, its other `_` documents, `_manifest.json`, and `_DELETING` last.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import pMap from 'p-map';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { PARTITIONS_PER_CHUNK } from '../contract/chunks.js';
@@ -22,7 +23,7 @@ import { readStoredParquetInfo, readStoredParquetTail } from '../parquet/stored-
 import { intField } from '../parquet/thrift-compact.js';
 import { parquetRowCount } from '../parquet/footer.js';
 import type { CompactionGroup, CompactionInput } from '../plan/compaction.js';
-import type { PartitionRange } from '../plan/partitions.js';
+import { coverageProblem, samePartition, type PartitionRange } from '../plan/partitions.js';
 import type { CursorValue } from '../postgres/cursor-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { compareKeys } from '../storage/object-store.js';
@@ -35,7 +36,14 @@ import {
   type PartitionReadIn,
   type PartitionStats,
 } from './documents.js';
-import { putIfChanged, readJson, writeJson, writeJsonIfChanged } from './json-object.js';
+import {
+  createBytes,
+  createJson,
+  jsonBytes,
+  putIfChanged,
+  readJson,
+  writeJsonIfChanged,
+} from './json-object.js';
 import {
   batchKey,
   batchPrefix,
@@ -57,7 +65,7 @@ import {
   type RunLocation,
 } from './keys.js';
 import type { Manifest } from './manifest.js';
-import { RANGES_PER_CHUNK, READABLE_PLAN_VERSIONS, type RunPlan } from './run-plan.js';
+import { RANGES_PER_CHUNK, READABLE_PLAN_VERSIONS, type RangesChunk, type RunPlan } from './run-plan.js';
 
 /** Concurrent small reads (markers, footers) against the object store. */
 export const STORE_READ_CONCURRENCY = 32;
@@ -176,7 +184,12 @@ export class RunStore {
   /** The stored plan, or undefined when the run is not planned yet. */
   async plan(): Promise<RunPlan | undefined> {
     const plan = await readJson<RunPlan>(this.store, planKey(this.location));
-    if (plan && !READABLE_PLAN_VERSIONS.includes(plan.version)) {
+    return plan && this.readablePlan(plan);
+  }
+
+  /** `plan` when this version can run it; else the terminal PlanMismatch. */
+  private readablePlan(plan: RunPlan): RunPlan {
+    if (!READABLE_PLAN_VERSIONS.includes(plan.version)) {
       throw new PgParquetError(
         ErrorType.PlanMismatch,
         `_plan.json of run ${this.runKey} has version ${plan.version}, expected ${READABLE_PLAN_VERSIONS.join(' or ')}; ` +
@@ -201,53 +214,149 @@ export class RunStore {
 
   /**
    * Checks, before any source is read, that the destination takes writes: writes a few bytes
-   * under the run's `_probe` key and deletes them again. A missing bucket, refused credentials,
+   * under a `_probe-<nonce>` key of the run and deletes them again. A missing bucket, refused credentials,
    * a read-only folder or a path through a file fail here with the store's typed error. The
    * delete is best effort (a store that lets us write but not delete is still usable; the
    * `_`-prefixed object is skipped by readers).
    */
   async probeWrites(): Promise<void> {
-    const key = probeKey(this.location);
+    const key = probeKey(this.location, randomBytes(6).toString('hex'));
     await this.store.put(key, new TextEncoder().encode('pg-parquet write probe\n'), 'text/plain');
     await this.store.delete([key]).catch(() => undefined);
   }
 
-  /** Stores the plan: the ranges first, `_plan.json` last (its presence implies the ranges). */
-  async storePlan(plan: RunPlan, ranges: readonly PartitionRange[]): Promise<void> {
-    for (let start = 0; start < ranges.length; start += RANGES_PER_CHUNK) {
-      await writeJson(
-        this.store,
-        rangesKey(this.location, start / RANGES_PER_CHUNK),
-        ranges.slice(start, start + RANGES_PER_CHUNK),
-      );
-    }
-    await writeJson(this.store, planKey(this.location), plan);
+  /**
+   * Stores the plan unless the runKey has one: the ranges first, under `_plan/<rangesId>/` (the
+   * digest of the range list, so no other plan writes these keys), then `_plan.json`
+   * create-only (its presence implies its ranges). The plan that wins `_plan.json` decides the
+   * run: when another run of this runKey (or an earlier attempt) stored one first, that plan is
+   * returned with `created` false (the caller adopts it or refuses it) and this call's ranges,
+   * if they are another list, are deleted again.
+   */
+  async storePlan(
+    plan: RunPlan,
+    ranges: readonly PartitionRange[],
+  ): Promise<{ readonly plan: RunPlan; readonly created: boolean }> {
+    const rangesId = listDigest(ranges);
+    const keys = await this.createChunks(
+      ranges,
+      RANGES_PER_CHUNK,
+      (chunk) => rangesKey(this.location, chunk, rangesId),
+      (slice): RangesChunk => ({ partitionCount: ranges.length, ranges: slice }),
+    );
+    const doc: RunPlan = { ...plan, partitionCount: ranges.length, rangesId };
+    const { created, stored } = await createJson(this.store, planKey(this.location), doc);
+    if (created) return { plan: doc, created };
+    if (stored.rangesId !== rangesId) await this.store.delete(keys).catch(() => undefined);
+    return { plan: this.readablePlan(stored), created: false };
   }
 
-  /** Ranges [start, start + count) of the stored plan (within one chunk or across chunks). */
-  async ranges(start: number, count: number): Promise<PartitionRange[]> {
+  /**
+   * Ranges [start, start + count) of the stored plan (within one chunk or across chunks); `plan`
+   * is read when not given.
+   */
+  async ranges(start: number, count: number, plan?: RunPlan): Promise<PartitionRange[]> {
+    const stored = plan ?? (await this.requirePlan());
     const out: PartitionRange[] = [];
     for (let chunk = Math.floor(start / RANGES_PER_CHUNK); out.length < count; chunk++) {
-      const ranges = await readJson<PartitionRange[]>(this.store, rangesKey(this.location, chunk));
-      if (!ranges) break;
-      for (const r of ranges) if (r.index >= start && r.index < start + count) out.push(r);
-      if (ranges.length < RANGES_PER_CHUNK) break;
+      const doc = await this.rangesChunk(stored, chunk);
+      if (!doc) break;
+      for (const r of doc.ranges) if (r.index >= start && r.index < start + count) out.push(r);
+      if (doc.ranges.length < RANGES_PER_CHUNK) break;
     }
     return out;
+  }
+
+  /**
+   * The coverage proof, before a manifest may be written: every range of the plan, read back,
+   * must be the list the plan was made with (its digest, and the partition count recorded with
+   * each chunk) and partition the whole cursor domain (see `coverageProblem`). Otherwise the
+   * ranges and `_plan.json` come from different plans of this runKey: a terminal
+   * PgParquetVerificationFailed, never a manifest over part of the table.
+   */
+  async coveringRanges(plan: RunPlan): Promise<PartitionRange[]> {
+    const all: PartitionRange[] = [];
+    for (let chunk = 0; ; chunk++) {
+      const doc = await this.rangesChunk(plan, chunk);
+      if (!doc) break;
+      if (doc.partitionCount !== undefined && doc.partitionCount !== plan.partitionCount) {
+        throw lost(
+          `run ${this.runKey}: range chunk ${chunk} belongs to a plan of ${doc.partitionCount} partitions, ` +
+            `_plan.json has ${plan.partitionCount}`,
+          { runKey: this.runKey, chunk, recorded: doc.partitionCount, planned: plan.partitionCount },
+        );
+      }
+      all.push(...doc.ranges);
+      if (doc.ranges.length < RANGES_PER_CHUNK || all.length > plan.partitionCount) break;
+    }
+    const problem =
+      coverageProblem(all, plan.partitionCount) ??
+      (plan.rangesId !== undefined && listDigest(all) !== plan.rangesId
+        ? `the stored ranges are not the list ${plan.rangesId} the plan was made with`
+        : undefined);
+    if (problem) {
+      throw lost(`run ${this.runKey}: the stored plan does not cover the table: ${problem}`, {
+        runKey: this.runKey,
+      });
+    }
+    return all;
+  }
+
+  /** One chunk of the plan's ranges (both layouts), or undefined when it is not stored. */
+  private async rangesChunk(
+    plan: RunPlan,
+    chunk: number,
+  ): Promise<{ readonly ranges: readonly PartitionRange[]; readonly partitionCount?: number } | undefined> {
+    if (plan.rangesId === undefined) {
+      const ranges = await readJson<PartitionRange[]>(this.store, rangesKey(this.location, chunk));
+      return ranges && { ranges };
+    }
+    return readJson<RangesChunk>(this.store, rangesKey(this.location, chunk, plan.rangesId));
+  }
+
+  /**
+   * Writes `items` create-only in chunks of `perChunk` (keys from `keyOf`, documents from `wrap`);
+   * returns the keys. The keys are content-addressed, so a chunk already stored holds the same
+   * bytes (another run of the same plan, or an earlier attempt); one that differs is refused.
+   */
+  private async createChunks<T>(
+    items: readonly T[],
+    perChunk: number,
+    keyOf: (chunk: number) => string,
+    wrap: (slice: readonly T[]) => unknown,
+  ): Promise<string[]> {
+    const keys: string[] = [];
+    for (let start = 0; start < items.length; start += perChunk) {
+      const key = keyOf(start / perChunk);
+      const { same } = await createJson(this.store, key, wrap(items.slice(start, start + perChunk)));
+      if (!same) {
+        throw mismatch(this.runKey, `${key} holds other content than its digest names`, { key });
+      }
+      keys.push(key);
+    }
+    return keys;
   }
 
   // --- partitions -----------------------------------------------------------------------------
 
   /**
    * The stats of partition `p` when it is done, else undefined; with `snapshot`, only when it was
-   * read in that snapshot (a partition of a lost snapshot is read again).
+   * read in that snapshot (a partition of a lost snapshot is read again), or when the run is
+   * finished: a re-run of a run with `_SUCCESS` reads nothing again (its create-only manifest
+   * states the snapshot the partitions were read in, and stays as it is).
    */
   async finishedPartition(
     p: number,
     snapshot: RunSnapshot | null = null,
   ): Promise<PartitionStats | undefined> {
     const stats = await readJson<PartitionStats>(this.store, partitionDoneKey(this.location, p));
-    return stats && readInSnapshot(stats, snapshot) ? stats : undefined;
+    if (!stats) return undefined;
+    return readInSnapshot(stats, snapshot) || (await this.finished()) ? stats : undefined;
+  }
+
+  /** Whether the run has `_SUCCESS` (its manifest is then decided). */
+  async finished(): Promise<boolean> {
+    return (await this.store.head(successKey(this.location))) !== undefined;
   }
 
   /**
@@ -312,16 +421,56 @@ export class RunStore {
 
   /**
    * Marks a partition done: batches beyond the last one written (from an earlier attempt that
-   * saw more rows) are removed first, then its marker is written with the stats.
+   * saw more rows) are removed first, then its marker is written create-only with the stats.
+   * A marker already there decides (another run of this runKey, or a concurrent attempt,
+   * finished the partition first): if it records the same output (range, rows, files), it is
+   * kept as it is; if not, the terminal PgParquetPlanMismatch. Only a marker of another snapshot
+   * than `options.replacing` is replaced (`consistency: "snapshot"` reads such a partition again).
    */
-  async finishPartition(plan: BatchPlacement, stats: PartitionStats): Promise<void> {
+  async finishPartition(
+    plan: BatchPlacement,
+    stats: PartitionStats,
+    options: { readonly replacing?: RunSnapshot | null } = {},
+  ): Promise<void> {
     const p = stats.partition.index;
+    const key = partitionDoneKey(this.location, p);
+    const replacing = options.replacing ?? null;
+    const decide = (stored: PartitionStats): 'keep' | 'replace' => {
+      if (!samePartition(stored.partition, stats.partition)) {
+        throw mismatch(this.runKey, `partition ${p} was finished for another range`, {
+          partition: p,
+          stored: stored.partition,
+          range: stats.partition,
+        });
+      }
+      if (replacing !== null && !readInSnapshot(stored, replacing)) return 'replace';
+      if (sameOutput(stored, stats)) return 'keep';
+      throw mismatch(
+        this.runKey,
+        `partition ${p} was finished by another run of this runKey with other output ` +
+          `(${stored.rows} rows in ${stored.files.length} files; this run: ${stats.rows} in ${stats.files.length})`,
+        {
+          partition: p,
+          stored: { rows: stored.rows, files: stored.files.length },
+          run: { rows: stats.rows, files: stats.files.length },
+        },
+      );
+    };
+    const before = await readJson<PartitionStats>(this.store, key);
+    if (before && decide(before) === 'keep') return;
     const existing = await this.store.list(batchPrefix(this.location, plan.compacted, p));
     const stale = existing
       .filter((o) => (parseBatchKey(o.key)?.batch ?? -1) >= stats.files.length)
       .map((o) => o.key);
     if (stale.length > 0) await this.store.delete(stale);
-    await writeJson(this.store, partitionDoneKey(this.location, p), stats);
+    if (before) {
+      // A marker of a lost snapshot: this attempt read the partition again in the run's one.
+      await this.store.put(key, jsonBytes(stats), 'application/json');
+      return;
+    }
+    const { created, stored } = await createJson(this.store, key, stats);
+    if (!created && decide(stored) === 'replace')
+      await this.store.put(key, jsonBytes(stats), 'application/json');
   }
 
   /** The stats of every partition of the plan, in order; all of them must be done. */
@@ -361,26 +510,36 @@ export class RunStore {
     };
   }
 
-  /** Stores the groups a chunk at a time, then `_compaction.json` (its presence implies them). */
+  /**
+   * Stores the groups a chunk at a time under `_compaction/<groupsId>/` (the digest of the list),
+   * then `_compaction.json` create-only (its presence implies them). A compaction plan stored
+   * first (another run of this runKey, an earlier attempt) decides: it is returned instead, and
+   * this call's chunks, if they are another list, are deleted again.
+   */
   async storeCompactionPlan(
     targetFileBytes: number,
     groups: readonly CompactionGroup[],
   ): Promise<CompactionSummary> {
-    for (let start = 0; start < groups.length; start += GROUPS_PER_CHUNK) {
-      await writeJson(
-        this.store,
-        compactionGroupsKey(this.location, start / GROUPS_PER_CHUNK),
-        groups.slice(start, start + GROUPS_PER_CHUNK),
-      );
-    }
+    const groupsId = listDigest(groups);
+    const keys = await this.createChunks(
+      groups,
+      GROUPS_PER_CHUNK,
+      (chunk) => compactionGroupsKey(this.location, chunk, groupsId),
+      (slice) => slice,
+    );
     const summary: CompactionSummary = {
       version: COMPACTION_PLAN_VERSION,
       targetFileBytes,
       groups: groups.length,
       rows: groups.reduce((s, g) => s + g.rows, 0),
+      groupsId,
     };
-    await writeJson(this.store, compactionKey(this.location), summary);
-    return summary;
+    const { created, stored } = await createJson(this.store, compactionKey(this.location), summary);
+    if (created) return summary;
+    if (isV1(stored) || stored.groupsId !== groupsId) await this.store.delete(keys).catch(() => undefined);
+    const plan = await this.compactionPlan();
+    if (!plan) throw lost(`_compaction.json of run ${this.runKey} disappeared`, { runKey: this.runKey });
+    return plan;
   }
 
   /** Which raw files data file `n` merges (reads one chunk), or undefined when not planned. */
@@ -393,7 +552,7 @@ export class RunStore {
     if (isV1(doc)) return doc.groups[n];
     const chunk = await readJson<CompactionGroup[]>(
       this.store,
-      compactionGroupsKey(this.location, Math.floor(n / GROUPS_PER_CHUNK)),
+      compactionGroupsKey(this.location, Math.floor(n / GROUPS_PER_CHUNK), doc.groupsId),
     );
     return chunk?.[n % GROUPS_PER_CHUNK];
   }
@@ -408,7 +567,10 @@ export class RunStore {
     if (isV1(doc)) return [...doc.groups];
     const out: CompactionGroup[] = [];
     for (let chunk = 0; out.length < doc.groups; chunk++) {
-      const groups = await readJson<CompactionGroup[]>(this.store, compactionGroupsKey(this.location, chunk));
+      const groups = await readJson<CompactionGroup[]>(
+        this.store,
+        compactionGroupsKey(this.location, chunk, doc.groupsId),
+      );
       if (!groups || groups.length === 0) {
         throw lost(`compaction chunk ${chunk} of run ${this.runKey} is missing`, { chunk });
       }
@@ -534,15 +696,28 @@ export class RunStore {
   }
 
   /**
-   * Writes `_manifest.json`, then `_SUCCESS`; returns the manifest's URL. What is already stored as
-   * it would be written is left alone, so a re-run of a finished run rewrites nothing.
+   * Writes `_manifest.json`, then `_SUCCESS`, both create-only; returns the manifest's URL. A
+   * manifest already stored with these very bytes is kept (a re-run of a finished run, or another
+   * run of this runKey that finished the same plan, rewrites nothing); one with other content was
+   * written by another run of this runKey with other settings: the terminal PgParquetPlanMismatch
+   * naming the fields that differ, and this run writes no `_SUCCESS`.
    */
   async commitManifest(manifest: Manifest): Promise<string> {
     const key = manifestKey(this.location);
-    await writeJsonIfChanged(this.store, key, manifest);
-    if (!(await this.store.head(successKey(this.location)))) {
-      await this.store.put(successKey(this.location), new Uint8Array(0), 'text/plain');
+    const { same, stored } = await createJson(this.store, key, manifest);
+    if (!same) {
+      const differ = Object.keys({ ...stored, ...manifest }).filter(
+        (k) =>
+          JSON.stringify((stored as unknown as Record<string, unknown>)[k]) !==
+          JSON.stringify((manifest as unknown as Record<string, unknown>)[k]),
+      );
+      throw mismatch(
+        this.runKey,
+        `another run of this runKey stored a manifest that differs in ${differ.join(', ')}`,
+        { key, differ },
+      );
     }
+    await createBytes(this.store, successKey(this.location), new Uint8Array(0), 'text/plain');
     return this.store.urlOf(key);
   }
 
@@ -652,6 +827,34 @@ export interface StoredFile {
 
 function isV1(doc: CompactionSummary | CompactionPlanV1): doc is CompactionPlanV1 {
   return Array.isArray(doc.groups);
+}
+
+/**
+ * Digest of a list as stored (its JSON): names a content-addressed chunk folder. 128 bits of
+ * SHA-256, so two different plans of one runKey never share a folder.
+ */
+function listDigest(items: readonly unknown[]): string {
+  return createHash('sha256').update(jsonBytes(items)).digest('hex').slice(0, 32);
+}
+
+/**
+ * Whether two markers of one partition record the same output: rows and files (key, rows, cursor
+ * span). Where it was read (`readIn`) may differ: two runs read in their own snapshots.
+ */
+function sameOutput(a: PartitionStats, b: PartitionStats): boolean {
+  const files = (s: PartitionStats) =>
+    JSON.stringify(s.files.map((f) => [f.key, f.rows, f.cursorMin, f.cursorMax]));
+  return a.sourceRows === b.sourceRows && a.rows === b.rows && files(a) === files(b);
+}
+
+/** Another run of this runKey decided otherwise: terminal, the run needs its own runKey. */
+function mismatch(runKey: string, message: string, details: Record<string, unknown>): PgParquetError {
+  return new PgParquetError(
+    ErrorType.PlanMismatch,
+    `run ${runKey}: ${message}; accepted: the settings of the run that stored it, or a new runKey`,
+    false,
+    { runKey, ...details },
+  );
 }
 
 /** Stored state lost between the phases of a run: re-running cannot fix it, so it is terminal. */

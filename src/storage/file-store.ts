@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type Dirent, type Stats } from 'node:fs';
 import {
+  link,
   mkdir,
   open,
   readdir,
@@ -81,6 +82,24 @@ export class FileObjectStore implements ObjectStore {
       await writeAll(handle, body);
       return body.byteLength;
     });
+  }
+
+  /**
+   * Link into place: the temp file is written and fsynced as for `put`, then hard-linked to the
+   * target name, which fails with EEXIST when the name exists (atomic on local file systems and
+   * NFS), and unlinked. A reader never sees a partial document, and of two writers one wins.
+   */
+  async putIfAbsent(key: string, body: Uint8Array, _contentType?: string): Promise<ObjectInfo | undefined> {
+    return this.writeAtomically(
+      'putIfAbsent',
+      key,
+      async (handle, hash) => {
+        hash.update(body);
+        await writeAll(handle, body);
+        return body.byteLength;
+      },
+      'link',
+    );
   }
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>, _contentType?: string): Promise<ObjectInfo> {
@@ -235,14 +254,27 @@ export class FileObjectStore implements ObjectStore {
 
   /**
    * Writes through `fill` into a fresh temp file beside the target, fsyncs it, renames it over
-   * the target and fsyncs the folder. Any failure (including the source iterable throwing)
+   * the target (or, with `publish` "link", links it to the target name unless that exists: then
+   * `undefined`) and fsyncs the folder. Any failure (including the source iterable throwing)
    * removes the temp file and rethrows the original error.
    */
   private async writeAtomically(
     operation: string,
     key: string,
     fill: (handle: FileHandle, hash: ReturnType<typeof createHash>) => Promise<number>,
-  ): Promise<ObjectInfo> {
+  ): Promise<ObjectInfo>;
+  private async writeAtomically(
+    operation: string,
+    key: string,
+    fill: (handle: FileHandle, hash: ReturnType<typeof createHash>) => Promise<number>,
+    publish: 'link',
+  ): Promise<ObjectInfo | undefined>;
+  private async writeAtomically(
+    operation: string,
+    key: string,
+    fill: (handle: FileHandle, hash: ReturnType<typeof createHash>) => Promise<number>,
+    publish: 'rename' | 'link' = 'rename',
+  ): Promise<ObjectInfo | undefined> {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
     const temp = path.join(
@@ -265,7 +297,18 @@ export class FileObjectStore implements ObjectStore {
       } finally {
         await handle.close();
       }
-      await rename(temp, target);
+      if (publish === 'rename') await rename(temp, target);
+      else {
+        try {
+          await link(temp, target);
+        } catch (err) {
+          if (errnoCode(err) !== 'EEXIST') throw err;
+          await unlink(temp).catch(() => undefined);
+          return undefined;
+        }
+        // The document is in place: a temp name left behind is hidden and harmless.
+        await unlink(temp).catch(() => undefined);
+      }
     } catch (err) {
       await unlink(temp).catch(() => undefined);
       // Errors of the caller's source iterable are the caller's: rethrow them unchanged.

@@ -31,6 +31,13 @@ export interface ObjectStore {
   /** Store a whole object (replaces an existing one atomically: readers never see a partial object). */
   put(key: string, body: Uint8Array, contentType?: string): Promise<ObjectInfo>;
   /**
+   * Stores a whole object only if `key` holds none yet (S3 `If-None-Match: *`; for files a link
+   * into place, which fails when the name exists): `undefined` when an object was already there,
+   * which is then left as it is. Of two concurrent calls exactly one creates the object. For small
+   * documents that decide what a run is (its plan, markers, manifest): never a multipart upload.
+   */
+  putIfAbsent(key: string, body: Uint8Array, contentType?: string): Promise<ObjectInfo | undefined>;
+  /**
    * Store an object from a stream of chunks (multipart upload for S3, temp file + rename for files).
    * If the source iterable throws, the upload is aborted and no object appears under `key`.
    */

@@ -44,6 +44,8 @@ const MIN_PART_BYTES = 5 * 1024 * 1024;
 const MAX_COPY_BYTES = 1024 * 1024 * 1024;
 /** Parts of a composed object sent at once (copies run inside S3, so this bounds requests only). */
 const COMPOSE_CONCURRENCY = 4;
+/** Tries of a create-only write that S3 answers with 409 ConditionalRequestConflict (a concurrent one). */
+const CONDITIONAL_ATTEMPTS = 5;
 /** `DeleteObjects` accepts at most this many keys per request. */
 const DELETE_BATCH = 1000;
 
@@ -197,6 +199,44 @@ export class S3ObjectStore implements ObjectStore {
       ),
     );
     return this.mustHead('put', key);
+  }
+
+  /**
+   * A single `PutObject` with `If-None-Match: *`. MinIO and S3 answer 412 PreconditionFailed when
+   * the key exists (then `undefined`); S3 answers 409 ConditionalRequestConflict while another
+   * conditional write of the key is in flight, which is asked again after a pause. A 412 can also
+   * follow our own first attempt whose answer was lost (the SDK retried it): callers read the
+   * object back and compare, so that case counts as theirs.
+   */
+  async putIfAbsent(key: string, body: Uint8Array, contentType?: string): Promise<ObjectInfo | undefined> {
+    const Key = this.fullKey(key);
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.call('putIfAbsent', key, async () => {
+        try {
+          await this.client.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key,
+              Body: body,
+              ContentLength: body.byteLength,
+              IfNoneMatch: '*',
+              ...(contentType ? { ContentType: contentType } : {}),
+            }),
+          );
+          return 'created' as const;
+        } catch (err) {
+          const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+          if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412)
+            return 'exists' as const;
+          if (e.name === 'ConditionalRequestConflict' && attempt < CONDITIONAL_ATTEMPTS)
+            return 'conflict' as const;
+          throw err;
+        }
+      });
+      if (outcome === 'exists') return undefined;
+      if (outcome === 'created') return this.mustHead('putIfAbsent', key);
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
   }
 
   /**

@@ -1,15 +1,17 @@
 /**
- * Durability under real faults: the worker process is SIGKILLed mid-partition and mid-compaction,
- * a run is terminated and started again, and the extracting backend is terminated mid-COPY.
- * Every time the run completes with each source row exactly once, and what was stored before
- * the fault is not rewritten.
+ * Durability under real faults: the worker process is SIGKILLed mid-partition, mid-compaction
+ * and mid-finalize, a run is terminated and started again, and the extracting backend is
+ * terminated mid-COPY. Every time the run completes with each source row exactly once, and what
+ * was stored before the fault is not rewritten. For the kills, the time from the kill until the
+ * replacement attempt started is printed (not asserted: every phase heartbeats, with a 20 s
+ * heartbeat timeout).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Manifest } from '../../src/run/manifest.js';
 import type { ExportTableInput } from '../../src/contract/export-input.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
@@ -109,6 +111,39 @@ describe('kill, terminate and resume', () => {
     return manifest;
   }
 
+  /**
+   * How long after `killedAt` (ms since the epoch) the next attempt of `activity` started: the
+   * first ActivityTaskStarted event of that type after the kill, in any run of the workflow (a
+   * run whose snapshot died with the worker continues as new and starts the activity afresh).
+   */
+  async function replacementDelay(
+    handle: WorkflowHandle,
+    activity: string,
+    killedAt: number,
+  ): Promise<number> {
+    const starts: number[] = [];
+    for await (const run of client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+      const events = (await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? [];
+      const types = new Map<string, string>();
+      for (const e of events) {
+        const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+        if (name) types.set(String(e.eventId), name);
+        const started = e.activityTaskStartedEventAttributes;
+        if (started && types.get(String(started.scheduledEventId)) === activity) {
+          const at = Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+          if (at > killedAt) starts.push(at);
+        }
+      }
+    }
+    assert.ok(starts.length > 0, `no attempt of ${activity} started after the kill`);
+    return Math.min(...starts) - killedAt;
+  }
+
+  const report = (phase: string, ms: number) =>
+    console.log(
+      `[replacement] worker SIGKILLed during ${phase}: retried attempt started ${(ms / 1000).toFixed(1)} s later`,
+    );
+
   const rawBatches = (versions: Map<string, string>) =>
     new Map([...versions].filter(([k]) => /\/_raw\/part=\d+\/batch=\d+\.parquet$/.test(k)));
 
@@ -135,12 +170,14 @@ describe('kill, terminate and resume', () => {
         async () => rawBatches(await objectVersions(storage, prefix)).size >= 3,
       );
       await first.kill();
+      const killedAt = Date.now();
       slow.speedUp();
       const before = rawBatches(await objectVersions(storage, prefix));
       assert.ok(before.size < ROWS / 20_000, 'the partition was not finished when the worker died');
       await worker(taskQueue);
       const result = (await handle.result()) as ExportTableResult;
       assert.equal(result.rows, ROWS);
+      report('extraction', await replacementDelay(handle, 'pgParquetExtractPartition', killedAt));
       await assertExactlyOnce(prefix, runKey);
       const afterKill = rawBatches(await objectVersions(storage, prefix));
       for (const [key, version] of before)
@@ -154,7 +191,8 @@ describe('kill, terminate and resume', () => {
     { timeout: 240_000 },
     async (t) => {
       const runKey = 'kill-2';
-      const slow = await startSlowS3Proxy({ path: /\/run=[^/]+\/part-\d{5}\.parquet/, ms: 1_000, after: 2 });
+      const dataFilePut = /\/run=[^/]+\/part-\d{5}\.parquet/;
+      const slow = await startSlowS3Proxy({ path: dataFilePut, ms: 5_000, after: 2 });
       t.after(() => slow.close());
       const { taskQueue, prefix, first, handle } = await startRun(
         'kill-compact',
@@ -170,15 +208,64 @@ describe('kill, terminate and resume', () => {
       const dataFiles = (v: Map<string, string>) =>
         new Map([...v].filter(([k]) => /\/run=[^/]+\/part-\d{5}\.parquet$/.test(k)));
       await waitFor('2 data files', async () => dataFiles(await objectVersions(storage, prefix)).size >= 2);
+      // Killed while a compaction activity stores its data file (the proxy holds that PUT).
+      await waitFor('a held data file PUT', () =>
+        Promise.resolve(
+          slow.requests.filter((r) => r.method === 'PUT' && dataFilePut.test(decodeURIComponent(r.path)))
+            .length > 2,
+        ),
+      );
       await first.kill();
+      const killedAt = Date.now();
       slow.speedUp();
       const before = dataFiles(await objectVersions(storage, prefix));
       await worker(taskQueue);
       const result = (await handle.result()) as ExportTableResult;
       assert.equal(result.rows, ROWS);
       assert.ok(result.files > before.size, 'compaction was not finished when the worker died');
+      report('compaction', await replacementDelay(handle, 'pgParquetCompact', killedAt));
       await assertExactlyOnce(prefix, runKey);
       const after = dataFiles(await objectVersions(storage, prefix));
+      for (const [key, version] of before) assert.equal(after.get(key), version, `${key} was not rewritten`);
+    },
+  );
+
+  test(
+    'SIGKILL during finalize: a new worker finishes the run within the heartbeat timeout, nothing stored is rewritten',
+    { timeout: 240_000 },
+    async (t) => {
+      const runKey = 'kill-3';
+      // Finalize's manifest PUT is held: the worker dies after verifying, before `_SUCCESS`.
+      const slow = await startSlowS3Proxy({ path: /\/_manifest\.json/, ms: 60_000, after: 0 });
+      t.after(() => slow.close());
+      const { taskQueue, prefix, first, handle } = await startRun(
+        'kill-finalize',
+        runKey,
+        {
+          source: { table: TABLE },
+          partitions: { count: 2 },
+          batch: { rows: 50_000 },
+          compaction: { keepRaw: true },
+        },
+        slow,
+      );
+      await waitFor('the manifest PUT', () =>
+        Promise.resolve(slow.requests.some((r) => r.method === 'PUT' && r.path.includes('_manifest.json'))),
+      );
+      const before = await objectVersions(storage, prefix);
+      assert.ok(
+        ![...before.keys()].some((k) => k.endsWith('/_SUCCESS')),
+        'the run was not finished when the worker died',
+      );
+      await first.kill();
+      const killedAt = Date.now();
+      slow.speedUp();
+      await worker(taskQueue);
+      const result = (await handle.result()) as ExportTableResult;
+      assert.equal(result.rows, ROWS);
+      report('finalize', await replacementDelay(handle, 'pgParquetFinalize', killedAt));
+      await assertExactlyOnce(prefix, runKey);
+      const after = await objectVersions(storage, prefix);
       for (const [key, version] of before) assert.equal(after.get(key), version, `${key} was not rewritten`);
     },
   );

@@ -258,3 +258,20 @@ test('errors name the object and never carry credentials', async () => {
     return true;
   });
 });
+
+test('putIfAbsent is create-only (If-None-Match: *): MinIO answers 412, of 8 concurrent writers one wins', async () => {
+  const key = `create-only-${randomUUID().slice(0, 8)}.json`;
+  const first = await store.putIfAbsent(key, enc.encode('first'));
+  assert.equal(first?.etag, createHash('md5').update('first').digest('hex'));
+  assert.equal(await store.putIfAbsent(key, enc.encode('second')), undefined);
+  assert.equal(new TextDecoder().decode(await store.get(key)), 'first');
+  assert.equal((await store.head(key))?.etag, first.etag, 'the object was not rewritten');
+  const raceKey = `create-race-${randomUUID().slice(0, 8)}.json`;
+  const racing = await Promise.all(
+    Array.from({ length: 8 }, (_, i) => store.putIfAbsent(raceKey, enc.encode(`writer ${i}`))),
+  );
+  const winners = racing.filter((r) => r !== undefined);
+  assert.equal(winners.length, 1, 'exactly one writer creates the key');
+  const stored = await store.get(raceKey);
+  assert.equal(createHash('md5').update(stored!).digest('hex'), winners[0]!.etag);
+});

@@ -278,3 +278,19 @@ test('parseDestination refuses everything else with a DestinationError', () => {
   }
   assert.throws(() => openObjectStore('gs://x/y'), DestinationError);
 });
+
+test('putIfAbsent creates once: a second or concurrent write of the key leaves the first one, no temp file', () =>
+  withStore(async (store, dir) => {
+    const first = await store.putIfAbsent('a/doc.json', enc.encode('first'));
+    assert.equal(first?.etag, md5('first'));
+    assert.equal(await store.putIfAbsent('a/doc.json', enc.encode('second')), undefined);
+    assert.equal(new TextDecoder().decode(await store.get('a/doc.json')), 'first');
+    const racing = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.putIfAbsent('a/race.json', enc.encode(`writer ${i}`))),
+    );
+    const winners = racing.filter((r) => r !== undefined);
+    assert.equal(winners.length, 1, 'exactly one writer creates the key');
+    const stored = new TextDecoder().decode(await store.get('a/race.json'));
+    assert.equal(md5(stored), winners[0]!.etag, 'the stored bytes are the winner’s');
+    assert.deepEqual(await filesUnder(path.join(dir, 'dest')), ['a/doc.json', 'a/race.json']);
+  }));

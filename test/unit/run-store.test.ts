@@ -60,14 +60,21 @@ test('a compaction plan of 2,500 groups is stored in chunks of 1,000; one group 
       { groups: summary.groups, rows: summary.rows },
       { groups: 2500, rows: (2500 * 2501) / 2 },
     );
-    const chunkFiles = (await readdir(path.join(dir, RUN, '_compaction'))).sort();
+    // The chunks sit in one folder named by the digest of the whole group list.
+    assert.match(summary.groupsId ?? '', /^[0-9a-f]{32}$/);
+    const folders = await readdir(path.join(dir, RUN, '_compaction'));
+    assert.deepEqual(folders, [summary.groupsId]);
+    const chunkFiles = (await readdir(path.join(dir, RUN, '_compaction', folders[0]!))).sort();
     assert.deepEqual(chunkFiles, ['groups-00000.json', 'groups-00001.json', 'groups-00002.json']);
 
     const seen = countingGets(store);
     const g = await run.compactionGroup(1700);
     assert.equal(g?.index, 1700);
     assert.equal(g?.rows, 1701);
-    assert.deepEqual(seen.keys, [`${RUN}/_compaction.json`, `${RUN}/_compaction/groups-00001.json`]);
+    assert.deepEqual(seen.keys, [
+      `${RUN}/_compaction.json`,
+      `${RUN}/_compaction/${summary.groupsId}/groups-00001.json`,
+    ]);
     assert.equal(await run.compactionGroup(2500), undefined);
 
     const all = await run.compactionGroups();
@@ -91,8 +98,8 @@ test('a version-1 compaction plan (groups inline) is still read, so older runs r
 
 test('a missing group chunk is lost state: a terminal VerificationFailed, not a partial plan', async () => {
   await withRun(async (run, store) => {
-    await run.storeCompactionPlan(1 << 20, groups(1500));
-    await store.delete([`${RUN}/_compaction/groups-00001.json`]);
+    const { groupsId } = await run.storeCompactionPlan(1 << 20, groups(1500));
+    await store.delete([`${RUN}/_compaction/${groupsId}/groups-00001.json`]);
     await assert.rejects(run.compactionGroups(), (err: unknown) => {
       const e = err as { type?: string; retryable?: boolean };
       assert.equal(e.type, 'PgParquetVerificationFailed');
