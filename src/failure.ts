@@ -19,6 +19,15 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
+ * node-postgres' own messages (pg/lib/client.js) for a connection that is gone: the backend went
+ * away mid-session, or a query was sent on a client whose connection had already failed or closed
+ * (a second query of an activity after a restart of PostgreSQL), or connecting timed out. They
+ * carry no code.
+ */
+const LOST_CONNECTION =
+  /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout expired$)/;
+
+/**
  * `err` as a typed error: a {@link PgParquetError} as it is; a PostgreSQL error as
  * `PgParquetSourceError`, retryable by its SQLSTATE class; a lost or refused connection as the
  * transient `PgParquetSourceUnavailable`; anything else as the transient `PgParquetInternal`
@@ -38,8 +47,7 @@ export function asPgParquetError(err: unknown): PgParquetError {
   const name = typeof e.name === 'string' ? e.name : 'Error';
   const message = typeof e.message === 'string' ? e.message : String(err);
   const code = typeof e.code === 'string' ? e.code : undefined;
-  // node-postgres reports a backend that went away mid-session as a plain Error without a code.
-  if ((code !== undefined && NETWORK_CODES.has(code)) || /^Connection terminated/.test(message)) {
+  if ((code !== undefined && NETWORK_CODES.has(code)) || LOST_CONNECTION.test(message)) {
     return new PgParquetError(
       ErrorType.SourceUnavailable,
       `the database connection failed: ${message}`,

@@ -173,7 +173,7 @@ describe('services restarted mid-run (private stack)', () => {
         ErrorType.SnapshotLost,
         'cancelled',
       ]);
-      for (const f of failures) assert.ok(transient.has(f.type), `${f.activity}: ${f.type}`);
+      for (const f of failures) assert.ok(transient.has(f.type), `${f.activity}: ${f.type}: ${f.message}`);
     },
   );
 

@@ -146,6 +146,8 @@ export interface AttemptFailure {
   /** The ApplicationFailure type (our error vocabulary), or the failure's kind when it has none. */
   readonly type: string;
   readonly nonRetryable: boolean;
+  /** The failure's message, for the assertion that names an unexpected type. */
+  readonly message: string;
 }
 
 /**
@@ -202,6 +204,7 @@ function failuresIn(events: HistoryEvents): AttemptFailure[] {
           ? `timeout:${TIMEOUT_TYPES[Number(timeout.timeoutType)] ?? String(timeout.timeoutType)}`
           : (f.message ?? 'unknown')),
       nonRetryable: app?.nonRetryable === true,
+      message: f.message ?? '',
     };
   };
   const out: AttemptFailure[] = [];
@@ -220,6 +223,7 @@ function failuresIn(events: HistoryEvents): AttemptFailure[] {
         activity: activityOf.get(String(cancelled.scheduledEventId)) ?? '?',
         type: 'cancelled',
         nonRetryable: false,
+        message: '',
       });
     }
   }

@@ -67,6 +67,13 @@ test('every kind of error maps to its type and retry class', () => {
     [pgError('28P01'), ErrorType.SourceError, false],
     [errno('ECONNREFUSED'), ErrorType.SourceUnavailable, true],
     [new Error('Connection terminated unexpectedly'), ErrorType.SourceUnavailable, true],
+    [
+      new Error('Client has encountered a connection error and is not queryable'),
+      ErrorType.SourceUnavailable,
+      true,
+    ],
+    [new Error('Client was closed and is not queryable'), ErrorType.SourceUnavailable, true],
+    [new Error('timeout expired'), ErrorType.SourceUnavailable, true],
     [new TypeError('undefined is not a function'), ErrorType.Internal, true],
     ['a thrown string', ErrorType.Internal, true],
   ];
