@@ -90,9 +90,10 @@ export function compressPages(file: Uint8Array, compress: PageCompressor, codec:
         if (size < 0 || body.length !== size)
           throw new ParquetFormatError('a page runs past its column chunk');
         const packed = compressedBody(header, body, compress);
-        setIntField(header, 3, BigInt(packed.reduce((n, p) => n + p.length, 0)), TType.I32);
+        const packedSize = packed.reduce((n, p) => n + p.length, 0);
+        setIntField(header, 3, BigInt(packedSize), TType.I32);
         const headerBytes = writeThriftStruct(header);
-        const pageSize = headerBytes.length + packed.reduce((n, p) => n + p.length, 0);
+        const pageSize = headerBytes.length + packedSize;
         moved.set(at, [pos, pageSize]);
         out.push(headerBytes, ...packed);
         pos += pageSize;
@@ -135,7 +136,7 @@ export function compressPages(file: Uint8Array, compress: PageCompressor, codec:
     }
   }
   out.push(...fileTail(meta));
-  return concatBytes(out);
+  return Buffer.concat(out);
 }
 
 /** A page's compressed body: V2 data pages keep their levels uncompressed, as the format says. */
@@ -165,14 +166,4 @@ function movedOffsetIndex(blob: Uint8Array, moved: ReadonlyMap<number, [number, 
     setIntField(location, 2, BigInt(size), TType.I32);
   }
   return writeThriftStruct(struct);
-}
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const result = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    result.set(p, at);
-    at += p.length;
-  }
-  return result;
 }
