@@ -25,6 +25,7 @@ import {
   pauseExportSchedule,
   triggerExportSchedule,
   unpauseExportSchedule,
+  type ExportSchedule,
   type ScheduledRun,
 } from '../../src/schedules.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
@@ -36,6 +37,7 @@ import {
   runKeyFromWorkflowId,
 } from '../../workflows/run-key.js';
 import { startHarness, type TemporalHarness } from '../support/temporal.js';
+import { waitFor } from '../support/worker-process.js';
 import { bucket, database, s3, stack, uniquePrefix } from '../support/fixtures.js';
 
 const YEARLY = ['0 0 1 1 *'];
@@ -98,7 +100,16 @@ describe('export schedules', () => {
 
   test('a triggered run exports under its scheduled time; list, pause, unpause, delete', async () => {
     const { scheduleId, prefix } = await create('it_sched_a');
-    const listed = (await listExportSchedules(harness.client)).find((s) => s.scheduleId === scheduleId);
+    // The list comes from the visibility store: it may take a moment to show a new schedule.
+    let listed: ExportSchedule | undefined;
+    await waitFor(
+      'the schedule in the list',
+      async () => {
+        listed = (await listExportSchedules(harness.client)).find((s) => s.scheduleId === scheduleId);
+        return listed !== undefined;
+      },
+      30_000,
+    );
     assert.equal(listed?.workflowType, EXPORT_WORKFLOW_TYPE);
     const before = await describeExportSchedule(harness.client, scheduleId);
     assert.equal(before.workflowIdBase, exportScheduleWorkflowId('default', 'public.it_sched_a'));
