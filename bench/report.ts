@@ -70,6 +70,8 @@ export interface ScalingRow {
   readonly rows: number;
   /** Id of our extraction → file:// at that size. */
   readonly ours: string;
+  /** Id of the whole run (CLI → worker, compaction on) at that size (if it ran). */
+  readonly wholeRun: string;
   /** Id of the ConnectorX + Polars loop anchor at that size (if it ran). */
   readonly anchorLoop: string;
 }
@@ -96,6 +98,8 @@ interface ScalingSummary {
   readonly ours_seconds: number | null;
   readonly ours_rows_per_s: number | null;
   readonly ours_peak_rss_mib: number | null;
+  readonly whole_run_seconds: number | null;
+  readonly worker_peak_rss_mib: number | null;
   readonly anchor_loop_peak_rss_mib: number | null;
   readonly rss_ours_over_anchor_loop: number | null;
 }
@@ -175,11 +179,14 @@ export function buildReport(input: ReportInput): BenchReport {
     const ours = measurements[s.ours];
     const rss = ours?.peak_rss_mib_median ?? null;
     const loop = measurements[s.anchorLoop]?.peak_rss_mib_median ?? null;
+    const whole = measurements[s.wholeRun];
     return {
       rows: s.rows,
       ours_seconds: ours?.seconds_median ?? null,
       ours_rows_per_s: ours?.rows_per_s ?? null,
       ours_peak_rss_mib: rss,
+      whole_run_seconds: whole?.seconds_median ?? null,
+      worker_peak_rss_mib: whole?.peak_rss_mib_median ?? null,
       anchor_loop_peak_rss_mib: loop,
       rss_ours_over_anchor_loop: ratio(rss, loop),
     };
@@ -267,14 +274,15 @@ export function renderMarkdown(report: BenchReport): string {
   if (report.scaling.length > 0) {
     lines.push(
       '',
-      `Memory scaling (ours → file://, ${report.options.partitions} partitions):`,
+      `Memory scaling (${report.options.partitions} partitions): ours → file:// and the whole run (CLI → worker, compaction on):`,
       '',
-      '| rows | ours s | ours rows/s | ours peak RSS MiB | ConnectorX loop peak RSS MiB | RSS ours ÷ loop |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| rows | ours s | ours rows/s | ours peak RSS MiB | whole run s | worker peak RSS MiB | ConnectorX loop peak RSS MiB | RSS ours ÷ loop |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...report.scaling.map(
         (s) =>
           `| ${s.rows.toLocaleString('en-US')} | ${fixed(s.ours_seconds, 2)} | ${grouped(s.ours_rows_per_s)} | ` +
-          `${fixed(s.ours_peak_rss_mib, 0)} | ${fixed(s.anchor_loop_peak_rss_mib, 0)} | ` +
+          `${fixed(s.ours_peak_rss_mib, 0)} | ${fixed(s.whole_run_seconds, 2)} | ${fixed(s.worker_peak_rss_mib, 0)} | ` +
+          `${fixed(s.anchor_loop_peak_rss_mib, 0)} | ` +
           `${fixed(s.rss_ours_over_anchor_loop, 2)} |`,
       ),
     );

@@ -238,5 +238,7 @@ export async function mainRound(ctx: RoundContext, t: BenchTable, rep: number): 
 export async function scalingRound(ctx: RoundContext, t: BenchTable, rep: number): Promise<void> {
   await copyLimits(ctx, t);
   await oursToFile(ctx, t, `${ctx.runKeyPrefix}-s${t.rows}-r${rep}`);
+  // The worker's peak RSS of the whole run, the figure whose flatness the memory target names.
+  await cliExport(ctx, t, `${ctx.runKeyPrefix}-s${t.rows}-cli-r${rep}`, true);
   await cxAnchor(ctx, t, 'loop');
 }

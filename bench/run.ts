@@ -203,17 +203,18 @@ async function main(argv: readonly string[]): Promise<void> {
         await mainRound(ctx, main, rep);
       }
     });
+    // The same worker serves the scaling runs: its peak RSS is the figure that must stay flat.
+    await timed(durations, 'scaling_rounds', async () => {
+      for (const t of scaled) {
+        for (let rep = 1; rep <= options.repeat; rep++) {
+          console.error(`bench: scaling, ${eventsTable(t)}, repetition ${rep}/${options.repeat}`);
+          await scalingRound(ctx, t, rep);
+        }
+      }
+    });
   } finally {
     await worker?.stop();
   }
-  await timed(durations, 'scaling_rounds', async () => {
-    for (const t of scaled) {
-      for (let rep = 1; rep <= options.repeat; rep++) {
-        console.error(`bench: scaling, ${eventsTable(t)}, repetition ${rep}/${options.repeat}`);
-        await scalingRound(ctx, t, rep);
-      }
-    }
-  });
 
   const tables: Record<string, TableSize> = {};
   let serverVersion = '';
@@ -226,7 +227,12 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const scaling: ScalingRow[] = options.scalingRows.map((rows) => {
     const t = benchTableFor(rows, options.rows);
-    return { rows, ours: CATALOG.oursFile(t).id, anchorLoop: CATALOG.cx(t, 'loop').id };
+    return {
+      rows,
+      ours: CATALOG.oursFile(t).id,
+      wholeRun: CATALOG.oursCli(t, true).id,
+      anchorLoop: CATALOG.cx(t, 'loop').id,
+    };
   });
   durations.total = Math.round((Date.now() - startedAt.getTime()) / 100) / 10;
   const report = buildReport({
