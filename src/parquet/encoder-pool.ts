@@ -32,11 +32,10 @@ const MAX_DEFAULT_ENCODER_THREADS = 4;
 /**
  * Thread count from `PG_PARQUET_ENCODER_THREADS`; by default 0 on up to 2 cores, else one per
  * core but one (which decodes COPY and uploads), at most {@link MAX_DEFAULT_ENCODER_THREADS}.
- * 0 means encoding on the calling thread. On 2 cores, where PostgreSQL itself needs about one,
- * an encoder thread only adds the IPC copy and a second WASM heap: measured in one bench run
- * (1M rows, 2 partitions, medians of 3) inline was as fast (2.90 s vs 2.95 s), used 16% less CPU
- * (4.33 vs 5.16 s) and 110 MiB less memory (465 vs 574 MiB), at the price of blocking the event
- * loop ~0.5 s per 250k-row batch (heartbeats every 2 s and a 20 s timeout absorb that).
+ * 0 means encoding on the calling thread. On 2 cores, with native ZSTD pages, one thread makes
+ * the whole run ~9% faster for the same CPU but ~90 MiB more peak RSS (README, "How extraction
+ * runs"): inline keeps the worker within its memory target, at the price of blocking the event
+ * loop ~0.5 s per batch (heartbeats every 2 s and a 20 s timeout absorb that).
  *
  * @throws RangeError when the variable is not a non-negative integer.
  */
