@@ -241,4 +241,5 @@ export async function scalingRound(ctx: RoundContext, t: BenchTable, rep: number
   // The worker's peak RSS of the whole run, the figure whose flatness the memory target names.
   await cliExport(ctx, t, `${ctx.runKeyPrefix}-s${t.rows}-cli-r${rep}`, true);
   await cxAnchor(ctx, t, 'loop');
+  await duckdbAnchor(ctx, t, 'parallel');
 }
