@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Manifest } from '../../src/run/manifest.js';
 import type { ExportTableInput } from '../../src/contract/export-input.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
@@ -111,19 +111,25 @@ describe('kill, terminate and resume', () => {
     return manifest;
   }
 
+  type History = Awaited<ReturnType<WorkflowHandleWithFirstExecutionRunId['fetchHistory']>>;
+
   /**
    * How long after `killedAt` (ms since the epoch) the next attempt of `activity` started: the
    * first ActivityTaskStarted event of that type after the kill, in any run of the workflow (a
    * run whose snapshot died with the worker continues as new and starts the activity afresh).
+   * The runs are followed from the first one through their continue-as-new events, not listed
+   * from the visibility store, which may not show the newest run yet.
    */
   async function replacementDelay(
-    handle: WorkflowHandle,
+    handle: WorkflowHandleWithFirstExecutionRunId,
     activity: string,
     killedAt: number,
   ): Promise<number> {
     const starts: number[] = [];
-    for await (const run of client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
-      const events = (await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? [];
+    for (let runId: string | undefined = handle.firstExecutionRunId; runId; ) {
+      const history: History = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+      const events = history.events ?? [];
+      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
       const types = new Map<string, string>();
       for (const e of events) {
         const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
