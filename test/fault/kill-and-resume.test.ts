@@ -16,6 +16,7 @@ import type { Manifest } from '../../src/run/manifest.js';
 import type { ExportTableInput } from '../../src/contract/export-input.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { queryParquet } from '../support/parquet-reader.js';
+import { chainHistories } from '../support/run-chain.js';
 import { waitFor, WorkerFleet, type WorkerProcess } from '../support/worker-process.js';
 import { startSlowS3Proxy, type SlowS3Proxy } from '../support/faulty-s3-proxy.js';
 import {
@@ -111,14 +112,11 @@ describe('kill, terminate and resume', () => {
     return manifest;
   }
 
-  type History = Awaited<ReturnType<WorkflowHandleWithFirstExecutionRunId['fetchHistory']>>;
-
   /**
    * How long after `killedAt` (ms since the epoch) the next attempt of `activity` started: the
    * first ActivityTaskStarted event of that type after the kill, in any run of the workflow (a
    * run whose snapshot died with the worker continues as new and starts the activity afresh).
-   * The runs are followed from the first one through their continue-as-new events, not listed
-   * from the visibility store, which may not show the newest run yet.
+   * The runs are read from the chain itself (chainHistories), not from the visibility store.
    */
   async function replacementDelay(
     handle: WorkflowHandleWithFirstExecutionRunId,
@@ -126,10 +124,7 @@ describe('kill, terminate and resume', () => {
     killedAt: number,
   ): Promise<number> {
     const starts: number[] = [];
-    for (let runId: string | undefined = handle.firstExecutionRunId; runId; ) {
-      const history: History = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
-      const events = history.events ?? [];
-      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    for (const events of await chainHistories(client, handle.workflowId, handle.firstExecutionRunId)) {
       const types = new Map<string, string>();
       for (const e of events) {
         const name = e.activityTaskScheduledEventAttributes?.activityType?.name;

@@ -10,9 +10,9 @@ import type { PgParquetActivities } from '../../activities/index.js';
 import type { PartitionRange } from '../../src/plan/partitions.js';
 import { WORKFLOWS_PATH } from '../../src/plugin.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
+import { chainHistories, type HistoryEvent } from './run-chain.js';
 
 /** One event of a fetched history. */
-export type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
 /** A fake export's shape, and what its extraction double does with each partition. */
 export interface FakeExport {
@@ -140,15 +140,7 @@ export async function runFakeExport(spec: FakeExport): Promise<FakeExportRun> {
         ExportTableResult,
         void,
       ];
-      // The chain of runs from the first one.
-      const histories: HistoryEvent[][] = [];
-      let runId: string | undefined = handle.firstExecutionRunId;
-      while (runId) {
-        const run: WorkflowHandle = client.workflow.getHandle(workflowId, runId);
-        const events: HistoryEvent[] = (await run.fetchHistory()).events ?? [];
-        histories.push(events);
-        runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-      }
+      const histories = await chainHistories(client, workflowId, handle.firstExecutionRunId);
       return { result, histories };
     });
   } finally {

@@ -18,6 +18,7 @@ type WorkflowStartHandle = WorkflowHandle & { readonly firstExecutionRunId: stri
 import type { Manifest } from '../../src/run/manifest.js';
 import { bucket, download, getObject } from './fixtures.js';
 import { queryParquet } from './parquet-reader.js';
+import { chainHistories, type HistoryEvent } from './run-chain.js';
 
 /** Where the run was written: an S3 prefix (in the demo bucket) or a local folder. */
 export type RunLocation = { readonly s3: S3Client; readonly prefix: string } | { readonly folder: string };
@@ -161,17 +162,9 @@ export async function attemptFailures(
   client: Client,
   handle: WorkflowStartHandle,
 ): Promise<AttemptFailure[]> {
-  const out: AttemptFailure[] = [];
   // Every run of the chain: a run that replaces a lost snapshot continues as new.
-  for (let runId: string | undefined = handle.firstExecutionRunId; runId; ) {
-    const events: HistoryEvents =
-      (await client.workflow.getHandle(handle.workflowId, runId).fetchHistory()).events ?? [];
-    out.push(...failuresIn(events));
-    runId =
-      events.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)
-        ?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-  }
-  return out;
+  const histories = await chainHistories(client, handle.workflowId, handle.firstExecutionRunId);
+  return histories.flatMap((events) => failuresIn(events));
 }
 
 /** Temporal's TimeoutType enum values, by number (as history events carry them). */
@@ -182,7 +175,7 @@ const TIMEOUT_TYPES: Record<number, string> = {
   4: 'HEARTBEAT',
 };
 
-type HistoryEvents = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>;
+type HistoryEvents = readonly HistoryEvent[];
 
 function failuresIn(events: HistoryEvents): AttemptFailure[] {
   const activityOf = new Map<string, string>();
