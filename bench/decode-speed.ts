@@ -7,7 +7,7 @@
  * `decode_bench_narrow` (bigint, float8, 20-char text, timestamptz: ~70 bytes a row, like the
  * TECH-NOTES figure) and `decode_bench_mixed` (the columns of ../shared/bench/tables.sql's
  * bench_events), it measures, medians of `--repeat` runs:
- * - `copy-count`: COPY binary through pg-copy-streams, only counting bytes (the ceiling);
+ * - `copy-count`: COPY binary through the COPY-out stream, only counting bytes (the ceiling);
  * - `copy-decode`: the same stream fed to the decoder (what an extraction gets);
  * - `decode-only`: the decoder on the stream's chunks already in memory (the decoder's own cost).
  * DATABASE_URL is read from the environment, else from `scripts/stack.sh env`.
@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { CopyOutStream } from '../src/postgres/copy-out.js';
 import { planColumns } from '../src/arrow/type-map.js';
 import type { ColumnSpec } from '../src/arrow/column-spec.js';
 import { CopyBinaryDecoder } from '../src/postgres/copy-decoder.js';
@@ -86,7 +86,7 @@ async function ensureTable(client: pg.Client, name: string): Promise<void> {
 }
 
 async function copyChunks(client: pg.Client, sql: string, onChunk: (c: Buffer) => void): Promise<number> {
-  const stream = client.query(copyTo(sql));
+  const stream = client.query(new CopyOutStream(sql));
   for await (const chunk of stream as AsyncIterable<Buffer>) onChunk(chunk);
   return stream.rowCount;
 }

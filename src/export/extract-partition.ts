@@ -5,7 +5,7 @@
  * same keys with the same bytes.
  */
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { CopyOutStream } from '../postgres/copy-out.js';
 import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { InfinityMode, TypeOptions } from '../contract/type-options.js';
 import type { MetadataColumns } from '../arrow/transforms.js';
@@ -308,7 +308,7 @@ export async function extractPartition(
       cursorNullable: columns[cursorIndex]?.nullable ?? true,
     });
     if (!exhausted) {
-      const stream = client.query(copyTo(sql));
+      const stream = client.query(new CopyOutStream(sql));
       // Decoding (here), encoding (encoder threads) and storing (in order) overlap; `add` waits
       // while BATCHES_IN_FLIGHT batches are pending, which pauses the COPY stream.
       for await (const chunk of stream as AsyncIterable<Buffer>) {

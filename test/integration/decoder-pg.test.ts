@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { CopyOutStream } from '../../src/postgres/copy-out.js';
 import type { ColumnSpec } from '../../src/arrow/column-spec.js';
 import type { TypeOptions } from '../../src/contract/type-options.js';
 import { planColumns } from '../../src/arrow/type-map.js';
@@ -51,7 +51,7 @@ async function copyDecode(
   const options = { batchRows, batchBytes: 8 << 20, cursorColumn: idIndex, typeOptions, table };
   const decoder = new CopyBinaryDecoder(specs, options);
   const sql = `COPY (SELECT ${specs.map((s) => s.selectExpr).join(', ')} FROM ${table} ORDER BY id) TO STDOUT (FORMAT binary)`;
-  const stream = db.query(copyTo(sql));
+  const stream = db.query(new CopyOutStream(sql));
   const batches: DecodedBatch[] = [];
   const chunks: Buffer[] = [];
   for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -389,7 +389,9 @@ describe('decoder against PostgreSQL', () => {
         });
         const order = `${quoteIdent(name)} NULLS FIRST, id`;
         const stream = db.query(
-          copyTo(`COPY (SELECT "d", "ts" FROM ${table} ORDER BY ${order}) TO STDOUT (FORMAT binary)`),
+          new CopyOutStream(
+            `COPY (SELECT "d", "ts" FROM ${table} ORDER BY ${order}) TO STDOUT (FORMAT binary)`,
+          ),
         );
         const batches: DecodedBatch[] = [];
         for await (const chunk of stream as AsyncIterable<Buffer>) batches.push(...decoder.push(chunk));
@@ -581,7 +583,7 @@ describe('decoder against PostgreSQL', () => {
     });
     const sql = `COPY (SELECT ${clampSpecs.map((c) => c.selectExpr).join(', ')} FROM ${table} ORDER BY id) TO STDOUT (FORMAT binary)`;
     const spans: [string | null, string | null][] = [];
-    for await (const chunk of db.query(copyTo(sql)) as AsyncIterable<Buffer>) {
+    for await (const chunk of db.query(new CopyOutStream(sql)) as AsyncIterable<Buffer>) {
       for (const b of dec.push(chunk)) spans.push([b.cursorFirst, b.cursorLast]);
     }
     const tail = dec.finish();
@@ -629,5 +631,38 @@ describe('decoder against PostgreSQL', () => {
       () => copyDecode(table, decSpecs, decOpts),
       (err: unknown) => err instanceof UnsupportedValueError && err.column === 'free' && err.cursor === '3',
     );
+  });
+
+  test('the COPY-out stream: the row count at its end, a failing row fails it with its SQLSTATE, the connection stays usable', async () => {
+    const table = `${S}.copy_out_rows`;
+    await db.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, v text)`);
+    await db.query(
+      `INSERT INTO ${table} SELECT g, repeat('x', (g % 50)::int) FROM generate_series(1, 20000) g`,
+    );
+    const read = async (sql: string): Promise<{ bytes: number; rowCount: number }> => {
+      const stream = db.query(new CopyOutStream(sql));
+      let bytes = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) bytes += chunk.length;
+      return { bytes, rowCount: stream.rowCount };
+    };
+    const ok = await read(`COPY (SELECT id, v FROM ${table} ORDER BY id) TO STDOUT (FORMAT binary)`);
+    assert.equal(ok.rowCount, 20000);
+    const expected = await db.query<{ n: string }>(
+      `SELECT (19 + 2 + sum(2 + 4 + 8 + 4 + length(v)))::text AS n FROM ${table}`,
+    );
+    assert.equal(
+      ok.bytes,
+      Number(expected.rows[0]!.n),
+      'signature/header + rows + trailer, no protocol byte',
+    );
+    // Row 15000 divides by zero after thousands of rows were sent: the stream fails with 22012.
+    await assert.rejects(
+      () => read(`COPY (SELECT id, 1 / (id - 15000) FROM ${table} ORDER BY id) TO STDOUT (FORMAT binary)`),
+      (err: unknown) => (err as { code?: string }).code === '22012',
+    );
+    const after = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+    assert.equal(after.rows[0]!.n, '20000');
+    // A second COPY on the same connection works as the first did.
+    assert.equal((await read(`COPY ${table} TO STDOUT (FORMAT binary)`)).rowCount, 20000);
   });
 });
