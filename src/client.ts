@@ -136,10 +136,17 @@ export async function waitForExport(
   intervalMs = 1000,
 ): Promise<ExportTableResult> {
   let settled = false;
+  // The pause between two progress queries ends early when the run does: returning the result
+  // must not wait for the rest of an interval (up to a second added to every `--wait`).
+  let wake: () => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
   const result = handle.result() as Promise<ExportTableResult>;
   const poll = (async () => {
     while (!settled) {
-      await new Promise((r) => setTimeout(r, intervalMs));
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, intervalMs);
+      });
       if (settled) break;
       const p = await queryProgress(handle);
       if (p && !settled) onProgress(p);
@@ -149,6 +156,8 @@ export async function waitForExport(
     return await result;
   } finally {
     settled = true;
+    clearTimeout(timer);
+    wake();
     await poll;
   }
 }
