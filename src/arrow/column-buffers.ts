@@ -300,13 +300,16 @@ export function truncate(col: Column, m: number): void {
   else if (k >= K_BYTES) col.dataLen = col.offsets[col.n]!;
 }
 
-/** Keeps `a` when it is mostly used, else copies the used part (so a batch pins little slack). */
+/**
+ * The used part of `a`, as a view: never a copy. A batch is serialized and released at once (the
+ * extraction's case), so copying out the slack would only allocate; a batch kept unreleased pins
+ * its buffers' slack, which is small after the first batch (later columns are sized after it).
+ */
 function trim<T extends Uint8Array | Int16Array | Int32Array | Float32Array | Float64Array>(
   a: T,
   used: number,
 ): T {
-  if (used >= a.length - (a.length >> 3) - 64) return a.subarray(0, used) as T;
-  return a.slice(0, used) as T;
+  return a.subarray(0, used) as T;
 }
 
 /** The column as Arrow Data (validity omitted when there is no NULL). */
@@ -371,8 +374,10 @@ function finishColumn(col: Column): Data {
  * per-run constant metadata columns, filled at each cut.
  */
 export class BatchColumns {
-  /** The columns of the batch being built, one per spec. */
-  columns: Column[];
+  /** The columns of the batch being built; null between a cut and the next row (see {@link columns}). */
+  private current: Column[] | null;
+  /** The columns of the last cut batch: new columns are sized after them. */
+  private last: Column[] | null = null;
   private readonly struct: Struct;
   private readonly types: DataType[];
   private readonly initialCap: number;
@@ -394,13 +399,31 @@ export class BatchColumns {
     this.struct = new Struct(schema.fields);
     this.types = schema.fields.map((f) => f.type as DataType);
     this.initialCap = Math.min(Math.ceil(batchRows), 4096);
-    this.columns = this.newColumns(null);
+    this.current = this.newColumns(null);
   }
 
   /**
-   * Hands the current columns to Arrow as a batch of `rows` rows and starts the next batch, in a
-   * released batch's buffers when there is one. The returned columns stay untouched until they
-   * are given back to {@link release}.
+   * The columns of the batch being built, one per spec. After a cut they are made when first
+   * asked for: in a released batch's buffers when there is one by then, so a caller that
+   * releases each batch before the decoder goes on needs one set of buffers, not two.
+   */
+  get columns(): Column[] {
+    if (this.current === null) {
+      if (this.spare) {
+        this.spare.forEach(emptyColumn);
+        this.current = this.spare;
+        this.spare = null;
+      } else this.current = this.newColumns(this.last);
+      // Only their sizes were needed: a batch not released keeps its own buffers, not these.
+      this.last = null;
+    }
+    return this.current;
+  }
+
+  /**
+   * Hands the current columns to Arrow as a batch of `rows` rows; the next batch starts in the
+   * columns {@link columns} makes when next asked. The returned columns stay untouched until
+   * they are given back to {@link release}.
    */
   cut(rows: number): { readonly batch: RecordBatch; readonly columns: Column[] } {
     const cols = this.columns;
@@ -410,11 +433,8 @@ export class BatchColumns {
       this.schema,
       makeData({ type: this.struct, length: rows, nullCount: 0, children }),
     );
-    if (this.spare) {
-      this.spare.forEach(emptyColumn);
-      this.columns = this.spare;
-      this.spare = null;
-    } else this.columns = this.newColumns(cols);
+    this.current = null;
+    this.last = cols;
     return { batch, columns: cols };
   }
 

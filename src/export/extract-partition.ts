@@ -272,6 +272,22 @@ export async function extractPartition(
     await new Promise<void>((resolve) => setImmediate(resolve));
   };
   const commits = new OrderedCommits(BATCHES_IN_FLIGHT, commitBatch);
+  /**
+   * Starts encoding a batch once the encoder admits it. Until then the batch stays in the
+   * decoder's buffers and decoding waits (the generator is not resumed), which pauses COPY:
+   * the worker's partitions together hold no more IPC streams than the encoder has room for.
+   */
+  const admitted = async (decoded: DecodedBatch): Promise<{ readonly encoding: Promise<EncodedBatch> }> => {
+    const done = await encoder.admit();
+    try {
+      const encoding = encodeBatch(decoded);
+      void encoding.then(done, done);
+      return { encoding };
+    } catch (err) {
+      done();
+      throw err;
+    }
+  };
 
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
   const client = await connect(config);
@@ -312,11 +328,11 @@ export async function extractPartition(
       // Decoding (here), encoding (encoder threads) and storing (in order) overlap; `add` waits
       // while BATCHES_IN_FLIGHT batches are pending, which pauses the COPY stream.
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        for (const decoded of decoder.push(chunk)) await commits.add(encodeBatch(decoded));
+        for (const decoded of decoder.decode(chunk)) await commits.add((await admitted(decoded)).encoding);
         if (ctx.signal.aborted) throw ctx.signal.reason;
       }
       const last = decoder.finish();
-      if (last) await commits.add(encodeBatch(last));
+      if (last) await commits.add((await admitted(last)).encoding);
       await commits.drain();
       sourceRows = stream.rowCount;
     }

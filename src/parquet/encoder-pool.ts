@@ -30,12 +30,12 @@ export const ENCODER_THREADS_ENV = 'PG_PARQUET_ENCODER_THREADS';
 const MAX_DEFAULT_ENCODER_THREADS = 4;
 
 /**
- * Thread count from `PG_PARQUET_ENCODER_THREADS`; by default 0 on up to 2 cores, else one per
- * core but one (which decodes COPY and uploads), at most {@link MAX_DEFAULT_ENCODER_THREADS}.
- * 0 means encoding on the calling thread. On 2 cores, with native ZSTD pages, one thread makes
- * the whole run ~9% faster for the same CPU but ~90 MiB more peak RSS (README, "How extraction
- * runs"): inline keeps the worker within its memory target, at the price of blocking the event
- * loop ~0.5 s per batch (heartbeats every 2 s and a 20 s timeout absorb that).
+ * Thread count from `PG_PARQUET_ENCODER_THREADS`; by default one per core but one (which decodes
+ * COPY and uploads), at most {@link MAX_DEFAULT_ENCODER_THREADS}, and 0 (encoding on the calling
+ * thread) on one core. On 2 cores one thread makes the whole run faster for the same CPU (README,
+ * "How extraction runs"); it became the default there once the decoder held one batch's buffers
+ * per partition and the pool admitted only `threads + 1` files, which brought its peak RSS under
+ * the inline encoder's of before.
  *
  * @throws RangeError when the variable is not a non-negative integer.
  */
@@ -45,7 +45,7 @@ export function encoderThreadsFromEnv(
 ): number {
   const raw = env[ENCODER_THREADS_ENV];
   if (raw === undefined || raw === '') {
-    return cores <= 2 ? 0 : Math.min(cores - 1, MAX_DEFAULT_ENCODER_THREADS);
+    return Math.min(Math.max(cores - 1, 0), MAX_DEFAULT_ENCODER_THREADS);
   }
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 0 || n > 256) {
@@ -91,12 +91,20 @@ export class ParquetEncodeError extends PgParquetError {
   }
 }
 
-/** Encodes on up to `threads` worker threads, started on first use; a dead thread is replaced. */
+/**
+ * Encodes on up to `threads` worker threads, started on first use; a dead thread is replaced.
+ * It admits `threads + 1` files at a time (see {@link admit}): one being encoded per thread and
+ * one waiting, so a thread never idles between files, while the partitions of a worker, however
+ * many, hold no more IPC streams than that (at 250k bench rows each is ~40 MB).
+ */
 export class ParquetEncoderPool implements ParquetEncoder {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 0;
   private closed = false;
+  /** Files admitted and not yet settled, and the callers waiting for admission. */
+  private admitted = 0;
+  private readonly waiting: (() => void)[] = [];
 
   /**
    * @param threads the most threads at once.
@@ -113,6 +121,20 @@ export class ParquetEncoderPool implements ParquetEncoder {
     if (prestart) while (this.spawn()) continue;
   }
 
+  async admit(): Promise<() => void> {
+    if (this.admitted >= this.threads + 1) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.admitted++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      // The slot passes straight to the next waiting caller, if any.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.admitted--;
+    };
+  }
+
   encode(ipc: Uint8Array, opts: ParquetWriteOptions): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new ParquetEncodeError('the Parquet encoder pool is closed'));
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -123,6 +145,11 @@ export class ParquetEncoderPool implements ParquetEncoder {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Callers waiting for admission go on, and their encode is then refused as closed.
+    for (const next of this.waiting.splice(0)) {
+      this.admitted++;
+      next();
+    }
     for (const job of this.queue.splice(0))
       job.reject(new ParquetEncodeError('the Parquet encoder pool was closed'));
     await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));

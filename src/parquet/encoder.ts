@@ -7,6 +7,12 @@ import { encodeParquetIpc, type ParquetWriteOptions } from './writer.js';
 
 /** Turns one Arrow IPC stream (see `toIpcStream`) into the bytes of one Parquet file. */
 export interface ParquetEncoder {
+  /**
+   * Waits until the encoder has room for one more file, so that a caller serializes a batch
+   * only when it will be encoded soon (an IPC stream waiting in a queue is a whole batch of
+   * memory). Resolves with the function to call once that file's encode has settled.
+   */
+  admit(): Promise<() => void>;
   /** Encodes one file. The encoder may take ownership of (detach) `ipc`'s buffer. */
   encode(ipc: Uint8Array, opts: ParquetWriteOptions): Promise<Uint8Array>;
   /** Stops any threads; pending encodes are rejected. */
@@ -15,6 +21,8 @@ export interface ParquetEncoder {
 
 /** Encodes on the calling thread (blocking it for the duration of each file). */
 export const inlineEncoder: ParquetEncoder = {
+  // Each file is encoded in the microtask after its IPC stream is made: nothing waits in a queue.
+  admit: () => Promise.resolve(() => undefined),
   encode: (ipc, opts) => Promise.resolve().then(() => encodeParquetIpc(ipc, opts)),
   close: () => Promise.resolve(),
 };

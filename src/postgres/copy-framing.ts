@@ -30,9 +30,9 @@ const CARRY_KEEP = 1 << 16;
 
 /** Where decoded rows go: the columns of the batch being built, and what ends a row. */
 export interface RowSink {
-  /** One column per field; replaced when {@link endRow} cuts a batch. */
+  /** One column per field; other columns after {@link endRow} has cut a batch. */
   readonly columns: readonly Column[];
-  /** Counts a complete row of `fieldBytes` non-NULL field bytes; true when that cut the batch. */
+  /** Counts a complete row of `fieldBytes` non-NULL field bytes; true when that cut the batch (decoding then pauses). */
   endRow(fieldBytes: number): boolean;
   /**
    * The error to throw for `problem`, found in column `column` of the complete row that starts at
@@ -55,25 +55,32 @@ export class CopyFraming {
   /** How far the straddling row's field lengths have been checked (field index and position). */
   private walkField = -1;
   private walkPos = 0;
+  /** Set when the last decode stopped because its row cut a batch. */
+  private cutPending = false;
 
   constructor(
     /** Fields every row must have. */
     private readonly ncols: number,
   ) {}
 
-  /** Decodes the complete rows of `chunk` (with the carry before it) into `sink`. */
-  push(chunk: Uint8Array, sink: RowSink): void {
+  /**
+   * Decodes the complete rows of `chunk` from `from` on (with the carry before it) into `sink`,
+   * up to the first row that cuts a batch ({@link RowSink.endRow}). Returns where the rest of
+   * the chunk starts, to be pushed again once the batch is dealt with, or -1 when the chunk is
+   * used up (its incomplete tail kept as the carry).
+   */
+  push(chunk: Uint8Array, sink: RowSink, from = 0): number {
     const n = chunk.length;
-    if (n === 0) return;
+    if (from >= n) return -1;
     if (this.ended) throw new CopyFormatError('data after the end of the COPY stream');
-    let off = 0;
+    let off = from;
     if (this.carryLen > 0) {
       // Top the carry up with just the bytes its unit still needs, then decode it from there.
       for (;;) {
         const need = this.carryNeed();
         if (need <= this.carryLen) break;
         const take = Math.min(need - this.carryLen, n - off);
-        if (take === 0) return;
+        if (take === 0) return -1;
         this.appendCarry(chunk, off, take);
         off += take;
       }
@@ -85,13 +92,22 @@ export class CopyFraming {
         this.carry = new Uint8Array(256);
         this.carryView = new DataView(this.carry.buffer);
       }
+      if (this.cutPending) {
+        this.cutPending = false;
+        return off < n ? off : -1;
+      }
       if (off < n && this.ended) throw new CopyFormatError('data after the end of the COPY stream');
     }
     if (off < n) {
       const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       const stop = this.decode(chunk, view, off, n, sink);
+      if (this.cutPending) {
+        this.cutPending = false;
+        return stop < n ? stop : -1;
+      }
       if (stop < n) this.appendCarry(chunk, stop, n - stop);
     }
+    return -1;
   }
 
   /**
@@ -181,7 +197,7 @@ export class CopyFraming {
     }
     const ncols = this.ncols;
     const rowOverhead = 2 + 4 * ncols;
-    let columns = sink.columns;
+    const columns = sink.columns;
     while (p + 2 <= end) {
       if (this.ended) throw new CopyFormatError('data after the end of the COPY stream');
       const fields = view.getInt16(p);
@@ -225,7 +241,12 @@ export class CopyFraming {
       }
       const fieldBytes = q - p - rowOverhead;
       p = q;
-      if (sink.endRow(fieldBytes)) columns = sink.columns;
+      if (sink.endRow(fieldBytes)) {
+        // A batch was cut: stop here, so that its caller can release it before the next one
+        // is begun (which then reuses its buffers).
+        this.cutPending = true;
+        return p;
+      }
     }
     return p;
   }

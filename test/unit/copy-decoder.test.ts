@@ -710,6 +710,52 @@ describe('CopyBinaryDecoder: batches', () => {
   });
 });
 
+describe('CopyBinaryDecoder.decode: one set of buffers when each batch is released', () => {
+  const specs = planColumns([pgCol('id', 20), pgCol('s', 25), pgCol('f', 701)], US);
+  const rows = Array.from({ length: 50 }, (_, i) => [
+    int8(BigInt(i)),
+    i % 7 === 0 ? null : utf8(`v${'x'.repeat(i % 11)}${i}`),
+    be(8, (v) => v.setFloat64(0, i / 3)),
+  ]);
+  const stream = copyStream(rows);
+  for (const size of [1, 3, 7, 64, stream.length]) {
+    test(`chunks of ${size} bytes: every batch in the same buffers, the values those of push()`, () => {
+      const dec = new CopyBinaryDecoder(specs, {
+        batchRows: 8,
+        batchBytes: 1 << 30,
+        cursorColumn: 0,
+        typeOptions: US,
+        table: 'public.t',
+      });
+      const values: ReturnType<typeof columns>[] = [];
+      const buffers: ArrayBufferLike[] = [];
+      const spans: [string | null, string | null][] = [];
+      const take = (b: DecodedBatch) => {
+        // Read before release: the next batch overwrites these buffers.
+        values.push(columns([b.batch]));
+        buffers.push(b.batch.getChild('id')!.data[0]!.values.buffer);
+        spans.push([b.cursorFirst, b.cursorLast]);
+        dec.release(b);
+      };
+      for (let i = 0; i < stream.length; i += size)
+        for (const b of dec.decode(stream.slice(i, i + size))) take(b);
+      const last = dec.finish();
+      if (last) take(last);
+      const expected = decode(specs, stream, { batchRows: 8 }).batches;
+      assert.deepEqual(
+        values,
+        expected.map((b) => columns([b.batch])),
+      );
+      assert.deepEqual(
+        spans,
+        expected.map((b) => [b.cursorFirst, b.cursorLast]),
+      );
+      // Six full batches of 8 rows (the last, of 2, may be trimmed into a buffer of its own).
+      assert.equal(new Set(buffers.slice(0, 6)).size, 1, 'the full batches share one buffer');
+    });
+  }
+});
+
 describe('CopyBinaryDecoder: values Parquet cannot hold', () => {
   // Columns: a value column first, the cursor after it (the error must still name its cursor).
   const check = (

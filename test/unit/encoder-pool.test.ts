@@ -65,12 +65,41 @@ test('an input the encoder cannot read rejects with ParquetEncodeError and the p
   await assert.rejects(pool.encode(toIpcStream(schema, [batchOf(0, 1)]), opts), ParquetEncodeError);
 });
 
+test('the pool admits threads + 1 files at a time; a settled one lets the next caller in, close lets all in', async () => {
+  const pool = new ParquetEncoderPool(1);
+  const order: string[] = [];
+  const first = await pool.admit();
+  const second = await pool.admit();
+  // The third waits until one of the two admitted files has settled.
+  const third = pool.admit().then((done) => {
+    order.push('third');
+    return done;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual([...order], [], 'no room for a third file while two are admitted');
+  order.push('first settled');
+  first();
+  first(); // a second call changes nothing
+  const thirdDone = await third;
+  assert.deepEqual([...order], ['first settled', 'third']);
+  const fourth = pool.admit().then(() => order.push('fourth'));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual([...order], ['first settled', 'third'], 'the repeated call freed no second slot');
+  await pool.close();
+  await fourth;
+  assert.deepEqual(order, ['first settled', 'third', 'fourth']);
+  second();
+  thirdDone();
+  // Inline encoding admits every file at once.
+  await inlineEncoder.admit();
+});
+
 test('PG_PARQUET_ENCODER_THREADS sets the thread count; bad values are refused', () => {
   assert.equal(encoderThreadsFromEnv({ [ENCODER_THREADS_ENV]: '0' }), 0);
   assert.equal(encoderThreadsFromEnv({ [ENCODER_THREADS_ENV]: '3' }), 3);
-  // Default: inline on up to 2 cores (measured no faster with a thread there), else cores − 1, at most 4.
+  // Default: inline on one core, else cores − 1, at most 4.
   assert.equal(encoderThreadsFromEnv({}, 1), 0);
-  assert.equal(encoderThreadsFromEnv({}, 2), 0);
+  assert.equal(encoderThreadsFromEnv({}, 2), 1);
   assert.equal(encoderThreadsFromEnv({}, 4), 3);
   assert.equal(encoderThreadsFromEnv({}, 16), 4);
   for (const bad of ['-1', '1.5', 'two', '1000']) {
