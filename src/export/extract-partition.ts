@@ -273,20 +273,22 @@ export async function extractPartition(
   };
   const commits = new OrderedCommits(BATCHES_IN_FLIGHT, commitBatch);
   /**
-   * Starts encoding a batch once the encoder admits it. Until then the batch stays in the
-   * decoder's buffers and decoding waits (the generator is not resumed), which pauses COPY:
-   * the worker's partitions together hold no more IPC streams than the encoder has room for.
+   * Sends a decoded batch down the pipeline: it waits for the encoder's admission, then is
+   * encoded and committed in order. Until admitted the batch stays in the decoder's buffers and
+   * decoding waits (the decoder is not asked for more), which pauses COPY: the worker's
+   * partitions together hold no more IPC streams than the encoder has room for.
    */
-  const admitted = async (decoded: DecodedBatch): Promise<{ readonly encoding: Promise<EncodedBatch> }> => {
+  const enqueue = async (decoded: DecodedBatch): Promise<void> => {
     const done = await encoder.admit();
+    let encoding: Promise<EncodedBatch>;
     try {
-      const encoding = encodeBatch(decoded);
-      void encoding.then(done, done);
-      return { encoding };
+      encoding = encodeBatch(decoded);
     } catch (err) {
       done();
       throw err;
     }
+    void encoding.then(done, done);
+    await commits.add(encoding);
   };
 
   const config = (deps.resolveConnection ?? resolveConnection)(input.connection);
@@ -325,14 +327,14 @@ export async function extractPartition(
     });
     if (!exhausted) {
       const stream = client.query(new CopyOutStream(sql));
-      // Decoding (here), encoding (encoder threads) and storing (in order) overlap; `add` waits
-      // while BATCHES_IN_FLIGHT batches are pending, which pauses the COPY stream.
+      // Decoding (here), encoding (encoder threads) and storing (in order) overlap; `enqueue`
+      // waits for admission and while BATCHES_IN_FLIGHT batches are pending, pausing COPY.
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        for (const decoded of decoder.decode(chunk)) await commits.add((await admitted(decoded)).encoding);
+        for (const decoded of decoder.decode(chunk)) await enqueue(decoded);
         if (ctx.signal.aborted) throw ctx.signal.reason;
       }
       const last = decoder.finish();
-      if (last) await commits.add((await admitted(last)).encoding);
+      if (last) await enqueue(last);
       await commits.drain();
       sourceRows = stream.rowCount;
     }

@@ -92,22 +92,22 @@ export class CopyFraming {
         this.carry = new Uint8Array(256);
         this.carryView = new DataView(this.carry.buffer);
       }
-      if (this.cutPending) {
-        this.cutPending = false;
-        return off < n ? off : -1;
-      }
+      if (this.cutPending) return this.resumeAt(off, n);
       if (off < n && this.ended) throw new CopyFormatError('data after the end of the COPY stream');
     }
     if (off < n) {
       const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       const stop = this.decode(chunk, view, off, n, sink);
-      if (this.cutPending) {
-        this.cutPending = false;
-        return stop < n ? stop : -1;
-      }
+      if (this.cutPending) return this.resumeAt(stop, n);
       if (stop < n) this.appendCarry(chunk, stop, n - stop);
     }
     return -1;
+  }
+
+  /** After a cut: where the next push of this chunk starts, or -1 when nothing of it is left. */
+  private resumeAt(pos: number, n: number): number {
+    this.cutPending = false;
+    return pos < n ? pos : -1;
   }
 
   /**
