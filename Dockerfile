@@ -18,4 +18,4 @@ RUN npm run build \
  && npm install --omit=dev --no-audit --no-fund
 ENV NODE_ENV=production
 USER node
-CMD ["node", "dist/src/cli/main.js", "worker"]
+CMD ["node", "dist/bin/pg-parquet.js", "worker"]

@@ -14,10 +14,11 @@ export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
 /**
  * Arguments that run the `pg-parquet` command as an installed package runs it: the compiled
- * `dist/src/cli/main.js` (its `bin`), built by {@link buildPackage}; no TypeScript loader.
+ * `dist/bin/pg-parquet.js` (its `bin`, the bundled CLI), built by {@link buildPackage}; no TypeScript
+ * loader.
  */
 export function cliArgs(args: readonly string[]): string[] {
-  return [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args];
+  return [join(ROOT, 'dist', 'bin', 'pg-parquet.js'), ...args];
 }
 
 /** Builds `dist/` (`npm run build`), so that the bench runs what users install. */

@@ -79,6 +79,7 @@ test('npm pack builds dist/ and the tarball installs beside its peers with one c
   for (const file of [
     'dist/src/index.js',
     'dist/src/index.d.ts',
+    'dist/bin/pg-parquet.js',
     'dist/src/cli/main.js',
     'dist/workflows/index.js',
   ]) {
