@@ -187,7 +187,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, contentType?: string): Promise<ObjectInfo> {
     const Key = this.fullKey(key);
-    await this.call('put', key, () =>
+    const res = await this.call('put', key, () =>
       this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
@@ -198,7 +198,7 @@ export class S3ObjectStore implements ObjectStore {
         }),
       ),
     );
-    return this.mustHead('put', key);
+    return this.written('put', key, body, res.ETag);
   }
 
   /**
@@ -213,7 +213,7 @@ export class S3ObjectStore implements ObjectStore {
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.call('putIfAbsent', key, async () => {
         try {
-          await this.client.send(
+          const res = await this.client.send(
             new PutObjectCommand({
               Bucket: this.bucket,
               Key,
@@ -223,7 +223,7 @@ export class S3ObjectStore implements ObjectStore {
               ...(contentType ? { ContentType: contentType } : {}),
             }),
           );
-          return 'created' as const;
+          return { etag: res.ETag };
         } catch (err) {
           const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
           if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412)
@@ -234,7 +234,7 @@ export class S3ObjectStore implements ObjectStore {
         }
       });
       if (outcome === 'exists') return undefined;
-      if (outcome === 'created') return this.mustHead('putIfAbsent', key);
+      if (outcome !== 'conflict') return this.written('putIfAbsent', key, body, outcome.etag);
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }
@@ -487,6 +487,22 @@ export class S3ObjectStore implements ObjectStore {
   private fullKey(key: string): string {
     assertValidKey(key);
     return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  /**
+   * What a single PutObject stored: its size is the body's and its ETag is in the answer (S3 reads
+   * after writes consistently), so no HEAD is needed: ~10 fewer requests per run, each one a
+   * round trip on the way to the next step. `lastModified` is the client's clock then. An answer
+   * without an ETag (a store that does not send one) is checked with a HEAD as before.
+   */
+  private async written(
+    operation: string,
+    key: string,
+    body: Uint8Array,
+    etag: string | undefined,
+  ): Promise<ObjectInfo> {
+    if (etag === undefined) return this.mustHead(operation, key);
+    return { key, size: body.byteLength, etag: stripQuotes(etag), lastModified: new Date() };
   }
 
   private async mustHead(operation: string, key: string): Promise<ObjectInfo> {
