@@ -7,15 +7,31 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { inlineEncoder, type ParquetEncoder } from './encoder.js';
+import { ipcBuffers } from './ipc-buffers.js';
 import { ZSTD_LOCK } from './native-zstd.js';
 import type { ParquetWriteOptions } from './writer.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 
-/** Message to an encoder thread. */
+/**
+ * Where a stream in one of the main thread's shared buffers (ipc-buffers.ts) is: the buffer itself
+ * travels only with the first request that names it, later ones name its id.
+ */
+interface SharedIpc {
+  readonly buffer: number;
+  readonly bytes: number;
+  readonly memory?: SharedArrayBuffer;
+}
+
+/** Message to an encoder thread: a file to encode. */
 export interface EncodeRequest {
   readonly id: number;
-  readonly ipc: Uint8Array;
+  readonly ipc: Uint8Array | SharedIpc;
   readonly opts: ParquetWriteOptions;
+}
+
+/** Message to an encoder thread: the main thread let go of this shared buffer. */
+export interface ForgetBuffer {
+  readonly forget: number;
 }
 
 /** Message from an encoder thread: the file, or why it could not be written. */
@@ -73,7 +89,7 @@ function startEncoderThread(): Worker {
 }
 
 interface Job {
-  readonly request: EncodeRequest;
+  readonly request: { readonly id: number; readonly ipc: Uint8Array; readonly opts: ParquetWriteOptions };
   readonly resolve: (parquet: Uint8Array) => void;
   readonly reject: (error: Error) => void;
 }
@@ -81,6 +97,8 @@ interface Job {
 interface Slot {
   readonly worker: Worker;
   job: Job | undefined;
+  /** Shared stream buffers this thread has been sent (later requests name them by id). */
+  readonly buffers: Set<number>;
 }
 
 /** Error of a file the encoder thread could not write (or of a thread that died). */
@@ -119,6 +137,11 @@ export class ParquetEncoderPool implements ParquetEncoder {
       throw new RangeError(`invalid encoder thread count ${String(threads)}: expected a positive integer`);
     }
     if (prestart) while (this.spawn()) continue;
+    ipcBuffers.onDrop((buffer) => {
+      for (const slot of this.slots) {
+        if (slot.buffers.delete(buffer)) slot.worker.postMessage({ forget: buffer } satisfies ForgetBuffer);
+      }
+    });
   }
 
   async admit(): Promise<() => void> {
@@ -163,19 +186,36 @@ export class ParquetEncoderPool implements ParquetEncoder {
       slot.job = job;
       // A thread is referenced only while it works, so an idle pool never keeps a process alive.
       slot.worker.ref();
-      const { ipc } = job.request;
-      const transferable = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
-      slot.worker.postMessage(job.request, transferable ? [ipc.buffer as ArrayBuffer] : []);
+      const { id, ipc, opts } = job.request;
+      const shared = ipcBuffers.bufferOf(ipc);
+      if (shared) {
+        const known = slot.buffers.has(shared.id);
+        slot.buffers.add(shared.id);
+        const where: SharedIpc = {
+          buffer: shared.id,
+          bytes: ipc.byteLength,
+          ...(known ? {} : { memory: shared.memory }),
+        };
+        slot.worker.postMessage({ id, ipc: where, opts } satisfies EncodeRequest);
+      } else {
+        const transferable = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength;
+        slot.worker.postMessage(
+          { id, ipc, opts } satisfies EncodeRequest,
+          transferable ? [ipc.buffer as ArrayBuffer] : [],
+        );
+      }
     }
   }
 
   private spawn(): Slot | undefined {
     if (this.slots.length >= this.threads) return undefined;
     const worker = startEncoderThread();
-    const slot: Slot = { worker, job: undefined };
+    const slot: Slot = { worker, job: undefined, buffers: new Set() };
     worker.on('message', (reply: EncodeReply) => {
       const job = slot.job;
       slot.job = undefined;
+      // The thread has read the stream (WASM holds its own copy): its buffer can take another.
+      if (job) ipcBuffers.give(job.request.ipc);
       worker.unref();
       if (job && job.request.id === reply.id) {
         if ('parquet' in reply) job.resolve(reply.parquet);
@@ -189,6 +229,7 @@ export class ParquetEncoderPool implements ParquetEncoder {
     const fail = (error: Error): void => {
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
+      if (slot.job) ipcBuffers.give(slot.job.request.ipc);
       slot.job?.reject(new ParquetEncodeError(`Parquet encoder thread failed: ${error.message}`));
       slot.job = undefined;
       if (!this.closed) this.dispatch();

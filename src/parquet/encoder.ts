@@ -3,6 +3,7 @@
  * it is behind an interface: {@link inlineEncoder} runs it on the calling thread, the pool in
  * encoder-pool.ts on worker threads while the main thread keeps decoding and uploading.
  */
+import { ipcBuffers } from './ipc-buffers.js';
 import { encodeParquetIpc, type ParquetWriteOptions } from './writer.js';
 
 /** Turns one Arrow IPC stream (see `toIpcStream`) into the bytes of one Parquet file. */
@@ -23,6 +24,14 @@ export interface ParquetEncoder {
 export const inlineEncoder: ParquetEncoder = {
   // Each file is encoded in the microtask after its IPC stream is made: nothing waits in a queue.
   admit: () => Promise.resolve(() => undefined),
-  encode: (ipc, opts) => Promise.resolve().then(() => encodeParquetIpc(ipc, opts)),
+  encode: (ipc, opts) =>
+    Promise.resolve().then(() => {
+      try {
+        return encodeParquetIpc(ipc, opts);
+      } finally {
+        // A stream of toIpcStream's is done with once WASM has its copy.
+        ipcBuffers.give(ipc);
+      }
+    }),
   close: () => Promise.resolve(),
 };

@@ -12,9 +12,10 @@
  * string of the bundled parquet-rs version, so the same batches give byte-identical files
  * (which is what makes a retried batch idempotent).
  */
-import { Table, tableToIPC, util, type RecordBatch, type Schema } from 'apache-arrow';
+import { Table, util, type RecordBatch, type Schema } from 'apache-arrow';
 import * as wasm from 'parquet-wasm';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
+import { ipcBuffers } from './ipc-buffers.js';
 import { nativeZstd } from './native-zstd.js';
 import { CODEC_ID, compressPages } from './page-compression.js';
 import { checkWriteOptions, writerProperties, type ParquetWriteOptions } from './writer-properties.js';
@@ -51,7 +52,12 @@ function describeSchema(schema: Schema): string {
  * included) whatever schema object the batch points to.
  */
 function toWasmTable(schema: Schema, batches: readonly RecordBatch[]): wasm.Table {
-  return wasm.Table.fromIPCStream(tableToIPC(new Table(schema, [...batches]), 'stream'));
+  const ipc = ipcBuffers.write(schema, batches);
+  try {
+    return wasm.Table.fromIPCStream(ipc);
+  } finally {
+    ipcBuffers.give(ipc);
+  }
 }
 
 /**
@@ -76,13 +82,14 @@ export function writeParquetFile(
 
 /**
  * Serializes batches (all of `schema`) to one Arrow IPC stream: the hand-off format of
- * {@link encodeParquetIpc}, and cheap to move to another thread (one transferable buffer).
+ * {@link encodeParquetIpc}, and cheap to move to another thread (one transferable buffer). The
+ * stream is in a buffer of the thread's {@link ipcBuffers}, which the encoders give back.
  *
  * @throws SchemaMismatchError when a batch does not have `schema`.
  */
 export function toIpcStream(schema: Schema, batches: readonly RecordBatch[]): Uint8Array {
   batches.forEach((b, i) => assertSameSchema(schema, b.schema, `batch ${i}`));
-  return tableToIPC(new Table(schema, [...batches]), 'stream');
+  return ipcBuffers.write(schema, batches);
 }
 
 /**
