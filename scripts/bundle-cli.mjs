@@ -56,4 +56,6 @@ await build({
   },
   logLevel: 'warning',
   legalComments: 'eof',
+  minifyWhitespace: true,
+  minifySyntax: true,
 });

@@ -247,6 +247,8 @@ export async function exportTable(
   progress.consistency = consistency;
   try {
     let state: ExportContinuation;
+    /** The plan's first ranges, from the planning answer: the first fetch needs no activity. */
+    let firstRanges: readonly PartitionRange[] | undefined;
     if (continuation) {
       state = continuation;
     } else {
@@ -282,6 +284,7 @@ export async function exportTable(
           });
       }
       const { plan, reused } = planned;
+      firstRanges = planned.firstRanges;
       for (const w of plan.warnings) log.warn(w, { table, runKey });
       if (reused) log.info('reusing the stored plan of this runKey', { table, runKey });
       state = {
@@ -365,6 +368,10 @@ export async function exportTable(
             width,
             handOver: end < state.partitionCount,
             fetch: async (start, count) => {
+              const given = firstRanges;
+              firstRanges = undefined;
+              // The planning answer's ranges cover the first fetch (an older worker's has none).
+              if (start === 0 && given && given.length >= count) return given.slice(0, count);
               const { ranges } = await planning.pgParquetPlanRanges({ ...where, start, count });
               if (ranges.length === 0) {
                 throw ApplicationFailure.nonRetryable(

@@ -30,6 +30,9 @@ test(
       partitions: PARTITIONS,
       width: WIDTH,
       workerSlots: 40,
+      // As a worker before `firstRanges` answered: every range comes from pgParquetPlanRanges
+      // (the other fake-export tests plan as this version does).
+      planGivesRanges: false,
       async extract(partition) {
         if (partition.index === SLOW) {
           const attempt = { startedAfter: othersDone, finishedAfter: -1 };

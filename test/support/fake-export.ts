@@ -8,6 +8,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { PgParquetActivities } from '../../activities/index.js';
 import type { PartitionRange } from '../../src/plan/partitions.js';
+import { ITEMS_PER_FETCH } from '../../src/contract/chunks.js';
 import { WORKFLOWS_PATH } from '../../src/plugin.js';
 import type { ExportTableResult } from '../../workflows/export-table.js';
 import { chainHistories, type HistoryEvent } from './run-chain.js';
@@ -24,6 +25,21 @@ export interface FakeExport {
   extract(partition: PartitionRange): Promise<void>;
   /** Runs beside the export until it ends (e.g. reads its `progress` query). */
   watch?(handle: WorkflowHandle): Promise<void>;
+  /**
+   * Whether the planning double answers with the first ranges, as this version's planning does
+   * (default), or without, as a worker before `firstRanges` did (every range then comes from
+   * `pgParquetPlanRanges`).
+   */
+  readonly planGivesRanges?: boolean;
+}
+
+/** The doubles' ranges [start, start + count) of a plan of `partitions`. */
+function fakeRanges(start: number, count: number, partitions: number): PartitionRange[] {
+  const ranges: PartitionRange[] = [];
+  for (let i = start; i < Math.min(start + count, partitions); i++) {
+    ranges.push({ index: i, lo: String(i * 10), hi: String(i * 10 + 10), includesNulls: i === 0 });
+  }
+  return ranges;
 }
 
 /** What a finished fake export left: its result and the history of each run of its chain. */
@@ -74,14 +90,13 @@ export async function runFakeExport(spec: FakeExport): Promise<FakeExportRun> {
           compacted: false,
           warnings: [],
         },
+        ...(spec.planGivesRanges === false
+          ? {}
+          : { firstRanges: fakeRanges(0, ITEMS_PER_FETCH, spec.partitions) }),
       };
     },
     async pgParquetPlanRanges({ start, count }) {
-      const ranges: PartitionRange[] = [];
-      for (let i = start; i < Math.min(start + count, spec.partitions); i++) {
-        ranges.push({ index: i, lo: String(i * 10), hi: String(i * 10 + 10), includesNulls: i === 0 });
-      }
-      return { ranges };
+      return { ranges: fakeRanges(start, count, spec.partitions) };
     },
     async pgParquetExtractPartition({ partition }) {
       await spec.extract(partition);
