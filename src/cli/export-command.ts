@@ -37,7 +37,11 @@ interface Launch<R> {
   /** The run a retry would start, when the input fixes its runKey (named if starting fails). */
   readonly planned: { readonly workflowId: string; readonly runKey: string } | null;
   start(client: Client): Promise<Started>;
-  follow(client: Client, handle: WorkflowHandle, onLook: (live: LiveProgress) => void): Promise<R>;
+  follow(
+    client: Client,
+    handle: WorkflowHandle,
+    onLook: ((live: LiveProgress) => void) | undefined,
+  ): Promise<R>;
   /** Prints the result (`--json`: one document); returns the exit code. */
   report(result: R, workflowId: string, json: boolean): number;
 }

@@ -14,8 +14,11 @@ export interface ForegroundRun<R> {
   /** Seconds between progress lines when stderr is not a terminal. */
   readonly progressInterval: number;
   readonly unit: ProgressUnit;
-  /** Waits for the result, calling `onLook` with each look at the run. */
-  readonly follow: (onLook: (live: LiveProgress) => void) => Promise<R>;
+  /**
+   * Waits for the result, calling `onLook` with each look at the run; without one (`--json`
+   * shows no progress) it only waits, asking neither the workflow nor the server anything.
+   */
+  readonly follow: (onLook: ((live: LiveProgress) => void) | undefined) => Promise<R>;
 }
 
 /**
@@ -25,7 +28,8 @@ export interface ForegroundRun<R> {
  */
 export async function followInForeground<R>(run: ForegroundRun<R>): Promise<R> {
   const { workflowId, runKey, json } = run;
-  const view = new ProgressView(progressModeFor(json), run.progressInterval, process.stderr, run.unit);
+  const mode = progressModeFor(json);
+  const view = new ProgressView(mode, run.progressInterval, process.stderr, run.unit);
   const detach = (signal: NodeJS.Signals) => {
     view.stop();
     if (json) console.log(JSON.stringify({ status: 'running', detached: true, workflowId, runKey }, null, 2));
@@ -39,7 +43,7 @@ export async function followInForeground<R>(run: ForegroundRun<R>): Promise<R> {
   process.once('SIGINT', detach);
   process.once('SIGTERM', detach);
   try {
-    return await run.follow((live) => view.update(live));
+    return await run.follow(mode === 'off' ? undefined : (live) => view.update(live));
   } catch (err) {
     throw new RunFailure(err, workflowId, runKey);
   } finally {

@@ -141,7 +141,7 @@ function sum<K extends string>(items: readonly Readonly<Record<K, number>>[], ke
  */
 export function followExport(
   handle: WorkflowHandle,
-  onLook: (live: LiveProgress) => void,
+  onLook: ((live: LiveProgress) => void) | undefined,
   intervalMs = 1000,
 ): Promise<ExportTableResult> {
   return followRun({ handle, look: () => lookAtRun(handle), onLook, intervalMs });
@@ -151,7 +151,8 @@ export function followExport(
 export interface FollowedRun {
   readonly handle: WorkflowHandle;
   readonly look: () => Promise<LiveProgress | undefined>;
-  readonly onLook: (live: LiveProgress) => void;
+  /** Absent: no looks at all, only the wait for the result. */
+  readonly onLook: ((live: LiveProgress) => void) | undefined;
   readonly intervalMs?: number;
 }
 
@@ -161,6 +162,9 @@ export interface FollowedRun {
  */
 export async function followRun<R>(run: FollowedRun): Promise<R> {
   const { handle, look, onLook, intervalMs = 1000 } = run;
+  // Nothing shows the looks (`--json`): each would cost a query the workflow answers and a
+  // describe, every second, for nothing.
+  if (!onLook) return (await handle.result()) as R;
   let settled = false;
   let wake: (() => void) | undefined;
   const result = handle.result() as Promise<R>;

@@ -66,7 +66,7 @@ async function lookAtTables(client: Client, handle: WorkflowHandle): Promise<Liv
 export function followExportTables(
   client: Client,
   handle: WorkflowHandle,
-  onLook: (live: LiveProgress) => void,
+  onLook: ((live: LiveProgress) => void) | undefined,
 ): Promise<ExportTablesResult> {
   return followRun({ handle, look: () => lookAtTables(client, handle), onLook });
 }
