@@ -88,8 +88,11 @@ function startEncoderThread(): Worker {
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
+/** A request as the caller made it: its stream is sent by id at dispatch when it is a shared one. */
+type JobRequest = Omit<EncodeRequest, 'ipc'> & { readonly ipc: Uint8Array };
+
 interface Job {
-  readonly request: { readonly id: number; readonly ipc: Uint8Array; readonly opts: ParquetWriteOptions };
+  readonly request: JobRequest;
   readonly resolve: (parquet: Uint8Array) => void;
   readonly reject: (error: Error) => void;
 }
@@ -123,6 +126,8 @@ export class ParquetEncoderPool implements ParquetEncoder {
   /** Files admitted and not yet settled, and the callers waiting for admission. */
   private admitted = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Stops telling this pool's threads which shared buffers to forget (see close). */
+  private readonly stopForgetting: () => void;
 
   /**
    * @param threads the most threads at once.
@@ -137,7 +142,7 @@ export class ParquetEncoderPool implements ParquetEncoder {
       throw new RangeError(`invalid encoder thread count ${String(threads)}: expected a positive integer`);
     }
     if (prestart) while (this.spawn()) continue;
-    ipcBuffers.onDrop((buffer) => {
+    this.stopForgetting = ipcBuffers.onDrop((buffer) => {
       for (const slot of this.slots) {
         if (slot.buffers.delete(buffer)) slot.worker.postMessage({ forget: buffer } satisfies ForgetBuffer);
       }
@@ -168,6 +173,7 @@ export class ParquetEncoderPool implements ParquetEncoder {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopForgetting();
     // Callers waiting for admission go on, and their encode is then refused as closed.
     for (const next of this.waiting.splice(0)) {
       this.admitted++;

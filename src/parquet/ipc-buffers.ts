@@ -55,9 +55,16 @@ export class IpcBufferPool {
   private nextId = 0;
   private readonly dropListeners: ((id: number) => void)[] = [];
 
-  /** Calls `listener` with the id of each buffer the pool lets go of (so threads can, too). */
-  onDrop(listener: (id: number) => void): void {
+  /**
+   * Calls `listener` with the id of each buffer the pool lets go of (so threads can, too).
+   * @returns the function that stops it.
+   */
+  onDrop(listener: (id: number) => void): () => void {
     this.dropListeners.push(listener);
+    return () => {
+      const i = this.dropListeners.indexOf(listener);
+      if (i >= 0) this.dropListeners.splice(i, 1);
+    };
   }
 
   /** The pool's buffer under `view`, if `view` is one of {@link write}'s streams. */
@@ -67,19 +74,11 @@ export class IpcBufferPool {
 
   /** A buffer of at least `bytes`, out of the pool until it is given back. */
   private take(bytes: number): IpcBuffer {
-    let best = -1;
-    for (let i = 0; i < this.free.length; i++) {
-      const size = this.free[i]!.memory.byteLength;
-      if (size >= bytes && (best < 0 || size < this.free[best]!.memory.byteLength)) best = i;
-    }
+    const best = this.smallestFree(bytes);
     if (best >= 0) return this.free.splice(best, 1)[0]!;
     // None fits: a new one, and if the pool would grow past its bound, the smallest free one goes.
     if (this.byMemory.size >= MAX_POOLED && this.free.length > 0) {
-      let smallest = 0;
-      for (let i = 1; i < this.free.length; i++) {
-        if (this.free[i]!.memory.byteLength < this.free[smallest]!.memory.byteLength) smallest = i;
-      }
-      const [dropped] = this.free.splice(smallest, 1);
+      const [dropped] = this.free.splice(this.smallestFree(0), 1);
       this.byMemory.delete(dropped!.memory);
       for (const listener of this.dropListeners) listener(dropped!.id);
     }
@@ -89,6 +88,16 @@ export class IpcBufferPool {
     };
     this.byMemory.set(buffer.memory, buffer);
     return buffer;
+  }
+
+  /** The index of the smallest free buffer of at least `bytes`, or -1. */
+  private smallestFree(bytes: number): number {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const size = this.free[i]!.memory.byteLength;
+      if (size >= bytes && (best < 0 || size < this.free[best]!.memory.byteLength)) best = i;
+    }
+    return best;
   }
 
   /** Takes back the buffer of a stream whose reader is done with it (an unknown one is ignored). */

@@ -234,7 +234,7 @@ export class S3ObjectStore implements ObjectStore {
         }
       });
       if (outcome === 'exists') return undefined;
-      if (outcome !== 'conflict') return this.written('putIfAbsent', key, body, outcome.etag);
+      if (typeof outcome === 'object') return this.written('putIfAbsent', key, body, outcome.etag);
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }
