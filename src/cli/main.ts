@@ -2,7 +2,7 @@
 // The flag (a V8 one, which NODE_OPTIONS refuses, hence here) lets the old generation reach 128 MiB
 // before V8 marks it: by default V8 keeps it at ~1.1x the live ~55 MiB, so a worker marked its whole
 // heap 9-19 times per million rows on the helper threads, a quarter of its CPU. Measured (README,
-// "Memory and garbage collection"): whole run -12% wall, -23% worker CPU, +64 MiB peak RSS.
+// Operations, "V8's old-generation floor"): whole run -12% wall, -23% worker CPU, +64 MiB peak RSS.
 /**
  * `pg-parquet`: run a worker, start, follow, list and cancel exports, schedule them, check the
  * setup, run the demo.
