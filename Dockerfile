@@ -21,5 +21,6 @@ USER node
 # glibc keeps one malloc arena per allocating thread (encoder threads, the Temporal core, libuv): two
 # arenas cut the worker's peak RSS by ~45 MiB in the bench (README, Operations).
 ENV MALLOC_ARENA_MAX=2
-# The Node flag of the bin's #! line (src/cli/main.ts), which `node file` does not read.
+# The Node flag of the bin's #! line (src/cli/main.ts; its variable is the ENV above), which
+# `node file` does not read.
 CMD ["node", "--initial-old-space-size=128", "dist/bin/pg-parquet.js", "worker"]

@@ -17,7 +17,7 @@ import { startExport, waitForExport } from '../src/client.js';
 import { connectClient } from '../src/temporal-connection.js';
 import { eventsTable, type BenchTable } from './bench-tables.js';
 import { killChildGroup, numberField, runJsonChild, trackChild, type JsonLine } from './child-process.js';
-import { cliArgs } from './paths.js';
+import { cliCommand } from './paths.js';
 import { peakRssMib, processCpuSeconds, resetPeakRss } from './proc-stats.js';
 import type { Sample } from './samples.js';
 
@@ -54,8 +54,9 @@ export class BenchWorker {
   /** Starts a worker on `taskQueue` and waits until it polls. */
   static async start(taskQueue: string): Promise<BenchWorker> {
     const t0 = performance.now();
-    const child = spawn(process.execPath, cliArgs(['worker']), {
-      env: { ...process.env, PG_PARQUET_TASK_QUEUE: taskQueue },
+    const worker = cliCommand(['worker']);
+    const child = spawn(process.execPath, worker.argv, {
+      env: { ...process.env, ...worker.env, PG_PARQUET_TASK_QUEUE: taskQueue },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     });
@@ -195,7 +196,7 @@ export async function measureCliExport(run: WorkflowRun): Promise<Sample> {
       writeFileSync(file, JSON.stringify({ compaction: { enabled: false } }));
       input.push('--input', file);
     }
-    const args = cliArgs([
+    const cli = cliCommand([
       'export',
       eventsTable(run.table),
       '--to',
@@ -208,9 +209,9 @@ export async function measureCliExport(run: WorkflowRun): Promise<Sample> {
       '--wait',
       '--json',
     ]);
-    const env = { ...process.env, PG_PARQUET_TASK_QUEUE: run.worker.taskQueue };
+    const env = { ...process.env, ...cli.env, PG_PARQUET_TASK_QUEUE: run.worker.taskQueue };
     const cost = await run.worker.measure(() =>
-      runJsonChild(process.execPath, args, { env, json: 'document', timeoutMs: RUN_TIMEOUT_MS }),
+      runJsonChild(process.execPath, cli.argv, { env, json: 'document', timeoutMs: RUN_TIMEOUT_MS }),
     );
     const { json, wallSeconds, usage } = cost.value;
     checkCompleted(json, run.runKey);

@@ -13,19 +13,31 @@ export const SHARED_BENCH = process.env.PG_PARQUET_SHARED_BENCH ?? join(ROOT, '.
 /** Where results are written. */
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
+/** How to start the `pg-parquet` command: `node` with these arguments, with these variables set. */
+export interface CliCommand {
+  readonly argv: string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
 /**
- * Arguments of `node` that run the `pg-parquet` command as an installed package runs it: the
- * compiled `dist/bin/pg-parquet.js` (its `bin`, the bundled CLI), built by {@link buildPackage},
- * with the Node flags of its `#!/usr/bin/env -S node …` line, as the installed bin gets them; no
+ * The `pg-parquet` command as an installed package runs it: the compiled `dist/bin/pg-parquet.js`
+ * (its `bin`, the bundled CLI), built by {@link buildPackage}, with the variables and the Node flags
+ * of its `#!/usr/bin/env -S [NAME=value …] node [flag …]` line, as the installed bin gets them; no
  * TypeScript loader.
  */
-export function cliArgs(args: readonly string[]): string[] {
+export function cliCommand(args: readonly string[]): CliCommand {
   const bin = join(ROOT, 'dist', 'bin', 'pg-parquet.js');
-  const hashbang = /^#!\/usr\/bin\/env\s+(?:-S\s+)?node((?:\s+\S+)*)\s*$/.exec(
-    readFileSync(bin, 'utf8').split('\n', 1)[0]!,
+  const line = readFileSync(bin, 'utf8').split('\n', 1)[0]!;
+  const hashbang = /^#!\/usr\/bin\/env(?:\s+-S)?((?:\s+\w+=\S*)*)\s+node((?:\s+\S+)*)\s*$/.exec(line);
+  if (!hashbang) throw new Error(`${bin} does not start with a #!/usr/bin/env node line: ${line}`);
+  const words = (text: string): string[] => text.split(/\s+/).filter(Boolean);
+  const env = Object.fromEntries(
+    words(hashbang[1]!).map((assignment) => {
+      const at = assignment.indexOf('=');
+      return [assignment.slice(0, at), assignment.slice(at + 1)];
+    }),
   );
-  if (!hashbang) throw new Error(`${bin} does not start with a #!/usr/bin/env node line`);
-  return [...hashbang[1]!.split(/\s+/).filter(Boolean), bin, ...args];
+  return { argv: [...words(hashbang[2]!), bin, ...args], env };
 }
 
 /** Builds `dist/` (`npm run build`), so that the bench runs what users install. */
