@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { nodeLaunchOf } from '../../bench/paths.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_FILE = fileURLToPath(new URL('../../docker-compose.yml', import.meta.url));
@@ -197,14 +198,14 @@ test('the worker gets every variable of `stack.sh env`, pointing at the compose 
   assert.match(dockerfile, /^FROM node:22-bookworm-slim$/m);
   // The worker runs with the variables and Node flags of the bin's #! line (two malloc arenas, V8's
   // old-generation floor: README, Operations), which `node file` does not read.
-  const hashbang = readFileSync(new URL('../../src/cli/main.ts', import.meta.url), 'utf8').split('\n', 1)[0]!;
-  const parts = /^#!\/usr\/bin\/env -S((?: \w+=\w+)+) node((?: --[\w-]+=\w+)+)$/.exec(hashbang);
-  assert.ok(parts, `the bin's #! line sets variables and passes Node flags: ${hashbang}`);
-  const [variables, flags] = [parts[1]!, parts[2]!].map((text) => text.trim().split(' '));
-  assert.ok(variables!.includes('MALLOC_ARENA_MAX=2'), hashbang);
-  for (const variable of variables!) assert.match(dockerfile, new RegExp(`^ENV ${variable}$`, 'm'));
+  const launch = nodeLaunchOf(fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)));
+  assert.ok(launch.flags.length > 0, "the bin's #! line passes Node flags");
+  assert.equal(launch.env.MALLOC_ARENA_MAX, '2');
+  for (const [name, value] of Object.entries(launch.env)) {
+    assert.match(dockerfile, new RegExp(`^ENV ${name}=${value}$`, 'm'));
+  }
   const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
-  assert.deepEqual(JSON.parse(cmd ?? 'null'), ['node', ...flags!, 'dist/bin/pg-parquet.js', 'worker']);
+  assert.deepEqual(JSON.parse(cmd ?? 'null'), ['node', ...launch.flags, 'dist/bin/pg-parquet.js', 'worker']);
 });
 
 test('docker-compose config accepts the file (when docker-compose is installed)', (t) => {
