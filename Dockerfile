@@ -21,6 +21,9 @@ USER node
 # glibc keeps one malloc arena per allocating thread (encoder threads, the Temporal core, libuv): two
 # arenas cut the worker's peak RSS by ~45 MiB in the bench (README, Operations).
 ENV MALLOC_ARENA_MAX=2
-# The Node flag of the bin's #! line (src/cli/main.ts; its variable is the ENV above), which
+# glibc also raises its mmap threshold after each large free, so the batches' 4-32 MiB buffers came
+# from its heap, which keeps what is freed in its middle: a fixed 4 MiB threshold, -50 to -110 MiB.
+ENV MALLOC_MMAP_THRESHOLD_=4194304
+# The Node flag of the bin's #! line (src/cli/main.ts; its variables are the ENVs above), which
 # `node file` does not read.
 CMD ["node", "--initial-old-space-size=128", "dist/bin/pg-parquet.js", "worker"]
