@@ -37,7 +37,7 @@ import {
   type ScalingRow,
   type TableSize,
 } from './report.js';
-import { mainRound, scalingRound, type RoundContext } from './rounds.js';
+import { mainRound, scalingRound, warmUp, type RoundContext } from './rounds.js';
 import { SampleLog } from './samples.js';
 
 /** The headline figures and ratios the report gives, when both sides were measured. */
@@ -197,6 +197,12 @@ async function main(argv: readonly string[]): Promise<void> {
     runKeyPrefix,
   };
   try {
+    const warm = await timed(durations, 'worker_warm_up', () => warmUp(ctx, main));
+    if (warm !== undefined) {
+      const line = `The worker's first run, a warm-up that no figure includes, took ${warm.toFixed(2)} s.`;
+      console.error(`bench: ${line}`);
+      notes.push(line);
+    }
     await timed(durations, 'main_rounds', async () => {
       for (let rep = 1; rep <= options.repeat; rep++) {
         console.error(`bench: ${eventsTable(main)}, repetition ${rep}/${options.repeat}`);
