@@ -17,7 +17,12 @@ import {
 } from './measure-anchors.js';
 import { measureCopyLimit } from './measure-copy-limit.js';
 import { measureOursCompaction, measureOursExtract, removeRun } from './measure-ours.js';
-import { measureCliExport, measureLibraryExport, type BenchWorker } from './measure-workflow.js';
+import {
+  measureCliExport,
+  measureLibraryExport,
+  type BenchWorker,
+  type WorkflowRun,
+} from './measure-workflow.js';
 import type { BenchOptions } from './options.js';
 import { loadAverage } from './machine.js';
 import { processTreeCpuSeconds } from './proc-stats.js';
@@ -134,15 +139,19 @@ async function oursToMinio(ctx: RoundContext, t: BenchTable, runKey: string): Pr
   }
 }
 
-/** The headline: the CLI against the running worker, with or without compaction. */
-async function cliExport(
+/**
+ * Runs `fn` on one export through the bench's worker (none without a worker), then removes the
+ * export's objects.
+ */
+async function onWorker<T>(
   ctx: RoundContext,
   t: BenchTable,
   runKey: string,
   compaction: boolean,
-): Promise<void> {
+  fn: (run: WorkflowRun) => Promise<T>,
+): Promise<T | undefined> {
   const worker = ctx.worker;
-  if (!worker) return;
+  if (!worker) return undefined;
   const run = {
     worker,
     table: t,
@@ -152,29 +161,29 @@ async function cliExport(
     compaction,
   };
   try {
-    await record(ctx, CATALOG.oursCli(t, compaction), () => measureCliExport(run));
+    return await fn(run);
   } finally {
     await removeRun(ctx.s3Destination, t, runKey);
   }
 }
 
+/** The headline: the CLI against the running worker, with or without compaction. */
+async function cliExport(
+  ctx: RoundContext,
+  t: BenchTable,
+  runKey: string,
+  compaction: boolean,
+): Promise<void> {
+  await onWorker(ctx, t, runKey, compaction, (run) =>
+    record(ctx, CATALOG.oursCli(t, compaction), () => measureCliExport(run)),
+  );
+}
+
 /** The same export through the client library, from the bench process. */
 async function libraryExport(ctx: RoundContext, t: BenchTable, runKey: string): Promise<void> {
-  const worker = ctx.worker;
-  if (!worker) return;
-  const run = {
-    worker,
-    table: t,
-    destination: ctx.s3Destination,
-    partitions: ctx.options.partitions,
-    runKey,
-    compaction: true,
-  };
-  try {
-    await record(ctx, CATALOG.oursLibrary(t), () => measureLibraryExport(run));
-  } finally {
-    await removeRun(ctx.s3Destination, t, runKey);
-  }
+  await onWorker(ctx, t, runKey, true, (run) =>
+    record(ctx, CATALOG.oursLibrary(t), () => measureLibraryExport(run)),
+  );
 }
 
 async function cxAnchor(ctx: RoundContext, t: BenchTable, mode: AnchorMode): Promise<void> {
@@ -224,22 +233,13 @@ async function compaction(ctx: RoundContext, t: BenchTable, runKey: string): Pro
  * @returns its wall seconds, reported beside the figures.
  */
 export async function warmUp(ctx: RoundContext, t: BenchTable): Promise<number | undefined> {
-  const worker = ctx.worker;
-  if (!worker) return undefined;
-  const runKey = `${ctx.runKeyPrefix}-warm-up`;
-  const run = {
-    worker,
-    table: t,
-    destination: ctx.s3Destination,
-    partitions: ctx.options.partitions,
-    runKey,
-    compaction: true,
-  };
-  try {
-    return (await measureCliExport(run)).seconds;
-  } finally {
-    await removeRun(ctx.s3Destination, t, runKey);
-  }
+  return onWorker(
+    ctx,
+    t,
+    `${ctx.runKeyPrefix}-warm-up`,
+    true,
+    async (run) => (await measureCliExport(run)).seconds,
+  );
 }
 
 /** One repetition of the main comparison on `t`. */

@@ -196,8 +196,8 @@ test('the worker gets every variable of `stack.sh env`, pointing at the compose 
   }
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
   assert.match(dockerfile, /^FROM node:22-bookworm-slim$/m);
-  // The worker runs with the variables and Node flags of the bin's #! line (two malloc arenas, V8's
-  // old-generation floor: README, Operations), which `node file` does not read.
+  // The worker runs with the variables and Node flags of the bin's #! line (two malloc arenas, a fixed
+  // mmap threshold, V8's old-generation floor: README, Operations), which `node file` does not read.
   const launch = nodeLaunchOf(fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)));
   assert.ok(launch.flags.length > 0, "the bin's #! line passes Node flags");
   assert.equal(launch.env.MALLOC_ARENA_MAX, '2');
