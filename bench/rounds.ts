@@ -249,8 +249,8 @@ export async function mainRound(ctx: RoundContext, t: BenchTable, rep: number): 
   await oursToFile(ctx, t, key('file'));
   await oursToFileInline(ctx, t, key('file-inline'));
   await oursToMinio(ctx, t, key('minio'));
-  // With and without compaction (what compaction adds to the whole run), in turns that alternate
-  // between repetitions, so that neither side always runs right after the anchors or the file runs.
+  // With and without compaction (what compaction adds to the whole run), in an order that
+  // alternates between repetitions, so that neither side always runs first.
   for (const compaction of rep % 2 === 1 ? [true, false] : [false, true]) {
     await cliExport(ctx, t, key(compaction ? 'cli' : 'cli-raw'), compaction);
   }
