@@ -18,12 +18,9 @@ RUN npm run build \
  && npm install --omit=dev --no-audit --no-fund
 ENV NODE_ENV=production
 USER node
-# glibc keeps one malloc arena per allocating thread (encoder threads, the Temporal core, libuv): two
-# arenas cut the worker's peak RSS by ~45 MiB in the bench (README, Operations).
+# The variables and the Node flag of the bin's #! line (src/cli/main.ts, which says why each is
+# there; README, Operations, has the measurements), which `node file` does not read.
+# test/integration/compose.test.ts keeps the two in step.
 ENV MALLOC_ARENA_MAX=2
-# glibc also raises its mmap threshold after each large free, so the batches' 4-32 MiB buffers came
-# from its heap, which keeps what is freed in its middle: a fixed 4 MiB threshold, -50 to -110 MiB.
 ENV MALLOC_MMAP_THRESHOLD_=4194304
-# The Node flag of the bin's #! line (src/cli/main.ts; its variables are the ENVs above), which
-# `node file` does not read.
 CMD ["node", "--initial-old-space-size=128", "dist/bin/pg-parquet.js", "worker"]
