@@ -14,6 +14,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import pg from 'pg';
 import { parse as parseConnectionString, toClientConfig } from 'pg-connection-string';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
+import { ReadBufferSocket } from './read-buffer-socket.js';
 
 /** `application_name` of every session we open: visible in pg_stat_activity. */
 const APPLICATION_NAME = 'pg-parquet';
@@ -290,7 +291,9 @@ export async function connect(config: pg.ClientConfig): Promise<pg.Client> {
 }
 
 async function open(config: pg.ClientConfig): Promise<pg.Client> {
-  const client = new pg.Client(config);
+  // A plain connection reads into one buffer of its own (read-buffer-socket.ts); TLS reads
+  // through the socket node-postgres makes for it.
+  const client = new pg.Client(config.ssl ? config : { ...config, stream: () => new ReadBufferSocket() });
   // A backend terminated between queries makes the client emit 'error'; unheard, that would kill
   // the worker process. The query in flight (if any) still fails with the error, and is retried.
   client.on('error', () => undefined);

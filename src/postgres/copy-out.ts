@@ -12,8 +12,9 @@
  * and ReadyForQuery as usual. Interspersed NoticeResponse, ParameterStatus and
  * NotificationResponse messages are skipped, as the protocol allows during COPY.
  */
-import { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type pg from 'pg';
+import { tapSocket } from './read-buffer-socket.js';
 
 /** Protocol message codes seen during COPY out (PostgreSQL "Message Formats"). */
 const MSG = {
@@ -116,82 +117,108 @@ export class CopyOutFraming {
   }
 }
 
+/** Where a COPY stream is: reading, ended (every chunk handed out), or failed. */
+const enum Phase {
+  Reading,
+  Ended,
+  Failed,
+}
+
 /**
- * A COPY TO STDOUT query for `client.query(…)`: a Readable of the COPY data, and the server's
- * row count once it has ended.
+ * A COPY TO STDOUT query for `client.query(…)`: an async iterable of the COPY data, and the
+ * server's row count once it has ended. A chunk is valid until the loop asks for the next one
+ * (on our connections it is a view of the socket's one buffer: read-buffer-socket.ts): whoever keeps bytes
+ * past that copies them, as the COPY decoder does with a row cut between chunks. The socket
+ * reads nothing more until then, which is also the stream's back-pressure.
  */
-export class CopyOutStream extends Readable implements pg.Submittable {
+export class CopyOutStream implements pg.Submittable, AsyncIterable<Buffer> {
   /** The server's row count (from CommandComplete "COPY n"), set once the query is complete. */
   rowCount = 0;
-  private connection: pg.Connection | null = null;
-  private pgDataHandler: ((chunk: Buffer) => void) | null = null;
+  private socket: Duplex | null = null;
+  private untap: (() => void) | null = null;
   private readonly framing = new CopyOutFraming();
-  private wanted = false;
-  private forwarding = false;
-  private attached = false;
-  private endPushed = false;
-  private readonly onReadable = () => this.forward();
+  private phase = Phase.Reading;
+  private error: Error | null = null;
+  /** The chunk received and not yet handed out. */
+  private pending: Buffer | null = null;
+  /** A chunk was handed out: the socket waits for the next request before it reads again. */
+  private handedOut = false;
+  private wake: (() => void) | null = null;
+  /** The reader has stopped: the rest of the COPY is read and dropped. */
+  private draining = false;
 
-  constructor(private readonly text: string) {
-    super();
-  }
+  constructor(private readonly text: string) {}
 
   /** Called by node-postgres when the query is its turn. */
   submit(connection: pg.Connection): void {
-    this.connection = connection;
     const socket = connection.stream;
-    const handlers = socket.listeners('data');
-    if (handlers.length !== 1)
-      throw new Error(`expected one data listener on the connection, found ${handlers.length}`);
-    const handler = handlers[0] as (chunk: Buffer) => void;
-    this.pgDataHandler = handler;
-    socket.removeListener('data', handler);
-    socket.pause();
-    this.attached = true;
-    socket.on('readable', this.onReadable);
+    this.socket = socket;
+    this.untap = tapSocket(socket, (chunk) => this.take(chunk));
     connection.query(this.text);
   }
 
-  override _read(): void {
-    this.wanted = true;
-    this.forward();
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    try {
+      for (;;) {
+        if (this.handedOut) {
+          // The last chunk is done with: the socket may read (into its buffer) again.
+          this.handedOut = false;
+          this.socket?.resume();
+        }
+        while (this.pending === null && this.phase === Phase.Reading) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+        }
+        const chunk = this.pending;
+        if (chunk !== null) {
+          this.pending = null;
+          this.handedOut = true;
+          yield chunk;
+          continue;
+        }
+        if (this.phase === Phase.Failed) throw this.error!;
+        return;
+      }
+    } finally {
+      // A reader that stops early (its own error, a cancelled extraction) leaves the rest of
+      // the COPY to be read and dropped, so that the connection is usable again after it.
+      if (this.phase === Phase.Reading) {
+        this.draining = true;
+        this.pending = null;
+      }
+      // Whatever ended the loop, the socket reads again (node-postgres needs it after the COPY).
+      if (this.handedOut) {
+        this.handedOut = false;
+        this.socket?.resume();
+      }
+    }
   }
 
-  /** Reads socket chunks while the consumer wants more. */
-  private forward(): void {
-    if (this.forwarding || !this.wanted || !this.attached) return;
-    this.forwarding = true;
+  /** One socket chunk: its COPY data is kept for the reader; the socket stops until it is read. */
+  private take(chunk: Buffer): boolean {
     try {
-      const socket = this.connection!.stream;
-      let chunk: Buffer | null;
-      while (this.wanted && this.attached && (chunk = socket.read() as Buffer | null) !== null) {
-        const { data, rest } = this.framing.take(chunk);
-        if (data > 0) this.wanted = this.push(chunk.subarray(0, data));
-        // The stream ends at CommandComplete, so that `rowCount` is set when a reader sees the end.
-        if (rest) this.detach(rest);
-      }
+      const { data, rest } = this.framing.take(chunk);
+      if (data > 0 && !this.draining) this.pending = chunk.subarray(0, data);
+      // The stream ends at CommandComplete, so that `rowCount` is set when a reader sees the end.
+      if (rest) this.detach(rest);
     } catch (err) {
-      this.destroy(err as Error);
-    } finally {
-      this.forwarding = false;
+      this.fail(err as Error);
+      return false;
     }
+    this.notify();
+    return this.pending === null;
   }
 
   /** Gives the socket back to node-postgres with the bytes it has to read first. */
   private detach(rest: Buffer): void {
-    const socket = this.connection!.stream;
-    this.attached = false;
-    socket.removeListener('readable', this.onReadable);
-    const handler = this.pgDataHandler!;
-    socket.on('data', handler);
-    if (rest.length > 0) handler(rest);
-    // The data handler may have paused the socket; resume once it has returned.
-    process.nextTick(() => socket.resume());
+    this.untap?.();
+    this.untap = null;
+    // A copy: `rest` may be a view of the socket's buffer, which node-postgres must not see change.
+    if (rest.length > 0) this.socket!.emit('data', Buffer.from(rest));
   }
 
   /** node-postgres: the query failed (an ErrorResponse, or the connection ended). */
   handleError(err: Error): void {
-    this.destroy(err);
+    this.fail(err);
   }
 
   /** node-postgres: CommandComplete, whose text is "COPY n". */
@@ -207,8 +234,23 @@ export class CopyOutStream extends Readable implements pg.Submittable {
   }
 
   private end(): void {
-    if (this.endPushed || this.destroyed) return;
-    this.endPushed = true;
-    this.push(null);
+    if (this.phase !== Phase.Reading) return;
+    this.phase = Phase.Ended;
+    this.notify();
+  }
+
+  private fail(err: Error): void {
+    if (this.phase !== Phase.Reading) return;
+    this.phase = Phase.Failed;
+    this.error = err;
+    // What was not read yet of a failed COPY is not handed out.
+    this.pending = null;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
   }
 }

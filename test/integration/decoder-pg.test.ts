@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { CopyOutStream } from '../../src/postgres/copy-out.js';
+import { connect } from '../../src/postgres/connection.js';
 import type { ColumnSpec } from '../../src/arrow/column-spec.js';
 import type { TypeOptions } from '../../src/contract/type-options.js';
 import { planColumns } from '../../src/arrow/type-map.js';
@@ -633,36 +634,78 @@ describe('decoder against PostgreSQL', () => {
     );
   });
 
+  /**
+   * The COPY-out stream on `client`: the row count at its end, a failing row fails it with its
+   * SQLSTATE, a reader that stops early leaves the connection usable, and the data is the same
+   * bytes that node-postgres's own socket receives (`reference`, read over `db`).
+   */
+  async function copyOutChecks(
+    client: pg.Client,
+    reference: Buffer | null,
+  ): Promise<{ data: Buffer; buffers: Set<ArrayBufferLike> }> {
+    const table = `${S}.copy_out_rows`;
+    const read = async (
+      sql: string,
+    ): Promise<{ data: Buffer; rowCount: number; buffers: Set<ArrayBufferLike> }> => {
+      const stream = client.query(new CopyOutStream(sql));
+      const parts: Buffer[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        buffers.add(chunk.buffer);
+        // A chunk is valid until the next one is asked for: kept bytes are copied.
+        parts.push(Buffer.from(chunk));
+      }
+      return { data: Buffer.concat(parts), rowCount: stream.rowCount, buffers };
+    };
+    const sql = `COPY (SELECT id, v FROM ${table} ORDER BY id) TO STDOUT (FORMAT binary)`;
+    const ok = await read(sql);
+    assert.equal(ok.rowCount, 20000);
+    const expected = await client.query<{ n: string }>(
+      `SELECT (19 + 2 + sum(2 + 4 + 8 + 4 + length(v)))::text AS n FROM ${table}`,
+    );
+    assert.equal(
+      ok.data.length,
+      Number(expected.rows[0]!.n),
+      'signature/header + rows + trailer, no protocol byte',
+    );
+    if (reference) assert.ok(ok.data.equals(reference), "the same COPY bytes as over node-postgres's socket");
+    // Row 15000 divides by zero after thousands of rows were sent: the stream fails with 22012.
+    await assert.rejects(
+      () => read(`COPY (SELECT id, 1 / (id - 15000) FROM ${table} ORDER BY id) TO STDOUT (FORMAT binary)`),
+      (err: unknown) => (err as { code?: string }).code === '22012',
+    );
+    const after = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+    assert.equal(after.rows[0]!.n, '20000');
+    // A reader that stops after its first chunk: the rest is drained, the connection works on.
+    const early = client.query(new CopyOutStream(sql));
+    for await (const chunk of early as AsyncIterable<Buffer>) {
+      assert.ok(chunk.length > 0);
+      break;
+    }
+    assert.equal((await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, 1);
+    // A second COPY on the same connection works as the first did.
+    const again = await read(`COPY ${table} TO STDOUT (FORMAT binary)`);
+    assert.equal(again.rowCount, 20000);
+    return { data: ok.data, buffers: ok.buffers };
+  }
+
   test('the COPY-out stream: the row count at its end, a failing row fails it with its SQLSTATE, the connection stays usable', async () => {
     const table = `${S}.copy_out_rows`;
     await db.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, v text)`);
     await db.query(
       `INSERT INTO ${table} SELECT g, repeat('x', (g % 50)::int) FROM generate_series(1, 20000) g`,
     );
-    const read = async (sql: string): Promise<{ bytes: number; rowCount: number }> => {
-      const stream = db.query(new CopyOutStream(sql));
-      let bytes = 0;
-      for await (const chunk of stream as AsyncIterable<Buffer>) bytes += chunk.length;
-      return { bytes, rowCount: stream.rowCount };
-    };
-    const ok = await read(`COPY (SELECT id, v FROM ${table} ORDER BY id) TO STDOUT (FORMAT binary)`);
-    assert.equal(ok.rowCount, 20000);
-    const expected = await db.query<{ n: string }>(
-      `SELECT (19 + 2 + sum(2 + 4 + 8 + 4 + length(v)))::text AS n FROM ${table}`,
-    );
-    assert.equal(
-      ok.bytes,
-      Number(expected.rows[0]!.n),
-      'signature/header + rows + trailer, no protocol byte',
-    );
-    // Row 15000 divides by zero after thousands of rows were sent: the stream fails with 22012.
-    await assert.rejects(
-      () => read(`COPY (SELECT id, 1 / (id - 15000) FROM ${table} ORDER BY id) TO STDOUT (FORMAT binary)`),
-      (err: unknown) => (err as { code?: string }).code === '22012',
-    );
-    const after = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
-    assert.equal(after.rows[0]!.n, '20000');
-    // A second COPY on the same connection works as the first did.
-    assert.equal((await read(`COPY ${table} TO STDOUT (FORMAT binary)`)).rowCount, 20000);
+    // node-postgres's own socket (as over TLS): a fresh buffer per read.
+    const reference = await copyOutChecks(db, null);
+    assert.ok(reference.buffers.size > 1, 'node-postgres: a new buffer per read');
+    // Our connections read into one buffer of their own (read-buffer-socket.ts): every chunk is
+    // a view of it, and the bytes are the same.
+    const own = await connect({ connectionString: databaseUrl() });
+    try {
+      const { buffers } = await copyOutChecks(own, reference.data);
+      assert.equal(buffers.size, 1, 'one read buffer');
+    } finally {
+      await own.end();
+    }
   });
 });
