@@ -127,9 +127,9 @@ const enum Phase {
 /**
  * A COPY TO STDOUT query for `client.query(…)`: an async iterable of the COPY data, and the
  * server's row count once it has ended. A chunk is valid until the loop asks for the next one
- * (on our connections it is a view of the socket's one buffer: read-buffer-socket.ts): whoever keeps bytes
- * past that copies them, as the COPY decoder does with a row cut between chunks. The socket
- * reads nothing more until then, which is also the stream's back-pressure.
+ * (on our connections it is a view of the socket's one buffer, see read-buffer-socket.ts):
+ * whoever keeps bytes past that copies them, as the COPY decoder does with a row cut between
+ * chunks. The socket reads nothing more until then, which is also the stream's back-pressure.
  */
 export class CopyOutStream implements pg.Submittable, AsyncIterable<Buffer> {
   /** The server's row count (from CommandComplete "COPY n"), set once the query is complete. */
