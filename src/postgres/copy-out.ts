@@ -160,11 +160,8 @@ export class CopyOutStream implements pg.Submittable, AsyncIterable<Buffer> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
     try {
       for (;;) {
-        if (this.handedOut) {
-          // The last chunk is done with: the socket may read (into its buffer) again.
-          this.handedOut = false;
-          this.socket?.resume();
-        }
+        // The last chunk is done with: the socket may read (into its buffer) again.
+        this.release();
         while (this.pending === null && this.phase === Phase.Reading) {
           await new Promise<void>((resolve) => (this.wake = resolve));
         }
@@ -186,11 +183,15 @@ export class CopyOutStream implements pg.Submittable, AsyncIterable<Buffer> {
         this.pending = null;
       }
       // Whatever ended the loop, the socket reads again (node-postgres needs it after the COPY).
-      if (this.handedOut) {
-        this.handedOut = false;
-        this.socket?.resume();
-      }
+      this.release();
     }
+  }
+
+  /** The chunk handed out is done with: the socket, stopped for it, reads again. */
+  private release(): void {
+    if (!this.handedOut) return;
+    this.handedOut = false;
+    this.socket?.resume();
   }
 
   /** One socket chunk: its COPY data is kept for the reader; the socket stops until it is read. */

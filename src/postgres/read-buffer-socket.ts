@@ -32,14 +32,11 @@ export class ReadBufferSocket extends net.Socket {
   constructor() {
     // `this` does not exist before super() returns: the callback reaches it through `self`.
     const self: { socket: ReadBufferSocket | null } = { socket: null };
+    const buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
     // Node's Socket constructor takes `onread` as `connect()` does; @types/node lists it for
     // `connect()` only.
     const options: net.SocketConstructorOpts & { onread: net.OnReadOpts } = {
-      onread: {
-        buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
-        callback: (bytes: number, buffer: Uint8Array) =>
-          self.socket!.received(Buffer.from(buffer.buffer, buffer.byteOffset, bytes)),
-      },
+      onread: { buffer, callback: (bytes: number) => self.socket!.received(buffer.subarray(0, bytes)) },
     };
     super(options);
     self.socket = this;
