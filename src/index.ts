@@ -35,7 +35,6 @@ export { connectClient, connectWorker, taskQueueFromEnv } from './temporal-conne
 export {
   resolveExportInput,
   COMPACTION_MODES,
-  COMPRESSIONS,
   DEFAULT_BATCH_BYTES,
   DEFAULT_BATCH_ROWS,
   DEFAULT_CONNECTION,
@@ -47,12 +46,12 @@ export {
   MAX_PARTITIONS,
   PARTITION_STRATEGIES,
   type CompactionMode,
-  type Compression,
   type ExportTableInput,
   type PartitionStrategy,
   type ResolvedExportInput,
   type TimestampUnit,
 } from './contract/export-input.js';
+export { COMPRESSIONS, type Compression } from './contract/compression.js';
 export type { InfinityMode, TypeOptions } from './contract/type-options.js';
 export { ErrorType, InputError, PgParquetError, type ErrorTypeName } from './contract/errors.js';
 export type { Manifest, ManifestColumn, ManifestFile, ManifestPartition } from './run/manifest.js';

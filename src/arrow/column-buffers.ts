@@ -18,6 +18,7 @@ import {
 } from 'apache-arrow';
 import type { ColumnSpec } from './column-spec.js';
 import type { InfinityMode, TypeOptions } from '../contract/type-options.js';
+import { releaseBuffer } from './release-buffer.js';
 import { metadataColumnData, type MetadataColumns } from './transforms.js';
 
 // Storage kinds as small integers: the row loop switches on them (monomorphic, no closures).
@@ -153,12 +154,14 @@ function growBytes(a: Uint8Array, n: number): Uint8Array {
   if (n <= a.length) return a;
   const b = new Uint8Array(n);
   b.set(a);
+  releaseBuffer(a);
   return b;
 }
 /** A copy of `a` resized to `n` elements (contents kept up to `n`), of the same array type. */
 function grow<T extends Int16Array | Int32Array | Float32Array | Float64Array>(a: T, n: number): T {
   const b = new (a.constructor as new (length: number) => T)(n);
   b.set(a.subarray(0, Math.min(a.length, n)));
+  releaseBuffer(a);
   return b;
 }
 
@@ -243,6 +246,14 @@ function newColumn(
     col.child = newColumn(spec.element, childType, opts, cap * 4, prev?.child ?? null);
   }
   return col;
+}
+
+/** Frees a column's buffers (its child's too). */
+function disposeColumn(col: Column): void {
+  for (const a of [col.bits, col.i16, col.i32, col.f32, col.f64, col.offsets, col.data, col.nulls]) {
+    if (a) releaseBuffer(a);
+  }
+  if (col.child) disposeColumn(col.child);
 }
 
 /** Empties a column for reuse, keeping its buffers (bits are OR-ed in, so they are cleared). */
@@ -441,6 +452,15 @@ export class BatchColumns {
   /** Lends the columns of a batch that is no longer used to a later batch. */
   release(columns: Column[]): void {
     this.spare = columns;
+  }
+
+  /**
+   * Frees every column buffer now (see release-buffer.ts), once no batch is in use any more (all
+   * were released): the decoder is done. The columns must not be used afterwards.
+   */
+  dispose(): void {
+    for (const cols of [this.current, this.spare]) cols?.forEach(disposeColumn);
+    this.current = this.spare = this.last = null;
   }
 
   /** The metadata columns for `rows` rows: built once per batch length (they never change). */

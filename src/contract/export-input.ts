@@ -17,6 +17,7 @@ import {
   type TypeOptions,
   type UuidMode,
 } from './type-options.js';
+import { COMPRESSIONS } from './compression.js';
 import { parseDestination } from './destination-url.js';
 import { ErrorType, InputError } from './errors.js';
 import { LAG_ACCEPTED, RUN_MODES, resolveWatermarkSpec, type WatermarkSpec } from './incremental.js';
@@ -41,8 +42,6 @@ export const MAX_PARTITIONS = 100_000;
 /** Largest `retention.keepRuns`. */
 const MAX_KEEP_RUNS = 100_000;
 
-export const COMPRESSIONS = ['zstd', 'snappy', 'gzip', 'brotli', 'lz4', 'uncompressed'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
 /**
  * How compaction builds data files: `concat` copies the raw files' row groups byte for byte under
  * one new footer (row groups are the extraction batches); `rewrite` decodes them and encodes again

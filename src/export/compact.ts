@@ -6,7 +6,8 @@
  * groups, one raw file at a time so memory stays bounded by a batch and a row group.
  */
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import type { CompactionMode, Compression } from '../contract/export-input.js';
+import type { Compression } from '../contract/compression.js';
+import type { CompactionMode } from '../contract/export-input.js';
 import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { createParquetStream } from '../parquet/writer.js';
 import { readParquetBatches } from '../parquet/reader.js';

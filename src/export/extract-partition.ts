@@ -10,7 +10,8 @@ import type { ColumnSpec } from '../arrow/column-spec.js';
 import type { InfinityMode, TypeOptions } from '../contract/type-options.js';
 import type { MetadataColumns } from '../arrow/transforms.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import type { Compression, TimestampUnit } from '../contract/export-input.js';
+import type { Compression } from '../contract/compression.js';
+import type { TimestampUnit } from '../contract/export-input.js';
 import type { PartitionRange } from '../plan/partitions.js';
 import { connect, resolveConnection } from '../postgres/connection.js';
 import { CopyBinaryDecoder, type DecodedBatch } from '../postgres/copy-decoder.js';
@@ -25,13 +26,14 @@ import { noDictionaryColumns } from '../parquet/column-encoding.js';
 import { sharedEncoder } from '../parquet/encoder-pool.js';
 import { parquetRowCount } from '../parquet/footer.js';
 import { toIpcStream, type ParquetWriteOptions } from '../parquet/writer.js';
-import { logicalTypeAnnotations } from '../parquet/logical-types.js';
+import { logicalTypeAnnotations } from '../parquet/logical-type-annotations.js';
 import type { BatchFile } from '../run/documents.js';
 import { batchMetadata, RunStore } from '../run/run-store.js';
 import { planWhereSql } from '../run/run-plan.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { displayName, type QualifiedName } from '../contract/table-name.js';
 import { OrderedCommits } from './ordered-commits.js';
+import { releaseBuffer } from '../arrow/release-buffer.js';
 
 /** Input of one extraction activity. */
 export interface ExtractPartitionInput {
@@ -267,6 +269,8 @@ export async function extractPartition(
     });
     rows += encoded.rows;
     bytes += body.length;
+    // Stored and counted: its memory goes back now, not at the next full collection.
+    releaseBuffer(body);
     ctx.heartbeat({ partition: p, batch: files.length, lastCursor: encoded.cursorLast, rows, bytes });
     // With the inline encoder, encoding blocks this thread: give heartbeats and cancellation a turn.
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -345,6 +349,7 @@ export async function extractPartition(
   } finally {
     // Batches already encoded are still stored (they are complete) before the attempt ends.
     await commits.settle();
+    decoder.dispose();
     clearInterval(pulse);
     ctx.signal.removeEventListener('abort', onAbort);
     await client.end().catch(() => undefined);

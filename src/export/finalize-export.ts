@@ -11,7 +11,8 @@ import { arrowField, describeArrowType } from '../arrow/type-map.js';
 import { writeParquetFile } from '../parquet/writer.js';
 import type { TypeOptions } from '../contract/type-options.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
-import { DEFAULT_ROW_GROUP_ROWS, type Compression, type TimestampUnit } from '../contract/export-input.js';
+import type { Compression } from '../contract/compression.js';
+import { DEFAULT_ROW_GROUP_ROWS, type TimestampUnit } from '../contract/export-input.js';
 import { cursorSpan } from '../plan/compaction.js';
 import {
   KEYSET_MANIFEST_VERSION,

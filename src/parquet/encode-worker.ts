@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { EncodeReply, EncodeRequest, ForgetBuffer } from './encoder-pool.js';
-import { encodeParquetIpc } from './writer.js';
+import { encodeParquetIpc } from './encode-ipc.js';
 
 const port = parentPort;
 if (!port) throw new Error('encode-worker must run as a worker thread');

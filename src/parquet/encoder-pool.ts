@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { inlineEncoder, type ParquetEncoder } from './encoder.js';
 import { ipcBuffers } from './ipc-buffers.js';
 import { ZSTD_LOCK } from './native-zstd.js';
-import type { ParquetWriteOptions } from './writer.js';
+import type { ParquetWriteOptions } from './writer-properties.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 
 /**

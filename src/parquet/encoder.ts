@@ -4,7 +4,8 @@
  * encoder-pool.ts on worker threads while the main thread keeps decoding and uploading.
  */
 import { ipcBuffers } from './ipc-buffers.js';
-import { encodeParquetIpc, type ParquetWriteOptions } from './writer.js';
+import { encodeParquetIpc } from './encode-ipc.js';
+import type { ParquetWriteOptions } from './writer-properties.js';
 
 /** Turns one Arrow IPC stream (see `toIpcStream`) into the bytes of one Parquet file. */
 export interface ParquetEncoder {

@@ -4,7 +4,7 @@
  * never shrinks), or from a Blob through parquet-wasm's metadata API.
  */
 import { tableFromIPC, type Schema } from 'apache-arrow';
-import * as wasm from 'parquet-wasm';
+import { parquetWasm } from './parquet-wasm.js';
 import { ParquetFormatError } from './format-error.js';
 import { asStruct, intField, listField, readThriftStruct, textField, TType } from './thrift-compact.js';
 
@@ -40,7 +40,7 @@ export function readParquetMetadata(bytes: Uint8Array): ParquetFileInfo {
     schema = tableFromIPC(Buffer.from(arrowSchema, 'base64')).schema;
   } else {
     // Files from other writers: let parquet-rs derive the Arrow schema (copies the file).
-    schema = tableFromIPC(wasm.readSchema(bytes).intoIPCStream()).schema;
+    schema = tableFromIPC(parquetWasm().readSchema(bytes).intoIPCStream()).schema;
   }
   return {
     rows: footer.numRows,
@@ -69,6 +69,7 @@ export function parquetRowCount(bytes: Uint8Array): number {
  * `fs.openAsBlob(path)`): only the footer is read, so it suits large files on disk.
  */
 export async function readParquetMetadataFromBlob(blob: Blob): Promise<ParquetFileInfo> {
+  const wasm = parquetWasm();
   const file = await wasm.ParquetFile.fromFile(blob);
   try {
     const meta = file.metadata();

@@ -7,14 +7,14 @@
  * this module rewrites only its footer: the annotated columns' SchemaElements get the logical
  * type (and JSON its converted type), as pg_parquet and DuckDB write them. Nothing else moves:
  * the page indexes lie before the footer and hold absolute offsets that stay valid. The output
- * stays a pure function of the input, so retried batches remain byte-identical.
+ * stays a pure function of the input, so retried batches remain byte-identical. Which columns get
+ * a logical type is read from the Arrow schema in logical-type-annotations.ts; this module sees
+ * only bytes, so an encoder thread loads it without apache-arrow.
  *
  * parquet.thrift ids: FileMetaData 2 schema; SchemaElement 1 type, 2 type_length, 4 name,
  * 5 num_children, 6 converted_type, 10 logicalType; LogicalType 1 STRING, 12 JSON, 14 UUID;
  * Type 6 BYTE_ARRAY, 7 FIXED_LEN_BYTE_ARRAY; ConvertedType 19 JSON.
  */
-import { DataType, type Field, type Schema } from 'apache-arrow';
-import { EXTENSION_NAME_KEY } from '../arrow/column-spec.js';
 import { ParquetFormatError } from './format-error.js';
 import {
   asStruct,
@@ -28,39 +28,10 @@ import {
   type ThriftValue,
 } from './thrift-compact.js';
 
-/** Canonical Arrow extension types this package writes, and the Parquet logical type of each. */
-const EXTENSION_LOGICAL_TYPES = { 'arrow.uuid': 'UUID', 'arrow.json': 'JSON' } as const;
-
-/** A canonical extension type name this package writes. */
-type ExtensionName = keyof typeof EXTENSION_LOGICAL_TYPES;
-
 /** One leaf column to annotate: its path in the Parquet schema (below the root) and its logical type. */
 export interface LogicalTypeAnnotation {
   readonly path: readonly string[];
   readonly type: 'UUID' | 'JSON';
-}
-
-/**
- * The leaf columns of `schema` that carry one of {@link EXTENSION_LOGICAL_TYPES}, with their
- * Parquet paths as parquet-rs names them (a List `c` of element `item` is `c.list.item`).
- * Plain data, so it can travel to an encoder thread with the write options.
- */
-export function logicalTypeAnnotations(schema: Schema): LogicalTypeAnnotation[] {
-  const out: LogicalTypeAnnotation[] = [];
-  const visit = (field: Field, path: string[]): void => {
-    const type = field.type as DataType;
-    if (DataType.isList(type)) {
-      const child = type.children[0] as Field | undefined;
-      if (child) visit(child, [...path, 'list', child.name]);
-      return;
-    }
-    const name = field.metadata.get(EXTENSION_NAME_KEY);
-    if (name !== undefined && Object.hasOwn(EXTENSION_LOGICAL_TYPES, name)) {
-      out.push({ path, type: EXTENSION_LOGICAL_TYPES[name as ExtensionName] });
-    }
-  };
-  for (const f of schema.fields) visit(f, [f.name]);
-  return out;
 }
 
 const BYTE_ARRAY = 6n;

@@ -4,8 +4,9 @@
  * silently writes UNCOMPRESSED (TECH-NOTES "parquet-wasm 0.8.0"), so every file gets a freshly
  * built chain from {@link writerProperties}.
  */
-import * as wasm from 'parquet-wasm';
-import { COMPRESSIONS, type Compression } from '../contract/export-input.js';
+import type * as wasm from 'parquet-wasm';
+import { parquetWasm } from './parquet-wasm.js';
+import { COMPRESSIONS, type Compression } from '../contract/compression.js';
 import type { LogicalTypeAnnotation } from './logical-types.js';
 
 /** How Parquet files are written. */
@@ -42,13 +43,13 @@ export interface ParquetWriteOptions {
  * by it so that the input schema and the writer cannot disagree. `lz4` is written as LZ4_RAW (the
  * non-deprecated framing).
  */
-const CODEC: Readonly<Record<Compression, wasm.Compression>> = {
-  zstd: wasm.Compression.ZSTD,
-  snappy: wasm.Compression.SNAPPY,
-  gzip: wasm.Compression.GZIP,
-  brotli: wasm.Compression.BROTLI,
-  lz4: wasm.Compression.LZ4_RAW,
-  uncompressed: wasm.Compression.UNCOMPRESSED,
+const CODEC: Readonly<Record<Compression, keyof typeof wasm.Compression>> = {
+  zstd: 'ZSTD',
+  snappy: 'SNAPPY',
+  gzip: 'GZIP',
+  brotli: 'BROTLI',
+  lz4: 'LZ4_RAW',
+  uncompressed: 'UNCOMPRESSED',
 };
 
 /**
@@ -59,13 +60,14 @@ const CODEC: Readonly<Record<Compression, wasm.Compression>> = {
  */
 export function writerProperties(opts: ParquetWriteOptions): wasm.WriterProperties {
   checkWriteOptions(opts);
-  let builder = new wasm.WriterPropertiesBuilder()
-    .setCompression(CODEC[opts.compression])
+  const pw = parquetWasm();
+  let builder = new pw.WriterPropertiesBuilder()
+    .setCompression(pw.Compression[CODEC[opts.compression]])
     .setMaxRowGroupSize(opts.rowGroupRows);
   const entries = Object.entries(opts.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (entries.length > 0) builder = builder.setKeyValueMetadata(new Map(entries));
   for (const column of opts.noDictionary ?? []) builder = builder.setColumnDictionaryEnabled(column, false);
-  if (opts.dataPageVersion === 2) builder = builder.setWriterVersion(wasm.WriterVersion.V2);
+  if (opts.dataPageVersion === 2) builder = builder.setWriterVersion(pw.WriterVersion.V2);
   return builder.build();
 }
 

@@ -13,14 +13,14 @@
  * (which is what makes a retried batch idempotent).
  */
 import { Table, util, type RecordBatch, type Schema } from 'apache-arrow';
-import * as wasm from 'parquet-wasm';
+import type * as wasm from 'parquet-wasm';
+import { parquetWasm } from './parquet-wasm.js';
 import { ErrorType, PgParquetError } from '../contract/errors.js';
 import { ipcBuffers } from './ipc-buffers.js';
-import { nativeZstd } from './native-zstd.js';
-import { CODEC_ID, compressPages } from './page-compression.js';
 import { checkWriteOptions, writerProperties, type ParquetWriteOptions } from './writer-properties.js';
 import { ParquetFormatError } from './format-error.js';
-import { annotateLogicalTypes, logicalTypeAnnotations, type LogicalTypeAnnotation } from './logical-types.js';
+import { logicalTypeAnnotations } from './logical-type-annotations.js';
+import { annotateLogicalTypes, type LogicalTypeAnnotation } from './logical-types.js';
 
 // The writer's options are part of its signatures: callers of the writer import them from here.
 export type { ParquetWriteOptions } from './writer-properties.js';
@@ -54,7 +54,7 @@ function describeSchema(schema: Schema): string {
 function toWasmTable(schema: Schema, batches: readonly RecordBatch[]): wasm.Table {
   const ipc = ipcBuffers.write(schema, batches);
   try {
-    return wasm.Table.fromIPCStream(ipc);
+    return parquetWasm().Table.fromIPCStream(ipc);
   } finally {
     ipcBuffers.give(ipc);
   }
@@ -76,7 +76,7 @@ export function writeParquetFile(
   list.forEach((b, i) => assertSameSchema(schema, b.schema, `batch ${i}`));
   const props = writerProperties(opts);
   // writeParquet consumes both the table and the properties (their WASM memory is released).
-  const file = wasm.writeParquet(toWasmTable(schema, list), props);
+  const file = parquetWasm().writeParquet(toWasmTable(schema, list), props);
   return annotateLogicalTypes(file, opts.logicalTypes ?? logicalTypeAnnotations(schema));
 }
 
@@ -90,23 +90,6 @@ export function writeParquetFile(
 export function toIpcStream(schema: Schema, batches: readonly RecordBatch[]): Uint8Array {
   batches.forEach((b, i) => assertSameSchema(schema, b.schema, `batch ${i}`));
   return ipcBuffers.write(schema, batches);
-}
-
-/**
- * Writes one Parquet file from an Arrow IPC stream made by {@link toIpcStream}. This is the
- * CPU-heavy step (compression runs in WASM), which is why it takes plain bytes: it can run on a
- * worker thread (see encoder-pool.ts).
- */
-export function encodeParquetIpc(ipc: Uint8Array, opts: ParquetWriteOptions): Uint8Array {
-  const table = wasm.Table.fromIPCStream(ipc);
-  let file: Uint8Array;
-  if (opts.compression === 'zstd' && nativeZstd) {
-    // parquet-wasm lays out the pages, native libzstd compresses them (~4x less CPU than WASM).
-    const plain = wasm.writeParquet(table, writerProperties({ ...opts, compression: 'uncompressed' }));
-    file = compressPages(plain, nativeZstd, CODEC_ID.ZSTD);
-  } else file = wasm.writeParquet(table, writerProperties(opts));
-  // Last: the footer rewrite of the logical types leaves the pages where compressPages put them.
-  return annotateLogicalTypes(file, opts.logicalTypes ?? []);
 }
 
 /**
@@ -246,7 +229,7 @@ export function createParquetStream(
         { highWaterMark: 0 },
       );
 
-      const output = (await wasm.transformParquetStream(
+      const output = (await parquetWasm().transformParquetStream(
         input,
         writerProperties(opts),
       )) as ReadableStream<unknown>;

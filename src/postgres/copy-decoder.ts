@@ -98,6 +98,16 @@ export class CopyBinaryDecoder {
     this.batches.release(batch);
   }
 
+  /**
+   * Frees the column buffers now rather than at a full garbage collection (see
+   * src/arrow/release-buffer.ts) when every batch returned has been released; otherwise leaves
+   * them to the collector, as a batch still in use reads them. The decoder cannot be used after.
+   */
+  dispose(): void {
+    this.failed ??= new CopyFormatError('the decoder was disposed');
+    this.batches.dispose();
+  }
+
   /** Feeds a chunk (any size, any boundary); returns the batches it completed, in order. */
   push(chunk: Uint8Array): DecodedBatch[] {
     return [...this.decode(chunk)];
@@ -163,6 +173,8 @@ class BatchCutter implements RowSink {
   private pending: DecodedBatch | undefined;
   /** The columns behind each returned batch, until the caller releases it. */
   private readonly owners = new WeakMap<DecodedBatch, Column[]>();
+  /** Batches cut and not released: their columns must not be freed. */
+  private unreleased = 0;
 
   constructor(
     private readonly specs: readonly ColumnSpec[],
@@ -199,6 +211,7 @@ class BatchCutter implements RowSink {
     this.bytes = 0;
     const decoded = { batch, rows, bytes, cursorFirst, cursorLast };
     this.owners.set(decoded, columns);
+    this.unreleased++;
     return decoded;
   }
 
@@ -214,7 +227,13 @@ class BatchCutter implements RowSink {
     const columns = this.owners.get(batch);
     if (!columns) return;
     this.owners.delete(batch);
+    this.unreleased--;
     this.buffers.release(columns);
+  }
+
+  /** See {@link CopyBinaryDecoder.dispose}. */
+  dispose(): void {
+    if (this.unreleased === 0) this.buffers.dispose();
   }
 
   /** The typed error for a value of column `c` in the (complete) row starting at `rowStart`. */

@@ -970,3 +970,48 @@ describe('planColumns', () => {
     assert.equal(by.wide!.selectExpr, '"wide"', 'exact text from the binary form, no cast');
   });
 });
+
+describe('CopyBinaryDecoder.dispose: column buffers freed at once, never under a batch in use', () => {
+  // 1 KiB texts: a 100-row batch's data buffer is over release-buffer.ts's 64 KiB minimum.
+  const specs = planColumns([pgCol('id', 20), pgCol('s', 25)], US);
+  const text = (i: number) => `${i}:${'y'.repeat(1024)}`;
+  const rows = Array.from({ length: 200 }, (_, i) => [int8(BigInt(i)), utf8(text(i))]);
+  const stream = copyStream(rows);
+  const decoder = () =>
+    new CopyBinaryDecoder(specs, {
+      batchRows: 100,
+      batchBytes: 1 << 30,
+      cursorColumn: 0,
+      typeOptions: US,
+      table: 'public.t',
+    });
+  const dataBuffer = (b: DecodedBatch) => b.batch.getChild('s')!.data[0]!.values.buffer as ArrayBuffer;
+
+  test('after every batch was released: the buffers are detached and the decoder refuses input', () => {
+    const dec = decoder();
+    const taken = [...dec.decode(stream)];
+    const last = dec.finish();
+    assert.equal(last, null);
+    assert.equal(taken.length, 2);
+    for (const b of taken) dec.release(b);
+    const buffer = dataBuffer(taken[1]!);
+    assert.ok(buffer.byteLength >= 100 * 1024, 'the batch was built in a buffer worth freeing');
+    dec.dispose();
+    assert.equal(buffer.byteLength, 0, 'the released batch’s buffer is detached (freed)');
+    assert.throws(() => dec.push(stream), CopyFormatError);
+  });
+
+  test('with a batch still in use: its values stay as they were', () => {
+    const dec = decoder();
+    const [first, second] = [...dec.decode(stream)];
+    dec.finish();
+    dec.release(first!);
+    dec.dispose();
+    assert.ok(dataBuffer(second!).byteLength > 0);
+    assert.deepEqual(
+      columns([second!.batch]).s,
+      rows.slice(100).map((_, i) => text(100 + i)),
+    );
+    assert.throws(() => dec.finish(), CopyFormatError);
+  });
+});

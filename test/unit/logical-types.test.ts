@@ -19,13 +19,10 @@ import {
 } from 'apache-arrow';
 import { parquetMetadata, parquetReadObjects, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
-import {
-  createParquetStream,
-  encodeParquetIpc,
-  toIpcStream,
-  writeParquetFile,
-} from '../../src/parquet/writer.js';
-import { annotateLogicalTypes, logicalTypeAnnotations } from '../../src/parquet/logical-types.js';
+import { encodeParquetIpc } from '../../src/parquet/encode-ipc.js';
+import { createParquetStream, toIpcStream, writeParquetFile } from '../../src/parquet/writer.js';
+import { logicalTypeAnnotations } from '../../src/parquet/logical-type-annotations.js';
+import { annotateLogicalTypes } from '../../src/parquet/logical-types.js';
 import { ParquetFormatError } from '../../src/parquet/format-error.js';
 import { EXTENSION_NAME_KEY } from '../../src/arrow/column-spec.js';
 

@@ -27,7 +27,8 @@ import { nativeZstd } from '../../src/parquet/native-zstd.js';
 import { CODEC_ID, compressPages } from '../../src/parquet/page-compression.js';
 import { ParquetFormatError } from '../../src/parquet/format-error.js';
 import { readThriftStruct, intField } from '../../src/parquet/thrift-compact.js';
-import { encodeParquetIpc, toIpcStream, writeParquetFile } from '../../src/parquet/writer.js';
+import { encodeParquetIpc } from '../../src/parquet/encode-ipc.js';
+import { toIpcStream, writeParquetFile } from '../../src/parquet/writer.js';
 import { queryParquet } from '../support/parquet-reader.js';
 
 const ROWS = 60_000;
