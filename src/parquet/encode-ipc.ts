@@ -12,8 +12,8 @@ import { writerProperties, type ParquetWriteOptions } from './writer-properties.
 
 /**
  * Writes one Parquet file from an Arrow IPC stream made by `toIpcStream` (writer.ts). This is the
- * CPU-heavy step (compression runs in WASM), which is why it takes plain bytes: it can run on a
- * worker thread (see encoder-pool.ts).
+ * CPU-heavy step (the page layout in WASM, then ZSTD), which is why it takes plain bytes: it can
+ * run on a worker thread (see encoder-pool.ts).
  */
 export function encodeParquetIpc(ipc: Uint8Array, opts: ParquetWriteOptions): Uint8Array {
   const wasm = parquetWasm();

@@ -82,8 +82,9 @@ export function writeParquetFile(
 
 /**
  * Serializes batches (all of `schema`) to one Arrow IPC stream: the hand-off format of
- * {@link encodeParquetIpc}, and cheap to move to another thread (one transferable buffer). The
- * stream is in a buffer of the thread's {@link ipcBuffers}, which the encoders give back.
+ * `encodeParquetIpc` (encode-ipc.ts), and cheap to move to another thread (one transferable
+ * buffer). The stream is in a buffer of the thread's {@link ipcBuffers}, which the encoders give
+ * back.
  *
  * @throws SchemaMismatchError when a batch does not have `schema`.
  */
