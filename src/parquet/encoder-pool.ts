@@ -1,7 +1,7 @@
 /**
- * A pool of worker threads that encode Parquet files, so that ZSTD compression (single-threaded
- * WASM, the measured bottleneck) runs beside the main thread's COPY decoding and uploads, and on
- * several cores at once. Memory stays bounded: a thread handles one file at a time, callers bound
+ * A pool of worker threads that encode Parquet files, so that encoding (parquet-wasm's page layout
+ * and ZSTD: the heaviest step, measured) runs beside the main thread's COPY decoding and uploads,
+ * and on several cores at once. Memory stays bounded: a thread handles one file at a time, callers bound
  * how many files they have in flight, and each thread's WASM memory is reused between files.
  */
 import { availableParallelism } from 'node:os';
