@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type * as ParquetWasmModule from 'parquet-wasm';
 
 /** The parquet-wasm module (its Node build). */
-export type ParquetWasm = typeof ParquetWasmModule;
+type ParquetWasm = typeof ParquetWasmModule;
 
 let loaded: ParquetWasm | undefined;
 

@@ -171,10 +171,11 @@ class BatchCutter implements RowSink {
   private readonly batchBytes: number;
   /** The batch the last row cut, until {@link takeCut} (the framing pauses after each cut). */
   private pending: DecodedBatch | undefined;
-  /** The columns behind each returned batch, until the caller releases it. */
-  private readonly owners = new WeakMap<DecodedBatch, Column[]>();
-  /** Batches cut and not released: their columns must not be freed. */
-  private unreleased = 0;
+  /**
+   * The columns behind each returned batch, until the caller releases it: while any is here, the
+   * columns must not be freed (see {@link dispose}).
+   */
+  private readonly owners = new Map<DecodedBatch, Column[]>();
 
   constructor(
     private readonly specs: readonly ColumnSpec[],
@@ -211,7 +212,6 @@ class BatchCutter implements RowSink {
     this.bytes = 0;
     const decoded = { batch, rows, bytes, cursorFirst, cursorLast };
     this.owners.set(decoded, columns);
-    this.unreleased++;
     return decoded;
   }
 
@@ -227,13 +227,12 @@ class BatchCutter implements RowSink {
     const columns = this.owners.get(batch);
     if (!columns) return;
     this.owners.delete(batch);
-    this.unreleased--;
     this.buffers.release(columns);
   }
 
   /** See {@link CopyBinaryDecoder.dispose}. */
   dispose(): void {
-    if (this.unreleased === 0) this.buffers.dispose();
+    if (this.owners.size === 0) this.buffers.dispose();
   }
 
   /** The typed error for a value of column `c` in the (complete) row starting at `rowStart`. */
